@@ -1,13 +1,281 @@
-"""Command-line interface (placeholder while the foundation is written)."""
+"""The command-line interface: the only place that prints, prompts and sets exit codes.
+
+Each command is a few lines that call the library and turn its domain errors into a message and an
+exit code (see the README's table). Nothing heavy is imported at module level: ``hlrebal --help``
+must not pay for pydantic, the SDK or eth_account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hlrebal.config import Resolved
+    from hlrebal.errors import HlrebalError
+    from hlrebal.snapshot import Snapshot
+    from hlrebal.targets import Targets
+
+app = typer.Typer(
+    name="hlrebal",
+    help="Bring a Hyperliquid account to a target allocation: plan, confirm, execute, verify.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+
+# --------------------------------------------------------------------------- shared options
+
+TargetsArg = Annotated[
+    Path | None,
+    typer.Argument(help="Target-allocation JSON file (default: the configuration's `targets`).", show_default=False),
+]
+SnapshotOpt = Annotated[
+    Path | None, typer.Option("--snapshot", help="Plan from a saved snapshot file instead of the live account.")
+]
+DemoOpt = Annotated[bool, typer.Option("--demo", help="Use the built-in demo paper account (no keys, no network).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+NetworkOpt = Annotated[
+    str | None, typer.Option("--network", help="mainnet or testnet (default mainnet).", show_default=False)
+]
+ApiUrlOpt = Annotated[
+    str | None, typer.Option("--api-url", help="Any Hyperliquid-compatible endpoint, e.g. a local `hlrebal sim serve`.")
+]
+AddressOpt = Annotated[
+    str | None, typer.Option("--address", help="Account address to read (env HLREBAL_ACCOUNT_ADDRESS).")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (TOML).")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Profile of the configuration file to use.")]
+BandOpt = Annotated[
+    str | None, typer.Option("--band", metavar="FRACTION", help="Absolute weight drift that triggers a trade [0.05].")
+]
+BandRelOpt = Annotated[
+    str | None,
+    typer.Option("--band-relative", metavar="FRACTION", help="Threshold = min(band, this x |target|) [off]."),
+]
+TradeToOpt = Annotated[str | None, typer.Option("--trade-to", metavar="target|edge", help="Trade to the target or the band edge.")]
+UntargetedOpt = Annotated[
+    str | None, typer.Option("--untargeted", metavar="close|keep", help="Positions absent from the targets [close].")
+]
+MinTradeOpt = Annotated[
+    str | None, typer.Option("--min-trade-value", metavar="USD", help="Smallest order worth sending [10].")
+]
+SlippageOpt = Annotated[str | None, typer.Option("--slippage", metavar="FRACTION", help="Limit price distance [0.005].")]
+MaxLevOpt = Annotated[
+    str | None, typer.Option("--max-leverage", metavar="X", help="Cap on gross exposure, sum of |weights| [1].")
+]
+FeeRateOpt = Annotated[str | None, typer.Option("--fee-rate", metavar="FRACTION", help="Perp taker fee [0.00045].")]
+LeverageOpt = Annotated[
+    int | None, typer.Option("--leverage", metavar="N", help="Leverage to set on traded perps [unset].")
+]
+
+
+def _err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _fail(error: HlrebalError, json_mode: bool) -> NoReturn:
+    from hlrebal.render import error_json
+
+    code = int(error.exit_code)
+    if json_mode:
+        sys.stdout.write(json.dumps(error_json(error.kind, error.message, code, error.hint), indent=2) + "\n")
+    _err_console().print(f"[bold red]error:[/] {error.message}", markup=True, highlight=False)
+    if error.hint:
+        _err_console().print(f"hint: {error.hint}", markup=False)
+    raise typer.Exit(code)
+
+
+def _guarded(json_mode: bool, body: Callable[[], T]) -> T:
+    """Run a command body, mapping domain errors to messages and exit codes."""
+    from hlrebal.errors import ExitCode, HlrebalError, Interrupted
+
+    try:
+        return body()
+    except HlrebalError as e:
+        _fail(e, json_mode)
+    except KeyboardInterrupt:
+        _fail(Interrupted("interrupted"), json_mode)
+    except typer.Exit:
+        raise
+    except Exception as e:  # the CLI is the one place that catches everything: no traceback, exit 1
+        if os.environ.get("HLREBAL_DEBUG"):
+            raise
+        err = HlrebalError(
+            f"internal error: {type(e).__name__}: {e}",
+            hint="this is a bug in hlrebal; rerun with HLREBAL_DEBUG=1 for a traceback and report it",
+        )
+        err.exit_code = ExitCode.INTERNAL
+        _fail(err, json_mode)
+
+
+def _policy_flags(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _resolve(
+    *,
+    flags: dict[str, Any],
+    targets: Targets | None,
+    config: Path | None,
+    profile: str | None,
+) -> Resolved:
+    from hlrebal.config import resolve
+
+    return resolve(
+        flags=flags,
+        target_policy=targets.policy if targets is not None else None,
+        config_path=config,
+        profile=profile,
+    )
+
+
+def _load_targets(path: Path | None, config: Path | None, profile: str | None) -> Targets:
+    from hlrebal.errors import BadInputError
+    from hlrebal.targets import load_targets
+
+    if path is None:
+        resolved = _resolve(flags={}, targets=None, config=config, profile=profile)
+        if resolved.settings.targets is None:
+            raise BadInputError(
+                "no target file given",
+                hint="pass TARGETS (e.g. sample_targets/balanced.json) or set `targets` in the configuration",
+            )
+        path = resolved.settings.targets
+    return load_targets(path)
+
+
+def _demo_snapshot() -> Snapshot:
+    from importlib.resources import files
+
+    from hlrebal.snapshot import Snapshot
+
+    doc = json.loads(files("hlrebal").joinpath("data/demo_snapshot.json").read_text(encoding="utf-8"))
+    return Snapshot.from_raw(doc, "demo")
+
+
+def _read_snapshot(
+    resolved: Resolved, snapshot_file: Path | None, demo: bool
+) -> Snapshot:
+    from hlrebal.errors import BadInputError
+    from hlrebal.snapshot import load_snapshot
+
+    if snapshot_file is not None and demo:
+        raise BadInputError("--snapshot and --demo were both given; use one of them")
+    if snapshot_file is not None:
+        return load_snapshot(snapshot_file)
+    if demo:
+        return _demo_snapshot()
+    raise BadInputError(
+        "no account to read",
+        hint="use --demo for the built-in paper account or --snapshot FILE for a saved snapshot",
+    )
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@app.command()
+def plan(
+    targets: TargetsArg = None,
+    snapshot: SnapshotOpt = None,
+    demo: DemoOpt = False,
+    json_out: JsonOpt = False,
+    network: NetworkOpt = None,
+    api_url: ApiUrlOpt = None,
+    address: AddressOpt = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    band: BandOpt = None,
+    band_relative: BandRelOpt = None,
+    trade_to: TradeToOpt = None,
+    untargeted: UntargetedOpt = None,
+    min_trade_value: MinTradeOpt = None,
+    slippage: SlippageOpt = None,
+    max_leverage: MaxLevOpt = None,
+    fee_rate: FeeRateOpt = None,
+    leverage: LeverageOpt = None,
+) -> None:
+    """Show the trades that would bring the account to TARGETS (nothing is sent)."""
+
+    def body() -> None:
+        from hlrebal import planner, render
+        from hlrebal.targets import check_gross, check_universe
+
+        tg = _load_targets(targets, config, profile)
+        flags = _policy_flags(
+            band=band,
+            band_relative=band_relative,
+            trade_to=trade_to,
+            untargeted=untargeted,
+            min_trade_value=min_trade_value,
+            slippage=slippage,
+            max_leverage=max_leverage,
+            fee_rate=fee_rate,
+            leverage=leverage,
+            network=network,
+            api_url=api_url,
+            account_address=address,
+        )
+        resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
+        snap = _read_snapshot(resolved, snapshot, demo)
+        check_universe(
+            tg,
+            snap.assets,
+            (c for c, a in snap.assets.items() if a.is_delisted),
+        )
+        check_gross(tg, resolved.policy.max_leverage)
+        result = planner.plan(snap, tg, resolved.policy)
+        if json_out:
+            sys.stdout.write(json.dumps(render.plan_json(result), indent=2) + "\n")
+        else:
+            _out_console().print(render.plan_renderable(result))
+
+    _guarded(json_out, body)
 
 
 @app.command()
 def schema() -> None:
-    """Print the target-file JSON Schema."""
+    """Print the JSON Schema of a target file."""
+    from hlrebal.targets import schema as target_schema
+
+    sys.stdout.write(json.dumps(target_schema(), indent=2) + "\n")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from hlrebal import __version__
+
+        sys.stdout.write(f"hlrebal {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """hlrebal: deterministic portfolio rebalancing for Hyperliquid."""
 
 
 def main() -> None:

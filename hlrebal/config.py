@@ -1,0 +1,394 @@
+"""Settings from flags, the environment, a TOML configuration file and its profiles.
+
+Precedence, highest first::
+
+    command-line flag > target file policy (planning preferences only) > environment (HLREBAL_*)
+      > profile ([profiles.NAME]) > configuration file (top level) > built-in default
+
+Every layer is validated on its own, so an error names the flag, the variable or the file and key it
+came from. Unknown keys and unknown ``HLREBAL_*`` variables are errors, never ignored: a misspelt
+setting that is silently dropped is how a cron job silently does the wrong thing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hlrebal.errors import ConfigError
+from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy
+
+APP_NAME = "hlrebal"
+ENV_PREFIX = "HLREBAL_"
+MAINNET_URL = "https://api.hyperliquid.xyz"
+TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+#: connection and file settings (not policy); each may appear in the file, a profile or HLREBAL_<KEY>
+CONNECTION_KEYS: tuple[str, ...] = (
+    "network",
+    "api_url",
+    "account_address",
+    "vault",
+    "key_file",
+    "key_env",
+    "targets",
+    "journal",
+    "log_file",
+)
+#: environment variables that are not settings of a layer but steer the resolution itself
+CONTROL_ENV = frozenset({"HLREBAL_CONFIG", "HLREBAL_PROFILE", "HLREBAL_HOME", "HLREBAL_PRIVATE_KEY"})
+
+
+class Settings(BaseSettings):
+    """Where to connect and whose account: the resolved, validated connection settings."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+
+    network: Literal["mainnet", "testnet"] = "mainnet"
+    api_url: str | None = None
+    account_address: str | None = None
+    vault: str | None = None
+    key_file: Path | None = None
+    key_env: str | None = None
+    targets: Path | None = None
+    journal: Path | None = None
+    log_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+        # Layers are merged (and their sources recorded) by resolve(); the model only validates.
+        return (init_settings,)
+
+
+def _partial_model(name: str, base: type[BaseModel], keys: list[str]) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for key in keys:
+        f = base.model_fields[key]
+        annotation = Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation
+        fields[key] = (Optional[annotation], None)  # noqa: UP045
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        name, __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return model
+
+
+_PartialPolicy = _partial_model("PartialPolicy", Policy, sorted(POLICY_KEYS))
+_PartialConnection = _partial_model("PartialConnection", Settings, list(CONNECTION_KEYS))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The outcome of resolution: settings, policy, and where each value came from."""
+
+    settings: Settings
+    policy: Policy
+    sources: dict[str, str] = field(default_factory=dict)
+    config_path: Path | None = None
+    profile: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL (no trailing slash: the SDK signs as mainnet only for the exact URL)."""
+        if self.settings.api_url:
+            return self.settings.api_url.rstrip("/")
+        return TESTNET_URL if self.settings.network == "testnet" else MAINNET_URL
+
+    @property
+    def network_label(self) -> str:
+        if self.settings.api_url:
+            url = self.base_url
+            if url == MAINNET_URL:
+                return "mainnet"
+            if url == TESTNET_URL:
+                return "testnet"
+            return "custom"
+        return self.settings.network
+
+
+def home() -> Path | None:
+    """``HLREBAL_HOME``: one folder for config, data and state (tests and portable installs)."""
+    value = os.environ.get("HLREBAL_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def config_dir() -> Path:
+    h = home()
+    if h is not None:
+        return h / "config"
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME)
+
+
+def data_dir() -> Path:
+    h = home()
+    if h is not None:
+        return h / "data"
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME)
+
+
+def state_dir() -> Path:
+    h = home()
+    if h is not None:
+        return h / "state"
+    from platformdirs import user_state_path
+
+    return user_state_path(APP_NAME)
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def _load_toml(path: Path, explicit: bool) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"{path}: no such configuration file") from None
+        return {}
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror})") from None
+
+
+def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a file table (top level or a profile) into connection and policy values, checking keys."""
+    conn: dict[str, Any] = {}
+    pol: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("profiles",) and where.endswith("(top level)"):
+            continue
+        if key == "policy":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: policy: must be a table ([policy])")
+            for pk, pv in value.items():
+                if pk not in POLICY_KEYS:
+                    raise ConfigError(f"{where}: policy.{pk}: unknown policy key{_did_you_mean(pk, POLICY_KEYS)}")
+                pol[pk] = pv
+        elif key in CONNECTION_KEYS:
+            conn[key] = value
+        elif key in POLICY_KEYS:
+            pol[key] = value
+        else:
+            raise ConfigError(
+                f"{where}: {key}: unknown key{_did_you_mean(key, set(CONNECTION_KEYS) | POLICY_KEYS | {'policy', 'profiles'})}"
+            )
+    _validate_partial(_PartialConnection, conn, where, "")
+    _validate_partial(_PartialPolicy, pol, where, "policy.")
+    return conn, pol
+
+
+def _validate_partial(model: type[BaseModel], values: Mapping[str, Any], where: str, prefix: str) -> None:
+    try:
+        model.model_validate(dict(values))
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{where}: {prefix}{loc}: {first['msg']}") from None
+
+
+def _did_you_mean(key: str, known: set[str] | frozenset[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    conn: dict[str, Any] = {}
+    pol: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    known = {ENV_PREFIX + k.upper() for k in (*CONNECTION_KEYS, *POLICY_KEYS)} | CONTROL_ENV
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name in CONTROL_ENV:
+            continue
+        if name not in known:
+            raise ConfigError(
+                f"environment variable {name}: unknown hlrebal setting{_did_you_mean(name, known)}; "
+                "unset it or fix its name"
+            )
+        if value == "":
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        (pol if key in POLICY_KEYS else conn)[key] = value
+        names[key] = name
+    for key, value in conn.items():
+        _validate_partial(_PartialConnection, {key: value}, f"environment variable {names[key]}", "")
+    for key, value in pol.items():
+        _validate_partial(_PartialPolicy, {key: value}, f"environment variable {names[key]}", "")
+    return conn, pol, names
+
+
+def resolve(
+    *,
+    flags: Mapping[str, Any] | None = None,
+    target_policy: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+    profile: str | None = None,
+) -> Resolved:
+    """Merge every layer into validated settings and policy, remembering each value's source.
+
+    ``flags`` holds only the options the user actually gave (None values are ignored).
+    """
+    env = os.environ if env is None else env
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    target_policy = dict(target_policy or {})
+
+    explicit = config_path is not None or bool(env.get("HLREBAL_CONFIG"))
+    path = config_path or (Path(env["HLREBAL_CONFIG"]) if env.get("HLREBAL_CONFIG") else default_config_path())
+    path = path.expanduser()
+    doc = _load_toml(path, explicit)
+    file_conn, file_pol = _split_layer(doc, f"{path} (top level)")
+
+    profiles = doc.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{path}: profiles: must be tables like [profiles.NAME]")
+    profile_flag = profile is not None
+    profile = profile or env.get("HLREBAL_PROFILE") or None
+    prof_conn: dict[str, Any] = {}
+    prof_pol: dict[str, Any] = {}
+    if profile:
+        if profile not in profiles:
+            known = ", ".join(sorted(profiles)) or "none"
+            raise ConfigError(
+                f"profile {profile!r} is not defined in {path} (profiles there: {known})",
+                hint=f"add a [profiles.{profile}] table to the configuration file",
+            )
+        prof_conn, prof_pol = _split_layer(profiles[profile], f"{path} [profiles.{profile}]")
+
+    env_conn, env_pol, env_names = _env_layer(env)
+    if (
+        profile_flag
+        and "account_address" in prof_conn
+        and "account_address" in env_conn
+        and str(prof_conn["account_address"]).lower() != str(env_conn["account_address"]).lower()
+        and "account_address" not in flags
+    ):
+        raise ConfigError(
+            f"--profile {profile} names account {prof_conn['account_address']} but HLREBAL_ACCOUNT_ADDRESS "
+            f"is {env_conn['account_address']}",
+            hint="unset HLREBAL_ACCOUNT_ADDRESS or pass --address explicitly",
+        )
+
+    flag_conn = {k: v for k, v in flags.items() if k in CONNECTION_KEYS}
+    flag_pol = {k: v for k, v in flags.items() if k in POLICY_KEYS}
+    unknown = set(flags) - set(CONNECTION_KEYS) - POLICY_KEYS
+    if unknown:
+        raise ConfigError(f"internal: unknown flag settings {sorted(unknown)}")
+
+    sources: dict[str, str] = {}
+    merged_conn: dict[str, Any] = {}
+    for layer, label in (
+        (file_conn, f"file {path}"),
+        (prof_conn, f"profile {profile}"),
+        (env_conn, "env"),
+        (flag_conn, "flag"),
+    ):
+        for k, v in layer.items():
+            merged_conn[k] = v
+            sources[k] = f"env {env_names[k]}" if label == "env" else label
+    merged_pol: dict[str, Any] = {}
+    pref_layer = {k: v for k, v in target_policy.items() if k in PLANNING_KEYS}
+    for layer, label in (
+        (file_pol, f"file {path}"),
+        (prof_pol, f"profile {profile}"),
+        (env_pol, "env"),
+        (pref_layer, "target file"),
+        (flag_pol, "flag"),
+    ):
+        for k, v in layer.items():
+            merged_pol[k] = v
+            sources[f"policy.{k}"] = f"env {env_names[k]}" if label == "env" else label
+
+    if merged_conn.get("api_url") and "network" in flag_conn and "api_url" in flag_conn:
+        raise ConfigError("--network and --api-url were both given; use one of them")
+    if "api_url" in flag_conn and "network" in merged_conn and sources.get("network") != "flag":
+        merged_conn.pop("network")
+        sources.pop("network", None)
+    if "network" in flag_conn and "api_url" in merged_conn and sources.get("api_url") != "flag":
+        merged_conn.pop("api_url")
+        sources.pop("api_url", None)
+    if merged_conn.get("api_url"):
+        merged_conn["api_url"] = str(merged_conn["api_url"]).rstrip("/")
+    for key in ("account_address", "vault"):
+        value = merged_conn.get(key)
+        if value is not None and not _ADDRESS.match(str(value)):
+            raise ConfigError(f"{key} from {sources[key]}: {value!r} is not a 0x-prefixed 40-hex-digit address")
+    if merged_conn.get("targets") and sources.get("targets", "").startswith(("file", "profile")):
+        # Cron starts in $HOME: a relative targets path in the file means "next to the file".
+        t = Path(str(merged_conn["targets"])).expanduser()
+        merged_conn["targets"] = t if t.is_absolute() else (path.parent / t)
+    for key in ("key_file", "journal", "log_file"):
+        if merged_conn.get(key):
+            merged_conn[key] = Path(str(merged_conn[key])).expanduser()
+
+    try:
+        settings = Settings(**merged_conn)
+    except ValidationError as e:
+        first = e.errors()[0]
+        key = str(first["loc"][0])
+        raise ConfigError(f"{key} from {sources.get(key, 'default')}: {first['msg']}") from None
+    try:
+        policy = Policy(**merged_pol)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = [str(p) for p in first["loc"] if p]
+        if loc:
+            key = loc[0]
+            raise ConfigError(f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}") from None
+        involved = ", ".join(f"{k} ({sources.get('policy.' + k, 'default')})" for k in _keys_in(first["msg"]))
+        raise ConfigError(f"policy: {first['msg'].removeprefix('Value error, ')}" + (f" [{involved}]" if involved else "")) from None
+    return Resolved(settings=settings, policy=policy, sources=sources, config_path=path, profile=profile)
+
+
+def _keys_in(message: str) -> list[str]:
+    return [k for k in sorted(POLICY_KEYS) if re.search(rf"\b{k}\b", message)]
+
+
+CONFIG_TEMPLATE = """\
+# hlrebal configuration. Precedence: flag > target file policy > environment (HLREBAL_*) > profile > this file.
+# Unknown keys are errors. Keep this file private (mode 0600): it may name your key file.
+
+# network = "mainnet"            # or "testnet"; or api_url = "http://127.0.0.1:3001" for a local sim
+# account_address = "0x..."      # the account (master, sub-account or vault) whose state is read
+# key_file = "~/.config/hlrebal/agent.key"   # the signing key (an API wallet is best); mode 0600
+# key_env = "MY_HL_KEY"          # or: the name of an environment variable holding the key
+# targets = "targets.json"       # relative paths are resolved against this file's folder
+# journal = "~/hlrebal-journal.jsonl"
+# log_file = "~/hlrebal.log"
+
+[policy]
+# band = 0.05                    # absolute weight drift that triggers a trade
+# band_relative = 0.25           # threshold = min(band, band_relative x |target|)
+# trade_to = "target"            # or "edge": trade back only to the band's edge
+# untargeted = "close"           # or "keep": perp positions absent from the targets
+# min_trade_value = 10
+# slippage = 0.005
+# max_leverage = 1.0             # safety limits: only here, in the environment or as flags
+# max_turnover = 1.0
+# max_price_deviation = 0.02
+# max_slippage = 0.02
+# max_rounds = 3
+
+# [profiles.testnet]
+# network = "testnet"
+# account_address = "0x..."
+# key_file = "~/.config/hlrebal/testnet.key"
+# [profiles.testnet.policy]
+# band = 0.02
+"""

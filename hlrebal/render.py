@@ -1,0 +1,245 @@
+"""Rich renderables and JSON documents. Everything here returns values; nothing prints.
+
+The JSON documents are a stable interface other tools read (see README "JSON output"): numbers are
+decimal strings, trades are in execution order, and new keys may be added but existing ones keep
+their meaning.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from hlrebal.market import fmt_decimal
+from hlrebal.planner import Plan, Trade
+
+WEIGHT_PLACES = Decimal("1e-10")
+_ZERO = Decimal(0)
+
+
+def dec(value: Decimal | None, places: Decimal | None = None) -> str | None:
+    """A Decimal as a plain decimal string (None stays None)."""
+    if value is None:
+        return None
+    if places is not None:
+        value = value.quantize(places)
+    return fmt_decimal(value)
+
+
+def weight(value: Decimal | None) -> str | None:
+    return dec(value, WEIGHT_PLACES)
+
+
+def trade_json(t: Trade) -> dict[str, Any]:
+    return {
+        "coin": t.coin,
+        "asset": t.asset_id,
+        "phase": t.phase,
+        "action": t.action.value,
+        "side": t.side,
+        "size": dec(t.size),
+        "reference_price": dec(t.reference_price),
+        "limit_price": dec(t.limit_price),
+        "notional": dec(t.notional),
+        "reduce_only": t.reduce_only,
+        "dust": t.dust,
+        "leverage": t.leverage,
+        "is_cross": t.is_cross,
+        "current_weight": weight(t.current_weight),
+        "target_weight": weight(t.target_weight),
+        "projected_weight": weight(t.projected_weight),
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as one JSON-ready document (the ``--json`` output of ``hlrebal plan``)."""
+    s = plan.summary
+    return {
+        "version": plan.version,
+        "kind": "plan",
+        "user": plan.user,
+        "network": plan.network,
+        "snapshot_time": plan.snapshot_time,
+        "equity": dec(plan.equity),
+        "trades": [trade_json(t) for t in plan.trades],
+        "skipped": [{"coin": k.coin, "code": k.code, "reason": k.reason} for k in plan.skipped],
+        "assets": [
+            {
+                "coin": a.coin,
+                "kind": a.kind,
+                "status": a.status,
+                "current_weight": weight(a.current_weight),
+                "target_weight": weight(a.target_weight),
+                "projected_weight": weight(a.projected_weight),
+                "threshold": weight(a.threshold),
+            }
+            for a in plan.assets
+        ],
+        "summary": {
+            "equity": dec(s.equity),
+            "turnover": weight(s.turnover),
+            "traded_notional": dec(s.traded_notional, Decimal("0.01")),
+            "estimated_fees": dec(s.estimated_fees, Decimal("0.000001")),
+            "worst_case_slippage": dec(s.worst_case_slippage, Decimal("0.000001")),
+            "gross_before": weight(s.gross_before),
+            "gross_after": weight(s.gross_after),
+            "net_before": weight(s.net_before),
+            "net_after": weight(s.net_after),
+            "margin_available": dec(s.margin_available, Decimal("0.01")),
+            "margin_required": dec(s.margin_required, Decimal("0.01")),
+            "scale_factor": weight(s.scale_factor),
+            "margin_scaled": s.margin_scaled,
+            "gross_capped": s.gross_capped,
+            "trade_count": len(plan.trades),
+        },
+        "warnings": list(plan.warnings),
+        "policy": policy_json(plan),
+    }
+
+
+def policy_json(plan: Plan) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in plan.policy.model_dump().items():
+        out[key] = dec(value) if isinstance(value, Decimal) else value
+    return out
+
+
+# --------------------------------------------------------------------------- Rich
+
+
+def pct(value: Decimal | None, places: int = 1) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:.{places}f}%"
+
+
+def usd(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def _price(value: Decimal) -> str:
+    return fmt_decimal(value)
+
+
+def plan_table(plan: Plan) -> Table:
+    """The ordered trades of a plan."""
+    table = Table(title=f"Plan: {len(plan.trades)} trade(s)", title_justify="left", header_style="bold")
+    for name, justify in (
+        ("#", "right"),
+        ("phase", "center"),
+        ("coin", "left"),
+        ("action", "left"),
+        ("side", "left"),
+        ("size", "right"),
+        ("ref price", "right"),
+        ("limit", "right"),
+        ("notional", "right"),
+        ("weight now → target → projected", "right"),
+        ("reduce-only", "center"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for i, t in enumerate(plan.trades, 1):
+        side = Text(t.side, style="green" if t.is_buy else "red")
+        action = t.action.value + (" (dust)" if t.dust else "")
+        table.add_row(
+            str(i),
+            str(t.phase),
+            t.coin,
+            action,
+            side,
+            fmt_decimal(t.size),
+            _price(t.reference_price),
+            _price(t.limit_price),
+            usd(t.notional),
+            f"{pct(t.current_weight)} → {pct(t.target_weight)} → {pct(t.projected_weight)}",
+            "yes" if t.reduce_only else "no",
+        )
+    return table
+
+
+def skipped_table(plan: Plan) -> Table | None:
+    if not plan.skipped:
+        return None
+    table = Table(title="Not traded", title_justify="left", header_style="bold")
+    table.add_column("coin")
+    table.add_column("reason")
+    for k in plan.skipped:
+        table.add_row(k.coin, k.reason)
+    return table
+
+
+def summary_table(plan: Plan) -> Table:
+    s = plan.summary
+    table = Table(title="Summary", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    rows = [
+        ("account", f"{plan.user} ({plan.network})"),
+        ("equity", usd(s.equity)),
+        ("turnover", f"{pct(s.turnover, 2)} ({usd(s.traded_notional)})"),
+        ("estimated fees", usd(s.estimated_fees)),
+        ("worst-case slippage", usd(s.worst_case_slippage)),
+        ("gross exposure", f"{pct(s.gross_before)} → {pct(s.gross_after)}"),
+        ("net exposure", f"{pct(s.net_before)} → {pct(s.net_after)}"),
+        ("phase 2 margin", f"{usd(s.margin_required)} needed of {usd(max(s.margin_available, _ZERO))} free"),
+    ]
+    if s.margin_scaled or s.gross_capped:
+        rows.append(("phase 2 scaled to", pct(s.scale_factor)))
+    for what, value in rows:
+        table.add_row(what, value)
+    return table
+
+
+def drift_chart(plan: Plan, width: int = 30) -> Table:
+    """Bars of current against target weight per asset, so the imbalance shows at a glance."""
+    lines = [a for a in plan.assets if a.status != "flat" or a.kind == "cash"]
+    top = max(
+        [abs(a.current_weight) for a in lines]
+        + [abs(a.target_weight) for a in lines if a.target_weight is not None]
+        + [Decimal("0.0001")]
+    )
+    table = Table(title="Drift: current vs target weight", title_justify="left", show_header=False, box=None)
+    table.add_column("coin")
+    table.add_column("which")
+    table.add_column("bar")
+    table.add_column("weight", justify="right")
+    for a in lines:
+        for label, value, style in (
+            ("now", a.current_weight, "cyan"),
+            ("target", a.target_weight, "magenta"),
+        ):
+            if value is None:
+                table.add_row(a.coin if label == "now" else "", label, Text("(kept, no target)", style="dim"), "")
+                continue
+            n = int((abs(value) / top * width).to_integral_value())
+            bar = Text("█" * n or ("▏" if value != 0 else ""), style=style if value >= 0 else "red")
+            table.add_row(a.coin if label == "now" else "", label, bar, pct(value))
+    return table
+
+
+def plan_renderable(plan: Plan) -> RenderableType:
+    parts: list[RenderableType] = []
+    if plan.trades:
+        parts.append(plan_table(plan))
+    else:
+        parts.append(Text("Nothing to do: every asset is within its band.", style="bold green"))
+    skipped = skipped_table(plan)
+    if skipped is not None:
+        parts.append(skipped)
+    parts.append(summary_table(plan))
+    parts.append(drift_chart(plan))
+    for w in plan.warnings:
+        parts.append(Text(f"warning: {w}", style="yellow"))
+    return Group(*parts)
+
+
+def error_json(kind: str, message: str, exit_code: int, hint: str | None = None) -> dict[str, Any]:
+    """An error as a JSON document (``--json``), with the same exit code as the process."""
+    doc: dict[str, Any] = {"version": 1, "kind": "error", "error": kind, "message": message, "exit_code": exit_code}
+    if hint:
+        doc["hint"] = hint
+    return doc

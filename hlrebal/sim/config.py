@@ -1,0 +1,69 @@
+"""Settings of the simulated exchange: book shape, fees, switches.
+
+Everything here is plain data with defaults close to Hyperliquid's base tier, so that
+``SimConfig()`` is a sensible exchange and a test overrides only what it is about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+Refill = Literal["immediate", "per_request", "never"]
+
+
+@dataclass(frozen=True)
+class BookConfig:
+    """Shape of one coin's synthetic book; ``None`` fields fall back to the SimConfig values.
+
+    spread: distance between best bid and best ask as a fraction of mid (0.0002 = 2 bps).
+    level_notional: USD resting at each level.
+    levels: number of levels per side (the l2Book answer shows at most 20).
+    level_step: distance between two consecutive levels as a fraction of mid.
+    """
+
+    spread: Decimal | None = None
+    level_notional: Decimal | None = None
+    levels: int | None = None
+    level_step: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Exchange-wide settings. Numbers may be given as str, int, float or Decimal."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    spread: Decimal = Decimal("0.0002")
+    level_notional: Decimal = Decimal("250000")
+    levels: int = 20
+    level_step: Decimal = Decimal("0.0005")
+    refill: Refill = "immediate"
+    taker_fee: Decimal = Decimal("0.00045")
+    maker_fee: Decimal = Decimal("0.00015")
+    spot_taker_fee: Decimal = Decimal("0.0007")
+    spot_maker_fee: Decimal = Decimal("0.0004")
+    allow_dust_close: bool = True
+    error_suffix: bool = True
+    default_leverage: int = 20
+    is_mainnet: bool = False
+    # An address that signs but holds no account (never seeded, funded or approved) is refused
+    # with "User or API Wallet 0x.. does not exist.", as on the exchange. True makes any such
+    # signer a new empty account instead.
+    auto_create_accounts: bool = False
+    # Per-coin book overrides, keyed by coin name ("BTC", "@107", "PURR/USDC").
+    books: dict[str, BookConfig] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("spread", "level_notional", "level_step", "taker_fee", "maker_fee",
+                     "spot_taker_fee", "spot_maker_fee"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal):
+                object.__setattr__(self, name, Decimal(str(value)))
+        if self.refill not in ("immediate", "per_request", "never"):
+            raise ValueError(f"refill must be immediate, per_request or never, not {self.refill!r}")
+        if self.levels < 1:
+            raise ValueError("levels must be at least 1")
+        if self.default_leverage < 1:
+            raise ValueError("default_leverage must be at least 1")

@@ -1,0 +1,254 @@
+"""The simulated market: perp assets, spot tokens and pairs, prices, and synthetic books.
+
+Every tradable coin has a book built on demand around its mid: ``levels`` price levels a side,
+the best ones ``spread / 2`` away from mid, each further one ``level_step`` away, each holding
+``level_notional`` USD, prices on the exchange's grid. Orders consume depth; how it comes back
+is the engine's business (see SimConfig.refill).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from hlrebal.sim.config import BookConfig, SimConfig
+from hlrebal.sim.numbers import ZERO, round_price, round_size_down, tick_at
+
+SPOT_OFFSET = 10_000
+
+
+@dataclass
+class PerpAsset:
+    """One perp: its universe entry, prices and other context fields."""
+
+    index: int
+    name: str
+    sz_decimals: int
+    max_leverage: int
+    only_isolated: bool = False
+    is_delisted: bool = False
+    mark: Decimal | None = None
+    mid: Decimal | None = None
+    oracle: Decimal | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    ctx: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def asset_id(self) -> int:
+        return self.index
+
+    @property
+    def coin(self) -> str:
+        return self.name
+
+    @property
+    def is_spot(self) -> bool:
+        return False
+
+    @property
+    def max_price_decimals(self) -> int:
+        return 6 - self.sz_decimals
+
+    @property
+    def book_mid(self) -> Decimal | None:
+        return self.mid if self.mid is not None else self.mark
+
+    @property
+    def reference(self) -> Decimal | None:
+        return self.mark if self.mark is not None else self.book_mid
+
+
+@dataclass
+class SpotToken:
+    """A spot token from spotMeta.tokens."""
+
+    index: int
+    name: str
+    sz_decimals: int
+    wei_decimals: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SpotPair:
+    """A spot pair from spotMeta.universe ("PURR/USDC" or "@N")."""
+
+    index: int
+    name: str
+    base: SpotToken
+    quote: SpotToken
+    mark: Decimal | None = None
+    mid: Decimal | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    ctx: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def asset_id(self) -> int:
+        return SPOT_OFFSET + self.index
+
+    @property
+    def coin(self) -> str:
+        return self.name
+
+    @property
+    def is_spot(self) -> bool:
+        return True
+
+    @property
+    def sz_decimals(self) -> int:
+        return self.base.sz_decimals
+
+    @property
+    def max_price_decimals(self) -> int:
+        return 8 - self.base.sz_decimals
+
+    @property
+    def book_mid(self) -> Decimal | None:
+        return self.mid if self.mid is not None else self.mark
+
+    @property
+    def reference(self) -> Decimal | None:
+        return self.mark if self.mark is not None else self.book_mid
+
+
+Instrument = PerpAsset | SpotPair
+
+
+@dataclass(frozen=True)
+class Level:
+    """One book level: price, size still resting, index from the top of the book."""
+
+    index: int
+    px: Decimal
+    sz: Decimal
+
+
+@dataclass
+class ResolvedBook:
+    spread: Decimal
+    level_notional: Decimal
+    levels: int
+    level_step: Decimal
+
+
+def build_side(mid: Decimal, book: ResolvedBook, sz_decimals: int, max_decimals: int,
+               is_bid: bool) -> list[tuple[Decimal, Decimal]]:
+    """Full (unconsumed) levels of one side, best first, as (px, sz)."""
+    out: list[tuple[Decimal, Decimal]] = []
+    half = book.spread / 2
+    lot = Decimal(1).scaleb(-sz_decimals)
+    prev: Decimal | None = None
+    for i in range(book.levels):
+        offset = half + book.level_step * i
+        raw = mid * (1 - offset) if is_bid else mid * (1 + offset)
+        if raw <= 0:
+            break
+        px = round_price(raw, max_decimals, up=not is_bid)
+        if prev is not None:
+            if is_bid and px >= prev:
+                px = prev - tick_at(prev, max_decimals)
+            elif not is_bid and px <= prev:
+                px = prev + tick_at(prev, max_decimals)
+        if px <= 0:
+            break
+        sz = round_size_down(book.level_notional / px, sz_decimals)
+        out.append((px, max(sz, lot)))
+        prev = px
+    return out
+
+
+class Market:
+    """All instruments, their prices and books' consumed depth."""
+
+    def __init__(self, perps: list[PerpAsset], tokens: list[SpotToken], pairs: list[SpotPair],
+                 margin_tables: list[Any] | None = None, spot_meta_extra: dict[str, Any] | None = None,
+                 meta_extra: dict[str, Any] | None = None) -> None:
+        self.perps = perps
+        self.tokens = tokens
+        self.pairs = pairs
+        self.margin_tables = margin_tables if margin_tables is not None else []
+        self.meta_extra = meta_extra or {}
+        self.spot_meta_extra = spot_meta_extra or {}
+        self.book_overrides: dict[str, BookConfig] = {}
+        # coin -> (consumed bids by level index, consumed asks by level index)
+        self.consumed: dict[str, tuple[dict[int, Decimal], dict[int, Decimal]]] = {}
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self.perp_by_name = {p.name: p for p in self.perps}
+        self.token_by_index = {t.index: t for t in self.tokens}
+        self.token_by_name = {t.name: t for t in self.tokens}
+        self.pair_by_name = {p.name: p for p in self.pairs}
+        self.pair_by_index = {p.index: p for p in self.pairs}
+
+    # ---- lookup ---------------------------------------------------------------------------
+
+    def instrument(self, asset_id: int) -> Instrument | None:
+        """The perp or spot pair with this asset id."""
+        if 0 <= asset_id < SPOT_OFFSET:
+            return self.perps[asset_id] if asset_id < len(self.perps) else None
+        if SPOT_OFFSET <= asset_id < 2 * SPOT_OFFSET:
+            return self.pair_by_index.get(asset_id - SPOT_OFFSET)
+        return None
+
+    def by_coin(self, coin: str) -> Instrument | None:
+        """The perp ("BTC") or spot pair ("PURR/USDC", "@107") named ``coin``."""
+        return self.perp_by_name.get(coin) or self.pair_by_name.get(coin)
+
+    def usdc(self) -> SpotToken:
+        """The quote/collateral token (index 0)."""
+        return self.token_by_index[0]
+
+    def pair_for_token(self, token: str) -> SpotPair | None:
+        """The first pair that trades ``token`` against USDC (used to value balances)."""
+        for pair in self.pairs:
+            if pair.base.name == token and pair.quote.index == 0:
+                return pair
+        return None
+
+    def all_instruments(self) -> list[Instrument]:
+        return [*self.perps, *self.pairs]
+
+    # ---- books ----------------------------------------------------------------------------
+
+    def resolved_book(self, coin: str, config: SimConfig) -> ResolvedBook:
+        override = self.book_overrides.get(coin) or config.books.get(coin) or BookConfig()
+        return ResolvedBook(
+            spread=override.spread if override.spread is not None else config.spread,
+            level_notional=(override.level_notional if override.level_notional is not None
+                            else config.level_notional),
+            levels=override.levels if override.levels is not None else config.levels,
+            level_step=override.level_step if override.level_step is not None else config.level_step,
+        )
+
+    def levels(self, inst: Instrument, config: SimConfig) -> tuple[list[Level], list[Level]]:
+        """Bids and asks (best first) with the depth still resting."""
+        mid = inst.book_mid
+        if mid is None or mid <= 0:
+            return [], []
+        book = self.resolved_book(inst.coin, config)
+        used_bids, used_asks = self.consumed.get(inst.coin, ({}, {}))
+        sides: list[list[Level]] = []
+        for is_bid, used in ((True, used_bids), (False, used_asks)):
+            side = []
+            for i, (px, sz) in enumerate(build_side(mid, book, inst.sz_decimals,
+                                                    inst.max_price_decimals, is_bid)):
+                left = sz - used.get(i, ZERO)
+                if left > 0:
+                    side.append(Level(i, px, left))
+            sides.append(side)
+        return sides[0], sides[1]
+
+    def consume(self, coin: str, is_bid: bool, index: int, size: Decimal) -> None:
+        """Take ``size`` from level ``index`` of the bid (True) or ask side."""
+        used_bids, used_asks = self.consumed.setdefault(coin, ({}, {}))
+        used = used_bids if is_bid else used_asks
+        used[index] = used.get(index, ZERO) + size
+
+    def refill(self, coin: str | None = None) -> None:
+        """Bring back the consumed depth of one coin, or of every coin."""
+        if coin is None:
+            self.consumed.clear()
+        else:
+            self.consumed.pop(coin, None)

@@ -1,0 +1,332 @@
+"""One consistent picture of an account and its market, parsed from raw Hyperliquid info responses.
+
+A snapshot file is a JSON object whose keys are info request types and whose values are the raw
+responses, exactly as the API returns them::
+
+    {"version": 1, "user": "0x…", "network": "mainnet", "time": 1793000000000,
+     "clearinghouseState": {…}, "metaAndAssetCtxs": [meta, ctxs],
+     "spotClearinghouseState": {…}, "spotMetaAndAssetCtxs": [spotMeta, ctxs],   # optional
+     "allMids": {…}, "l2Book": {coin: book}, "openOrders": […], "userFees": {…}}  # optional
+
+Older recordings with ``meta`` plus ``allMids`` instead of ``metaAndAssetCtxs`` load too. Keys that
+start with ``_`` are comments. Unknown keys are kept (room for later ones: per-dex states, account
+mode) but not interpreted.
+
+The planner never reads the network: every price it uses comes from here, read once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hlrebal.errors import SnapshotError
+
+SNAPSHOT_VERSION = 1
+NETWORKS = ("mainnet", "testnet", "custom", "demo")
+Network = Literal["mainnet", "testnet", "custom", "demo"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class AssetMarket(BaseModel):
+    """The market of one tradable asset: its exchange rules and its prices."""
+
+    model_config = _FROZEN
+
+    coin: str
+    asset_id: int
+    kind: Literal["perp", "spot"] = "perp"
+    sz_decimals: int
+    max_leverage: int = 1
+    only_isolated: bool = False
+    is_delisted: bool = False
+    mid: Decimal | None = None
+    mark: Decimal | None = None
+    oracle: Decimal | None = None
+
+    @property
+    def reference_price(self) -> Decimal | None:
+        """The price weights and limits are measured at: the mid, else the mark."""
+        if self.mid is not None and self.mid > 0:
+            return self.mid
+        if self.mark is not None and self.mark > 0:
+            return self.mark
+        return None
+
+
+class PerpPosition(BaseModel):
+    """An open perp position as the clearinghouse reports it."""
+
+    model_config = _FROZEN
+
+    coin: str
+    szi: Decimal
+    entry_px: Decimal | None = None
+    leverage: int = 1
+    is_cross: bool = True
+    margin_used: Decimal = Decimal(0)
+    position_value: Decimal = Decimal(0)
+    unrealized_pnl: Decimal = Decimal(0)
+
+
+class OpenOrder(BaseModel):
+    """A resting order: it holds margin and can fill during a rebalance."""
+
+    model_config = _FROZEN
+
+    coin: str
+    side: Literal["buy", "sell"]
+    limit_px: Decimal
+    size: Decimal
+    oid: int
+    timestamp: int = 0
+
+
+class Snapshot(BaseModel):
+    """Account and market, read once. Build with :meth:`from_raw` or :func:`load_snapshot`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    version: int = SNAPSHOT_VERSION
+    user: str
+    network: Network
+    time: int
+    account_value: Decimal
+    total_margin_used: Decimal = Decimal(0)
+    total_ntl_pos: Decimal = Decimal(0)
+    withdrawable: Decimal = Decimal(0)
+    positions: dict[str, PerpPosition] = Field(default_factory=dict)
+    assets: dict[str, AssetMarket] = Field(default_factory=dict)
+    open_orders: tuple[OpenOrder, ...] = ()
+    taker_fee: Decimal | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
+
+    @property
+    def equity(self) -> Decimal:
+        """Account equity the weights are fractions of."""
+        return self.account_value
+
+    @classmethod
+    def from_raw(cls, doc: Mapping[str, Any], source: str = "<snapshot>") -> Snapshot:
+        """Parse a snapshot document (raw info responses keyed by request type)."""
+        return _parse(doc, source)
+
+    def to_raw(self) -> dict[str, Any]:
+        """The raw document this snapshot was parsed from, ready to be saved."""
+        return dict(self.raw)
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    """Read a snapshot file. Raises :class:`SnapshotError` (exit 2) when it cannot be used."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SnapshotError(f"{source}: no such snapshot file") from None
+    except OSError as e:
+        raise SnapshotError(f"{source}: cannot be read ({e.strerror})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SnapshotError(f"{source}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    if not isinstance(doc, dict):
+        raise SnapshotError(f"{source}: a snapshot must be a JSON object of info responses")
+    return Snapshot.from_raw(doc, source)
+
+
+def save_snapshot(snapshot: Snapshot, path: str | Path) -> None:
+    """Write a snapshot file atomically (a temporary file, then a rename)."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump(snapshot.to_raw(), f, indent=1)
+        f.write("\n")
+    tmp.replace(target)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Bad(Exception):
+    """Internal: a field with the wrong shape; turned into a SnapshotError naming the key."""
+
+
+def _dec(value: Any, where: str, *, optional: bool = False) -> Decimal | None:
+    if value is None:
+        if optional:
+            return None
+        raise _Bad(f"{where}: missing")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _Bad(f"{where}: expected a number as a string, got {value!r}")
+    try:
+        out = Decimal(str(value))
+    except InvalidOperation:
+        raise _Bad(f"{where}: not a number: {value!r}") from None
+    if not out.is_finite():
+        raise _Bad(f"{where}: not a finite number: {value!r}")
+    return out
+
+
+def _req(value: Any, where: str) -> Decimal:
+    out = _dec(value, where)
+    assert out is not None
+    return out
+
+
+def _parse(doc: Mapping[str, Any], source: str) -> Snapshot:
+    try:
+        return _parse_inner(doc)
+    except _Bad as e:
+        raise SnapshotError(f"{source}: {e}") from None
+    except (KeyError, TypeError, IndexError, AttributeError) as e:
+        raise SnapshotError(
+            f"{source}: not a Hyperliquid snapshot ({type(e).__name__}: {e}); "
+            "expected the raw info responses keyed by request type"
+        ) from None
+
+
+def _parse_inner(doc: Mapping[str, Any]) -> Snapshot:
+    version = doc.get("version", SNAPSHOT_VERSION)
+    if version != SNAPSHOT_VERSION:
+        raise _Bad(f"version: unsupported snapshot version {version!r} (this hlrebal reads {SNAPSHOT_VERSION})")
+    user = doc.get("user")
+    if not isinstance(user, str) or not user.startswith("0x") or len(user) != 42:
+        raise _Bad(f"user: expected a 0x-prefixed 42-character address, got {user!r}")
+    network = doc.get("network", "mainnet")
+    if network not in NETWORKS:
+        raise _Bad(f"network: expected one of {', '.join(NETWORKS)}, got {network!r}")
+    time_ms = doc.get("time", 0)
+    if isinstance(time_ms, bool) or not isinstance(time_ms, int):
+        raise _Bad(f"time: expected milliseconds as an integer, got {time_ms!r}")
+
+    if "clearinghouseState" not in doc:
+        raise _Bad("clearinghouseState: missing (the account's perp state)")
+    state = doc["clearinghouseState"]
+    if not isinstance(state, dict):
+        raise _Bad("clearinghouseState: expected an object")
+
+    assets = _parse_perp_market(doc)
+    positions = _parse_positions(state, assets)
+    summary = state.get("marginSummary")
+    if not isinstance(summary, dict):
+        raise _Bad("clearinghouseState.marginSummary: missing")
+    taker_fee = None
+    fees = doc.get("userFees")
+    if isinstance(fees, dict) and fees.get("userCrossRate") is not None:
+        taker_fee = _dec(fees["userCrossRate"], "userFees.userCrossRate")
+
+    return Snapshot.model_construct(
+        version=SNAPSHOT_VERSION,
+        user=user.lower(),
+        network=network,
+        time=time_ms,
+        account_value=_req(summary.get("accountValue"), "clearinghouseState.marginSummary.accountValue"),
+        total_margin_used=_dec(summary.get("totalMarginUsed", "0"), "marginSummary.totalMarginUsed"),
+        total_ntl_pos=_dec(summary.get("totalNtlPos", "0"), "marginSummary.totalNtlPos"),
+        withdrawable=_dec(state.get("withdrawable", "0"), "clearinghouseState.withdrawable"),
+        positions=positions,
+        assets=assets,
+        open_orders=_parse_open_orders(doc.get("openOrders")),
+        taker_fee=taker_fee,
+        raw=dict(doc),
+    )
+
+
+def _parse_perp_market(doc: Mapping[str, Any]) -> dict[str, AssetMarket]:
+    if "metaAndAssetCtxs" in doc:
+        pair = doc["metaAndAssetCtxs"]
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise _Bad("metaAndAssetCtxs: expected [meta, assetCtxs]")
+        meta, ctxs = pair
+        where = "metaAndAssetCtxs"
+    elif "meta" in doc:
+        meta, ctxs = doc["meta"], None
+        where = "meta"
+    else:
+        raise _Bad("metaAndAssetCtxs: missing (or the older meta plus allMids)")
+    universe = meta.get("universe") if isinstance(meta, dict) else None
+    if not isinstance(universe, list):
+        raise _Bad(f"{where}: meta.universe missing")
+    if ctxs is not None and (not isinstance(ctxs, list) or len(ctxs) != len(universe)):
+        raise _Bad(f"{where}: expected one asset context per universe entry")
+    mids = doc.get("allMids") or {}
+    if not isinstance(mids, dict):
+        raise _Bad("allMids: expected an object of coin -> price")
+
+    assets: dict[str, AssetMarket] = {}
+    for index, entry in enumerate(universe):
+        coin = entry["name"]
+        here = f"{where}.universe[{index}] ({coin})"
+        ctx = ctxs[index] if ctxs is not None else {}
+        mid = _dec(ctx.get("midPx"), f"{here}.midPx", optional=True)
+        if mid is None and coin in mids:
+            mid = _dec(mids[coin], f"allMids.{coin}")
+        assets[coin] = AssetMarket.model_construct(
+            coin=coin,
+            asset_id=index,
+            kind="perp",
+            sz_decimals=int(entry["szDecimals"]),
+            max_leverage=int(entry.get("maxLeverage", 1)),
+            only_isolated=bool(entry.get("onlyIsolated", False)) or entry.get("marginMode") == "strictIsolated",
+            is_delisted=bool(entry.get("isDelisted", False)),
+            mid=mid,
+            mark=_dec(ctx.get("markPx"), f"{here}.markPx", optional=True),
+            oracle=_dec(ctx.get("oraclePx"), f"{here}.oraclePx", optional=True),
+        )
+    return assets
+
+
+def _parse_positions(state: Mapping[str, Any], assets: dict[str, AssetMarket]) -> dict[str, PerpPosition]:
+    positions: dict[str, PerpPosition] = {}
+    for i, item in enumerate(state.get("assetPositions", [])):
+        pos = item["position"]
+        coin = pos["coin"]
+        where = f"clearinghouseState.assetPositions[{i}] ({coin})"
+        szi = _req(pos.get("szi"), f"{where}.szi")
+        if szi == 0:
+            continue
+        lev = pos.get("leverage") or {}
+        value = _dec(pos.get("positionValue", "0"), f"{where}.positionValue") or Decimal(0)
+        positions[coin] = PerpPosition.model_construct(
+            coin=coin,
+            szi=szi,
+            entry_px=_dec(pos.get("entryPx"), f"{where}.entryPx", optional=True),
+            leverage=int(lev.get("value", 1)),
+            is_cross=lev.get("type", "cross") == "cross",
+            margin_used=_dec(pos.get("marginUsed", "0"), f"{where}.marginUsed"),
+            position_value=value,
+            unrealized_pnl=_dec(pos.get("unrealizedPnl", "0"), f"{where}.unrealizedPnl"),
+        )
+        market = assets.get(coin)
+        if market is not None and market.reference_price is None and value > 0:
+            # Older recordings may lack a mid for a held coin: its own value per unit is the best
+            # price the snapshot has, and it is the price the exchange valued the position at.
+            assets[coin] = market.model_copy(update={"mark": value / abs(szi)})
+    return positions
+
+
+def _parse_open_orders(raw: Any) -> tuple[OpenOrder, ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list):
+        raise _Bad("openOrders: expected a list")
+    out = []
+    for i, o in enumerate(raw):
+        where = f"openOrders[{i}]"
+        out.append(
+            OpenOrder.model_construct(
+                coin=o["coin"],
+                side="buy" if o["side"] == "B" else "sell",
+                limit_px=_req(o.get("limitPx"), f"{where}.limitPx"),
+                size=_req(o.get("sz"), f"{where}.sz"),
+                oid=int(o["oid"]),
+                timestamp=int(o.get("timestamp", 0)),
+            )
+        )
+    return tuple(out)

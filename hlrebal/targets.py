@@ -1,0 +1,340 @@
+"""Target-allocation files: loading, validation and the JSON Schema.
+
+Three shapes are accepted::
+
+    {"target_allocation": {"BTC": 0.40, "ETH": 0.30, "USDC": 0.30}}          # the seed format
+    {"BTC": 0.4, "ETH": 0.3}                                                   # bare: the rest is USDC
+    {"target_allocation": {...}, "policy": {"band": 0.03, "trade_to": "edge"}} # with preferences
+
+Weights are fractions of account equity; perp weights may be negative (shorts); ``USDC`` is cash.
+Every rejection names the file, the key and the rule, and maps to exit code 2. Checks that need the
+market (unknown or delisted coins, gross exposure against ``max_leverage``) are separate functions,
+run once the snapshot and the policy are known.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from hlrebal.errors import TargetFileError
+from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy
+
+CASH = "USDC"
+SUM_TOLERANCE = Decimal("1e-6")
+TOP_LEVEL_KEYS = frozenset({"target_allocation", "policy", "$schema"})
+
+def _target_policy_model() -> type[BaseModel]:
+    """A model of just the preferences a target file may set, with the same constraints as Policy."""
+    fields: dict[str, Any] = {}
+    for name in sorted(PLANNING_KEYS):
+        field = Policy.model_fields[name]
+        annotation = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+        fields[name] = (Optional[annotation], Field(None, description=field.description))  # noqa: UP045
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        "TargetPolicy", __config__=ConfigDict(frozen=True, extra="forbid"), **fields
+    )
+    return model
+
+
+TargetPolicy = _target_policy_model()
+
+
+class Targets(BaseModel):
+    """A validated target file: signed weights per asset, cash, and planning preferences."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str
+    sha256: str
+    weights: dict[str, Decimal]
+    """Non-cash weights, in file order (perps by name, spot pairs by pair name)."""
+    cash: Decimal
+    cash_given: bool
+    policy: dict[str, Any]
+    """Planning preferences from the file's ``policy`` block (validated, only keys that were set)."""
+
+    @property
+    def gross(self) -> Decimal:
+        """Sum of absolute non-cash weights."""
+        return sum((abs(w) for w in self.weights.values()), Decimal(0))
+
+    @property
+    def net(self) -> Decimal:
+        """Sum of signed non-cash weights."""
+        return sum(self.weights.values(), Decimal(0))
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Duplicate(key)
+        seen[key] = value
+    return seen
+
+
+class _NonFinite(str):
+    """Marks NaN, Infinity and -Infinity in a target file so the error can name their key."""
+
+
+def _mark_constant(name: str) -> Any:
+    return _NonFinite(name)
+
+
+def _err(source: str, where: str, rule: str) -> TargetFileError:
+    prefix = f"{source}: {where}: " if where else f"{source}: "
+    return TargetFileError(prefix + rule)
+
+
+def parse_targets(text: str, source: str = "<targets>") -> Targets:
+    """Parse and validate the text of a target file (no market checks)."""
+    if not text.strip():
+        raise _err(source, "", "the file is empty; write e.g. {\"target_allocation\": {\"BTC\": 0.5, \"USDC\": 0.5}}")
+    try:
+        doc = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_float=Decimal,
+            parse_constant=_mark_constant,
+        )
+    except _Duplicate as e:
+        raise _err(
+            source, f"key {e.args[0]!r}", "appears more than once; each key may be given only once"
+        ) from None
+    except json.JSONDecodeError as e:
+        raise _err(source, "", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    if not isinstance(doc, dict):
+        raise _err(source, "", f"must be a JSON object, not {_json_type(doc)}")
+
+    if "target_allocation" in doc:
+        unknown = sorted(set(doc) - TOP_LEVEL_KEYS)
+        if unknown:
+            raise _err(
+                source,
+                f"key {unknown[0]!r}",
+                "unknown top-level key; allowed: target_allocation, policy",
+            )
+        allocation = doc["target_allocation"]
+        if not isinstance(allocation, dict):
+            raise _err(source, "target_allocation", f"must be an object of weights, not {_json_type(allocation)}")
+        raw_policy = doc.get("policy", {})
+        if not isinstance(raw_policy, dict):
+            raise _err(source, "policy", f"must be an object, not {_json_type(raw_policy)}")
+        where = "target_allocation."
+    else:
+        if "policy" in doc:
+            raise _err(source, "policy", "a policy block needs the weights under \"target_allocation\"")
+        allocation, raw_policy, where = doc, {}, ""
+
+    weights = _parse_weights(allocation, source, where)
+    policy = _parse_policy(raw_policy, source)
+    cash_given = CASH in weights
+    cash = weights.pop(CASH) if cash_given else None
+    net = sum(weights.values(), Decimal(0))
+    if cash is not None:
+        total = net + cash
+        if abs(total - 1) > SUM_TOLERANCE:
+            raise _err(
+                source,
+                "target_allocation" if where else "weights",
+                f"weights sum to {_fmt(total)}, not 1; when USDC is given, all weights including "
+                f"USDC must add up to 1 (within {SUM_TOLERANCE})",
+            )
+    else:
+        cash = 1 - net
+    return Targets(
+        source=source,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        weights=weights,
+        cash=cash,
+        cash_given=cash_given,
+        policy=policy,
+    )
+
+
+def load_targets(path: str | Path) -> Targets:
+    """Read and validate a target file. Raises :class:`TargetFileError` (exit 2)."""
+    p = Path(path)
+    source = str(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise _err(source, "", "no such file") from None
+    except IsADirectoryError:
+        raise _err(source, "", "is a directory, not a target file") from None
+    except OSError as e:
+        raise _err(source, "", f"cannot be read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _err(source, "", "is not UTF-8 text") from None
+    return parse_targets(text, source)
+
+
+def _parse_weights(allocation: dict[str, Any], source: str, where: str) -> dict[str, Decimal]:
+    if not allocation:
+        raise _err(
+            source,
+            where.rstrip(".") or "weights",
+            "no weights given; to hold only cash write {\"USDC\": 1}",
+        )
+    out: dict[str, Decimal] = {}
+    for key, value in allocation.items():
+        if not isinstance(key, str) or not key.strip() or key != key.strip():
+            raise _err(source, f"{where}{key!r}", "coin names must be non-empty, without surrounding spaces")
+        if isinstance(value, _NonFinite):
+            raise _err(source, f"{where}{key}", f"weight must be a finite number, not {value}")
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            raise _err(source, f"{where}{key}", f"weight must be a number, not {_json_type(value)}")
+        out[key] = Decimal(value)
+    return out
+
+
+def _parse_policy(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    for key in raw:
+        if key not in PLANNING_KEYS:
+            if key in POLICY_KEYS:
+                raise _err(
+                    source,
+                    f"policy.{key}",
+                    f"is a safety limit or exchange setting and cannot be set in a target file; set it "
+                    f"with --{key.replace('_', '-')}, HLREBAL_{key.upper()} or the configuration file",
+                )
+            close = difflib.get_close_matches(key, sorted(PLANNING_KEYS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _err(
+                source,
+                f"policy.{key}",
+                f"unknown policy key{hint}; allowed: {', '.join(sorted(PLANNING_KEYS))}",
+            )
+    for key, value in raw.items():
+        if isinstance(value, _NonFinite):
+            raise _err(source, f"policy.{key}", f"must be a finite number, not {value}")
+    try:
+        model = TargetPolicy.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise _err(source, f"policy.{loc}", f"{first['msg']} (got {first.get('input')!r})") from None
+    return model.model_dump(exclude_unset=True)
+
+
+def check_universe(
+    targets: Targets,
+    known: Iterable[str],
+    delisted: Iterable[str] = (),
+) -> None:
+    """Reject coins the exchange does not list, and non-zero weights on delisted coins.
+
+    Coin names are case-sensitive, as on the exchange; close matches are suggested ("btc" -> "BTC").
+    """
+    known_set = set(known)
+    delisted_set = set(delisted)
+    for coin, weight in targets.weights.items():
+        if coin not in known_set:
+            raise _err(targets.source, coin, f"is not traded on this exchange{_suggest(coin, known_set)}")
+        if coin in delisted_set and weight != 0:
+            raise _err(
+                targets.source,
+                coin,
+                "is delisted: it can only be closed (weight 0); remove it or set its weight to 0",
+            )
+
+
+def _suggest(coin: str, known: set[str]) -> str:
+    by_lower: dict[str, list[str]] = {}
+    for name in known:
+        by_lower.setdefault(name.lower(), []).append(name)
+    exact = by_lower.get(coin.lower())
+    if exact:
+        return f" (names are case-sensitive: did you mean {', '.join(repr(n) for n in sorted(exact))}?)"
+    close = difflib.get_close_matches(coin, sorted(known), n=3, cutoff=0.6)
+    if not close:
+        close = [by_lower[m][0] for m in difflib.get_close_matches(coin.lower(), sorted(by_lower), n=3)]
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def check_gross(targets: Targets, max_leverage: Decimal) -> None:
+    """Reject targets whose gross exposure (sum of |weights|) exceeds ``max_leverage``."""
+    gross = targets.gross
+    if gross > max_leverage:
+        raise _err(
+            targets.source,
+            "target_allocation",
+            f"gross exposure {_fmt(gross)} (sum of absolute weights) exceeds max_leverage "
+            f"{_fmt(max_leverage)}; lower the weights or raise --max-leverage",
+        )
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of a target file (both the structured and the bare shape)."""
+    weight_map: dict[str, Any] = {
+        "type": "object",
+        "description": "Weights as fractions of account equity, keyed by coin name as on the exchange "
+        "(case-sensitive). Perp weights may be negative (shorts). USDC is cash; when given, all "
+        "weights must sum to 1, otherwise cash is 1 - sum of the others.",
+        "minProperties": 1,
+        "additionalProperties": {"type": "number"},
+    }
+    policy_schema = TargetPolicy.model_json_schema()
+    policy_schema["title"] = "Planning preferences"
+    policy_schema["description"] = (
+        "Planning preferences only; safety limits (max_leverage, max_turnover, ...) cannot be set here."
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/hlrebal/hlrebal/schema/targets.json",
+        "title": "hlrebal target allocation",
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["target_allocation"],
+                "properties": {
+                    "$schema": {"type": "string"},
+                    "target_allocation": weight_map,
+                    "policy": policy_schema,
+                },
+                "additionalProperties": False,
+            },
+            {**weight_map, "not": {"required": ["target_allocation"]}},
+        ],
+    }
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _fmt(value: Decimal) -> str:
+    try:
+        return format(value.normalize(), "f")
+    except InvalidOperation:
+        return str(value)
+
+
+def weights_from_mapping(mapping: Mapping[str, Decimal | float | int], source: str = "<inline>") -> Targets:
+    """Build Targets from an in-memory mapping (tests, benchmarks): same rules as a file."""
+    body = ", ".join(f"{json.dumps(k)}: {Decimal(str(v))}" for k, v in mapping.items())
+    return parse_targets("{" + body + "}", source)
