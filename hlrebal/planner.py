@@ -312,15 +312,19 @@ def plan(
                 )
                 lines[coin] = _line(coin, w0, target_weight, w0, threshold, "within_band")
                 continue
-            rounding = Rounding.NEAREST
+            desired = round_size(goal * equity / ref, market.sz_decimals, Rounding.NEAREST)
             if policy.trade_to == "edge" and coin not in goals and threshold > 0:
                 # Trade back only to the band's edge, rounding toward the target so that the
-                # projected weight lands inside the band.
+                # projected weight lands inside the band. When one lot is wider than the whole
+                # band no grid point lies inside it: then trade to the lot nearest the target.
                 if w0 > wt:
-                    goal, rounding = wt + threshold, Rounding.FLOOR
+                    edge = round_size((wt + threshold) * equity / ref, market.sz_decimals, Rounding.FLOOR)
+                    inside = edge * ref / equity >= wt - threshold
                 else:
-                    goal, rounding = wt - threshold, Rounding.CEILING
-            desired = round_size(goal * equity / ref, market.sz_decimals, rounding)
+                    edge = round_size((wt - threshold) * equity / ref, market.sz_decimals, Rounding.CEILING)
+                    inside = edge * ref / equity <= wt + threshold
+                if inside:
+                    desired = edge
         else:
             desired = _ZERO
 
@@ -331,12 +335,15 @@ def plan(
             continue
         kept_legs: list[_Leg] = []
         for leg in new_legs:
-            if leg.limit <= 0:
+            if leg.limit <= 0 or (leg.limit <= ref if leg.is_buy else leg.limit >= ref):
+                # The grid has no price between the reference and the slippage bound: an order at
+                # the reference or behind it would not match, and one beyond would break the bound.
                 skipped.append(
                     Skip(
                         coin=coin,
-                        code="no_valid_price",
-                        reason=f"no valid limit price on the exchange's grid near {fmt_decimal(ref)}",
+                        code="tick_exceeds_slippage",
+                        reason=f"the exchange's price grid near {fmt_decimal(ref)} is coarser than the "
+                        f"slippage of {fmt_decimal(policy.slippage)}: no valid limit price within it",
                     )
                 )
                 continue
@@ -428,8 +435,8 @@ def plan(
         line.model_copy(update={"projected_weight": projected_w[line.coin]}) if line.coin in projected_w else line
         for line in lines.values()
     )
-    net_before = sum(current_w.values(), _ZERO) + _unpriced_net(snapshot, ref_of, equity)
-    net_after = sum(projected_w.values(), _ZERO) + _unpriced_net(snapshot, ref_of, equity)
+    net_before = _net(current_size, ref_of, equity) + _unpriced_net(snapshot, ref_of, equity)
+    net_after = _net(projected, ref_of, equity) + _unpriced_net(snapshot, ref_of, equity)
     cash_line = AssetLine.model_construct(
         coin=CASH,
         kind="cash",
@@ -446,7 +453,7 @@ def plan(
         traded_notional=traded,
         estimated_fees=sum((t.notional for t in trades), _ZERO) * fee_rate,
         worst_case_slippage=sum((t.size * abs(t.limit_price - t.reference_price) for t in trades), _ZERO),
-        gross_before=sum((abs(w) for w in current_w.values()), _ZERO) + _unpriced_gross(snapshot, ref_of, equity),
+        gross_before=_gross(current_size, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity),
         gross_after=gross_after,
         net_before=net_before,
         net_after=net_after,
@@ -562,6 +569,10 @@ def _scale_legs(
 
 def _gross(sizes: Mapping[str, Decimal], ref_of: Mapping[str, Decimal], equity: Decimal) -> Decimal:
     return sum((abs(size) * ref_of[coin] for coin, size in sizes.items()), _ZERO) / equity
+
+
+def _net(sizes: Mapping[str, Decimal], ref_of: Mapping[str, Decimal], equity: Decimal) -> Decimal:
+    return sum((size * ref_of[coin] for coin, size in sizes.items()), _ZERO) / equity
 
 
 def _unpriced_gross(snapshot: Snapshot, ref_of: Mapping[str, Decimal], equity: Decimal) -> Decimal:
