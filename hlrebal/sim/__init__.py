@@ -1,0 +1,12 @@
+"""A local Hyperliquid-compatible exchange for tests, the demo and rehearsals.
+
+``with Simulator(snapshot=...) as sim:`` serves /info and /exchange on 127.0.0.1 so that the
+unmodified hyperliquid-python-sdk can read accounts and place signed orders against it. See
+hlrebal/sim/README.md for the model and its limits. Importing this package imports neither the
+SDK nor eth_account: signatures are checked with lazily imported SDK helpers.
+"""
+
+from hlrebal.sim.config import BookConfig, SimConfig
+from hlrebal.sim.simulator import Simulator
+
+__all__ = ["BookConfig", "SimConfig", "Simulator"]

@@ -27,7 +27,8 @@ class Position:
     entry_px: Decimal
     iso_raw: Decimal = ZERO
     cum_funding: dict[str, str] = field(
-        default_factory=lambda: {"allTime": "0.0", "sinceOpen": "0.0", "sinceChange": "0.0"})
+        default_factory=lambda: {"allTime": "0.0", "sinceOpen": "0.0", "sinceChange": "0.0"}
+    )
 
 
 @dataclass
@@ -126,7 +127,9 @@ class PerpSummary:
         return max(ZERO, self.cross_account_value - self.cross_margin_used - self.order_margin)
 
 
-def order_margin(market: Market, account: Account, orders: list[RestingOrder], default_leverage: int) -> Decimal:
+def order_margin(
+    market: Market, account: Account, orders: list[RestingOrder], default_leverage: int
+) -> Decimal:
     """Margin held by resting perp orders: the part of each order that would grow the position,
     at its limit price and the account's leverage on that asset."""
     total = ZERO
@@ -145,7 +148,9 @@ def order_margin(market: Market, account: Account, orders: list[RestingOrder], d
     return total
 
 
-def perp_summary(market: Market, account: Account, orders: list[RestingOrder], default_leverage: int) -> PerpSummary:
+def perp_summary(
+    market: Market, account: Account, orders: list[RestingOrder], default_leverage: int
+) -> PerpSummary:
     """Value and margin of the account's perp side."""
     views: list[PositionView] = []
     cross_value = account.perp_raw
@@ -207,7 +212,9 @@ def spot_holds(orders: list[RestingOrder], market: Market) -> dict[str, Decimal]
     return holds
 
 
-def available_margin(market: Market, account: Account, orders: list[RestingOrder], default_leverage: int) -> Decimal:
+def available_margin(
+    market: Market, account: Account, orders: list[RestingOrder], default_leverage: int
+) -> Decimal:
     """What new perp exposure may still use: collateral minus margin in use and held by orders.
 
     Standard: collateral is the perp account value. Unified/portfolio: the one USDC balance
@@ -221,8 +228,9 @@ def available_margin(market: Market, account: Account, orders: list[RestingOrder
     return collateral - summary.margin_used - summary.order_margin
 
 
-def free_spot(market: Market, account: Account, orders: list[RestingOrder], token: str,
-              default_leverage: int) -> Decimal:
+def free_spot(
+    market: Market, account: Account, orders: list[RestingOrder], token: str, default_leverage: int
+) -> Decimal:
     """Spot balance of ``token`` that an order may use (total minus holds; in unified mode USDC
     is whatever perp margin leaves free)."""
     if account.pooled and token == market.usdc().name:

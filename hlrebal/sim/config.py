@@ -56,8 +56,15 @@ class SimConfig:
     books: dict[str, BookConfig] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("spread", "level_notional", "level_step", "taker_fee", "maker_fee",
-                     "spot_taker_fee", "spot_maker_fee"):
+        for name in (
+            "spread",
+            "level_notional",
+            "level_step",
+            "taker_fee",
+            "maker_fee",
+            "spot_taker_fee",
+            "spot_maker_fee",
+        ):
             value = getattr(self, name)
             if not isinstance(value, Decimal):
                 object.__setattr__(self, name, Decimal(str(value)))

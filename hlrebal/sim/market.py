@@ -132,8 +132,9 @@ class ResolvedBook:
     level_step: Decimal
 
 
-def build_side(mid: Decimal, book: ResolvedBook, sz_decimals: int, max_decimals: int,
-               is_bid: bool) -> list[tuple[Decimal, Decimal]]:
+def build_side(
+    mid: Decimal, book: ResolvedBook, sz_decimals: int, max_decimals: int, is_bid: bool
+) -> list[tuple[Decimal, Decimal]]:
     """Full (unconsumed) levels of one side, best first, as (px, sz)."""
     out: list[tuple[Decimal, Decimal]] = []
     half = book.spread / 2
@@ -161,9 +162,15 @@ def build_side(mid: Decimal, book: ResolvedBook, sz_decimals: int, max_decimals:
 class Market:
     """All instruments, their prices and books' consumed depth."""
 
-    def __init__(self, perps: list[PerpAsset], tokens: list[SpotToken], pairs: list[SpotPair],
-                 margin_tables: list[Any] | None = None, spot_meta_extra: dict[str, Any] | None = None,
-                 meta_extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        perps: list[PerpAsset],
+        tokens: list[SpotToken],
+        pairs: list[SpotPair],
+        margin_tables: list[Any] | None = None,
+        spot_meta_extra: dict[str, Any] | None = None,
+        meta_extra: dict[str, Any] | None = None,
+    ) -> None:
         self.perps = perps
         self.tokens = tokens
         self.pairs = pairs
@@ -216,8 +223,9 @@ class Market:
         override = self.book_overrides.get(coin) or config.books.get(coin) or BookConfig()
         return ResolvedBook(
             spread=override.spread if override.spread is not None else config.spread,
-            level_notional=(override.level_notional if override.level_notional is not None
-                            else config.level_notional),
+            level_notional=(
+                override.level_notional if override.level_notional is not None else config.level_notional
+            ),
             levels=override.levels if override.levels is not None else config.levels,
             level_step=override.level_step if override.level_step is not None else config.level_step,
         )
@@ -232,8 +240,9 @@ class Market:
         sides: list[list[Level]] = []
         for is_bid, used in ((True, used_bids), (False, used_asks)):
             side = []
-            for i, (px, sz) in enumerate(build_side(mid, book, inst.sz_decimals,
-                                                    inst.max_price_decimals, is_bid)):
+            for i, (px, sz) in enumerate(
+                build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, is_bid)
+            ):
                 left = sz - used.get(i, ZERO)
                 if left > 0:
                     side.append(Level(i, px, left))

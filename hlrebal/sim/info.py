@@ -1,0 +1,351 @@
+"""Answers to /info requests, in the exchange's shapes (numbers as strings)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from hlrebal.sim.accounts import Account, perp_summary, spot_holds
+from hlrebal.sim.engine import Engine, OrderRecord
+from hlrebal.sim.market import Market, PerpAsset, SpotPair
+from hlrebal.sim.numbers import ZERO, fmt, fmt_places, fmt_usd
+from hlrebal.sim.rules import reject_status
+
+MODE_WIRE = {
+    "default": "default",
+    "standard": "disabled",
+    "unified": "unifiedAccount",
+    "portfolio": "portfolioMargin",
+}
+
+
+class BadRequest(Exception):
+    """The body does not describe a known request: the server answers 422."""
+
+
+def _px(value: Decimal | None) -> str | None:
+    return fmt(value) if value is not None else None
+
+
+def meta(market: Market) -> dict[str, Any]:
+    universe = []
+    for asset in market.perps:
+        entry = dict(asset.meta) if asset.meta else {}
+        entry.setdefault("szDecimals", asset.sz_decimals)
+        entry.setdefault("name", asset.name)
+        entry.setdefault("maxLeverage", asset.max_leverage)
+        if asset.only_isolated:
+            entry["onlyIsolated"] = True
+        if asset.is_delisted:
+            entry["isDelisted"] = True
+        universe.append(entry)
+    out: dict[str, Any] = {"universe": universe, "marginTables": market.margin_tables}
+    out.update({k: v for k, v in market.meta_extra.items() if k not in out})
+    out.setdefault("collateralToken", 0)
+    return out
+
+
+def perp_ctx(asset: PerpAsset) -> dict[str, Any]:
+    ctx = {
+        "funding": "0.0",
+        "openInterest": "0.0",
+        "prevDayPx": _px(asset.mark) or "0.0",
+        "dayNtlVlm": "0.0",
+        "premium": "0.0",
+    }
+    ctx.update(asset.ctx)
+    mid = asset.book_mid
+    ctx["oraclePx"] = _px(asset.oracle if asset.oracle is not None else asset.mark)
+    ctx["markPx"] = _px(asset.mark)
+    ctx["midPx"] = _px(asset.mid)
+    ctx.setdefault("impactPxs", [fmt(mid), fmt(mid)] if mid is not None else None)
+    return ctx
+
+
+def spot_meta(market: Market) -> dict[str, Any]:
+    tokens = []
+    for token in market.tokens:
+        entry = dict(token.meta)
+        entry.setdefault("name", token.name)
+        entry.setdefault("szDecimals", token.sz_decimals)
+        entry.setdefault("weiDecimals", token.wei_decimals)
+        entry.setdefault("index", token.index)
+        entry.setdefault("tokenId", "0x" + format(token.index, "032x"))
+        entry.setdefault("isCanonical", False)
+        entry.setdefault("evmContract", None)
+        entry.setdefault("fullName", None)
+        tokens.append(entry)
+    universe = []
+    for pair in market.pairs:
+        entry = dict(pair.meta)
+        entry.setdefault("tokens", [pair.base.index, pair.quote.index])
+        entry.setdefault("name", pair.name)
+        entry.setdefault("index", pair.index)
+        entry.setdefault("isCanonical", pair.name == "PURR/USDC")
+        universe.append(entry)
+    out: dict[str, Any] = {"universe": universe, "tokens": tokens}
+    out.update({k: v for k, v in market.spot_meta_extra.items() if k not in out})
+    return out
+
+
+def spot_ctx(pair: SpotPair) -> dict[str, Any]:
+    ctx = {"prevDayPx": _px(pair.mark) or "0.0", "dayNtlVlm": "0.0", "circulatingSupply": "0.0"}
+    ctx.update(pair.ctx)
+    ctx["coin"] = pair.name
+    ctx["markPx"] = _px(pair.mark)
+    ctx["midPx"] = _px(pair.mid)
+    return ctx
+
+
+def all_mids(market: Market) -> dict[str, str]:
+    mids: dict[str, str] = {}
+    for inst in market.all_instruments():
+        mid = inst.book_mid
+        if mid is not None:
+            mids[inst.coin] = fmt(mid)
+    return mids
+
+
+def l2_book(engine: Engine, coin: str) -> dict[str, Any] | None:
+    inst = engine.market.by_coin(coin)
+    if inst is None:
+        return None
+    bids, asks = engine.market.levels(inst, engine.config)
+    side = [[{"px": fmt(lv.px), "sz": fmt(lv.sz), "n": 1} for lv in levels[:20]] for levels in (bids, asks)]
+    return {"coin": coin, "time": engine.clock(), "levels": side}
+
+
+def _summary_dict(value: Decimal, ntl: Decimal, raw: Decimal, used: Decimal) -> dict[str, str]:
+    return {
+        "accountValue": fmt_usd(value),
+        "totalNtlPos": fmt_usd(ntl),
+        "totalRawUsd": fmt_usd(raw),
+        "totalMarginUsed": fmt_usd(used),
+    }
+
+
+def clearinghouse_state(engine: Engine, user: str) -> dict[str, Any]:
+    acct = engine.account(user) or Account(address=user.lower())
+    summary = perp_summary(
+        engine.market, acct, engine.orders_of(acct.address), engine.config.default_leverage
+    )
+    positions = []
+    for view in summary.positions:
+        pos, setting = view.position, view.setting
+        upnl = pos.szi * (view.mark - pos.entry_px)
+        initial = abs(pos.szi) * pos.entry_px / setting.value
+        leverage: dict[str, Any] = {
+            "type": "cross" if setting.is_cross else "isolated",
+            "value": setting.value,
+        }
+        if not setting.is_cross:
+            leverage["rawUsd"] = fmt_usd(pos.iso_raw)
+        positions.append(
+            {
+                "type": "oneWay",
+                "position": {
+                    "coin": pos.coin,
+                    "szi": fmt(pos.szi),
+                    "leverage": leverage,
+                    "entryPx": fmt_places(pos.entry_px, 8),
+                    "positionValue": fmt_usd(view.ntl),
+                    "unrealizedPnl": fmt_usd(upnl),
+                    "returnOnEquity": fmt_places(upnl / initial, 8) if initial > 0 else "0.0",
+                    "liquidationPx": None,
+                    "marginUsed": fmt_usd(view.margin_used),
+                    "maxLeverage": view.asset.max_leverage,
+                    "cumFunding": dict(pos.cum_funding),
+                },
+            }
+        )
+    return {
+        "marginSummary": _summary_dict(
+            summary.account_value, summary.total_ntl, summary.total_raw, summary.margin_used
+        ),
+        "crossMarginSummary": _summary_dict(
+            summary.cross_account_value, summary.cross_ntl, summary.cross_raw, summary.cross_margin_used
+        ),
+        "crossMaintenanceMarginUsed": fmt_usd(summary.cross_maintenance),
+        "withdrawable": fmt_usd(summary.withdrawable),
+        "assetPositions": positions,
+        "time": engine.clock(),
+    }
+
+
+def spot_clearinghouse_state(engine: Engine, user: str) -> dict[str, Any]:
+    acct = engine.account(user)
+    if acct is None:
+        return {"balances": []}
+    market = engine.market
+    orders = engine.orders_of(acct.address)
+    holds = spot_holds(orders, market)
+    totals = dict(acct.spot)
+    usdc = market.usdc().name
+    if acct.pooled:
+        summary = perp_summary(market, acct, orders, engine.config.default_leverage)
+        totals[usdc] = totals.get(usdc, ZERO) + summary.account_value
+        holds[usdc] = holds.get(usdc, ZERO) + summary.margin_used + summary.order_margin
+    balances = []
+    for token in market.tokens:
+        total = totals.get(token.name, ZERO)
+        hold = holds.get(token.name, ZERO)
+        if total == 0 and hold == 0 and not (token.name == usdc and token.name in acct.spot):
+            continue
+        places = min(token.wei_decimals, 8)
+        balances.append(
+            {
+                "coin": token.name,
+                "token": token.index,
+                "total": fmt_places(total, places),
+                "hold": fmt_places(hold, places),
+                "entryNtl": fmt_usd(acct.spot_entry_ntl.get(token.name, ZERO))
+                if token.name != usdc
+                else "0.0",
+            }
+        )
+    return {"balances": balances}
+
+
+def _order_wire(record: OrderRecord, frontend: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "coin": record.coin,
+        "side": "B" if record.is_buy else "A",
+        "limitPx": fmt(record.px) if record.px is not None else "0.0",
+        "sz": fmt(record.sz_left),
+        "oid": record.oid,
+        "timestamp": record.time,
+        "origSz": fmt(record.sz) if record.sz is not None else "0.0",
+        "reduceOnly": record.reduce_only,
+    }
+    if frontend:
+        data.update(
+            {
+                "triggerCondition": "N/A",
+                "isTrigger": False,
+                "triggerPx": "0.0",
+                "children": [],
+                "isPositionTpsl": False,
+                "orderType": "Limit",
+                "tif": record.tif,
+            }
+        )
+    data["cloid"] = record.cloid
+    return data
+
+
+def open_orders(engine: Engine, user: str, frontend: bool) -> list[dict[str, Any]]:
+    orders = sorted(engine.orders_of(user), key=lambda o: -o.oid)
+    out = []
+    for order in orders:
+        record = engine.records_by_oid[order.oid]
+        out.append(_order_wire(record, frontend))
+    return out
+
+
+def order_status(engine: Engine, user: str, oid: Any) -> dict[str, Any]:
+    key = user.lower()
+    record: OrderRecord | None = None
+    if isinstance(oid, int) and not isinstance(oid, bool):
+        found = engine.records_by_oid.get(oid)
+        record = found if found is not None and found.account == key else None
+    elif isinstance(oid, str):
+        for candidate in reversed(engine.records):
+            if (
+                candidate.account == key
+                and candidate.cloid is not None
+                and candidate.cloid.lower() == oid.lower()
+            ):
+                record = candidate
+                break
+    else:
+        raise BadRequest("oid")
+    if record is None:
+        return {"status": "unknownOid"}
+    status = {"resting": "open", "filled": "filled", "canceled": "canceled"}.get(record.status)
+    if status is None:
+        status = reject_status(record.error or "")
+    wire = _order_wire(record, frontend=True)
+    return {
+        "status": "order",
+        "order": {"order": wire, "status": status, "statusTimestamp": record.status_time or record.time},
+    }
+
+
+def user_fills(engine: Engine, user: str) -> list[dict[str, Any]]:
+    key = user.lower()
+    return [dict(f.data) for f in reversed(engine.fills) if f.account == key][:2000]
+
+
+def user_fees(engine: Engine, user: str) -> dict[str, Any]:
+    acct = engine.account(user)
+    cfg = engine.config
+
+    def rate(own: Decimal | None, default: Decimal) -> str:
+        return fmt(own if own is not None else default)
+
+    return {
+        "dailyUserVlm": [],
+        "feeSchedule": {
+            "cross": fmt(cfg.taker_fee),
+            "add": fmt(cfg.maker_fee),
+            "spotCross": fmt(cfg.spot_taker_fee),
+            "spotAdd": fmt(cfg.spot_maker_fee),
+        },
+        "userCrossRate": rate(acct.taker_fee if acct else None, cfg.taker_fee),
+        "userAddRate": rate(acct.maker_fee if acct else None, cfg.maker_fee),
+        "userSpotCrossRate": rate(acct.spot_taker_fee if acct else None, cfg.spot_taker_fee),
+        "userSpotAddRate": rate(acct.spot_maker_fee if acct else None, cfg.spot_maker_fee),
+        "activeReferralDiscount": "0.0",
+        "trial": None,
+        "feeTrialReward": "0.0",
+        "nextTrialAvailableTimestamp": None,
+        "activeStakingDiscount": None,
+    }
+
+
+def _user(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    if not isinstance(user, str) or not user.startswith("0x") or len(user) != 42:
+        raise BadRequest("user")
+    return user.lower()
+
+
+def answer(engine: Engine, body: dict[str, Any]) -> Any:
+    """The response to one /info body; raises BadRequest for an unknown or malformed one."""
+    kind = body.get("type")
+    market = engine.market
+    if kind == "meta":
+        return meta(market)
+    if kind == "metaAndAssetCtxs":
+        return [meta(market), [perp_ctx(a) for a in market.perps]]
+    if kind == "spotMeta":
+        return spot_meta(market)
+    if kind == "spotMetaAndAssetCtxs":
+        return [spot_meta(market), [spot_ctx(p) for p in market.pairs]]
+    if kind == "allMids":
+        return all_mids(market)
+    if kind == "perpDexs":
+        return [None]
+    if kind == "l2Book":
+        coin = body.get("coin")
+        if not isinstance(coin, str):
+            raise BadRequest("coin")
+        return l2_book(engine, coin)
+    if kind == "clearinghouseState":
+        return clearinghouse_state(engine, _user(body))
+    if kind == "spotClearinghouseState":
+        return spot_clearinghouse_state(engine, _user(body))
+    if kind == "openOrders":
+        return open_orders(engine, _user(body), frontend=False)
+    if kind == "frontendOpenOrders":
+        return open_orders(engine, _user(body), frontend=True)
+    if kind == "orderStatus":
+        return order_status(engine, _user(body), body.get("oid"))
+    if kind == "userFills":
+        return user_fills(engine, _user(body))
+    if kind == "userFees":
+        return user_fees(engine, _user(body))
+    if kind == "userAbstraction":
+        acct = engine.account(_user(body))
+        return MODE_WIRE[acct.mode] if acct is not None else "default"
+    raise BadRequest(f"unknown info type {kind!r}")

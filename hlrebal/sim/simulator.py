@@ -1,0 +1,394 @@
+"""The Simulator: a local Hyperliquid-compatible exchange, its Python control surface and its
+HTTP server, with one lock around all state."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from hlrebal.sim import actions, info, seed, state
+from hlrebal.sim.accounts import leverage_for, perp_summary
+from hlrebal.sim.config import BookConfig, SimConfig
+from hlrebal.sim.engine import Vault
+from hlrebal.sim.faults import Fault, FaultPlan, Latency, PriceMove
+from hlrebal.sim.market import PerpAsset
+from hlrebal.sim.numbers import to_decimal
+from hlrebal.sim.server import DESERIALIZE, SimServer
+
+MODES = {
+    "standard": "standard",
+    "unified": "unified",
+    "portfolio": "portfolio",
+    "default": "default",
+    "disabled": "standard",
+    "unifiedAccount": "unified",
+    "portfolioMargin": "portfolio",
+}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Simulator:
+    """A local exchange speaking Hyperliquid's /info and /exchange.
+
+    ``snapshot``: a path or dict in the snapshot format, or None for the default market.
+    ``state``: a state file; when it exists the sim starts from it (the snapshot is then
+    ignored), and ``autosave`` writes it after every state-changing request or call.
+    ``clock``: a callable returning epoch milliseconds (default: the wall clock).
+    The HTTP server starts on ``with Simulator(...) as sim`` or ``start()``.
+    """
+
+    def __init__(
+        self,
+        snapshot: str | Path | dict[str, Any] | None = None,
+        config: SimConfig | None = None,
+        state: str | Path | None = None,
+        autosave: bool = False,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self.config = config or SimConfig()
+        self.clock = clock or _now_ms
+        self.state_path = Path(state) if state is not None else None
+        self.autosave = autosave
+        self._lock = threading.RLock()
+        if self.state_path is not None and self.state_path.exists():
+            self.engine = state.load(self.state_path, self.config, self.clock)
+        else:
+            self.engine = seed.build_engine(snapshot, self.config, self.clock)
+            if self.autosave and self.state_path is not None:
+                state.save(self.engine, self.state_path)
+        self.counts: Counter[str] = Counter()
+        self.errors: list[str] = []
+        self._faults = FaultPlan()
+        self._server: SimServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        """Start the HTTP server (idempotent)."""
+        if self._server is None:
+            self._server = SimServer((self.config.host, self.config.port), self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                name="hlrebal-sim",
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the HTTP server (idempotent)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._server = None
+            self._thread = None
+
+    close = stop
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL for the SDK: "http://127.0.0.1:<port>"."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not started: use `with Simulator(...) as sim` or start()")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # ---- request path (called by the HTTP handler) -----------------------------------------
+
+    def _request_kind(self, endpoint: str, body: Any) -> str | None:
+        if endpoint == "info":
+            return body.get("type") if isinstance(body, dict) and isinstance(body.get("type"), str) else None
+        return actions.action_type(body)
+
+    def _arrive(self, endpoint: str, kind: str | None) -> None:
+        self.counts[f"{endpoint}.{kind or 'invalid'}"] += 1
+        if self.config.refill == "per_request":
+            self.engine.market.refill()
+        self.engine.run_timers()
+
+    def _begin(self, endpoint: str, body: Any) -> tuple[Fault | None, float]:
+        with self._lock:
+            kind = self._request_kind(endpoint, body)
+            self._arrive(endpoint, kind)
+            fault = self._faults.take(endpoint, kind)
+            if fault is not None:
+                self.counts["http.drop" if fault.kind == "drop" else f"http.{fault.status}"] += 1
+            return fault, self._faults.delay(endpoint)
+
+    def _process(self, endpoint: str, body: Any) -> tuple[int, Any]:
+        with self._lock:
+            try:
+                if endpoint == "info":
+                    if not isinstance(body, dict) or body.get("dex") not in (None, ""):
+                        return 422, DESERIALIZE
+                    return 200, info.answer(self.engine, body)
+                outcome = actions.handle(self.engine, body)
+                if self.autosave:
+                    self._save_if_configured()
+                return 200, outcome.payload
+            except (info.BadRequest, actions.BadRequest):
+                return 422, DESERIALIZE
+            except Exception:  # an internal bug must reach the test as a 500, with the trace kept
+                self.errors.append(traceback.format_exc())
+                return 500, "internal simulator error"
+
+    def _end(self) -> None:
+        with self._lock:
+            for move in self._faults.answered():
+                self.engine.set_price(move.coin, move.mid, None, None)
+
+    def handle(self, endpoint: str, body: Any) -> tuple[int, Any]:
+        """Process one body without HTTP, faults or latency: (HTTP status, payload)."""
+        if endpoint not in ("info", "exchange"):
+            raise ValueError("endpoint must be 'info' or 'exchange'")
+        with self._lock:
+            self._arrive(endpoint, self._request_kind(endpoint, body))
+            result = self._process(endpoint, body)
+        self._end()
+        return result
+
+    # ---- accounts and market -------------------------------------------------------------
+
+    def _changed(self) -> None:
+        if self.autosave:
+            self._save_if_configured()
+
+    def _save_if_configured(self) -> None:
+        if self.state_path is not None:
+            state.save(self.engine, self.state_path)
+
+    def fund(self, address: str, usdc: Decimal | str | int | float) -> None:
+        """Add USDC to an account (perp side; the one spot balance in unified mode)."""
+        with self._lock:
+            self.engine.fund(address, to_decimal(usdc))
+            self._changed()
+
+    def fund_spot(self, address: str, token: str, amount: Decimal | str | int | float) -> None:
+        """Add a spot balance ("USDC", "HYPE", ...)."""
+        with self._lock:
+            self.engine.fund_spot(address, token, to_decimal(amount))
+            self._changed()
+
+    def approve_agent(self, account: str, agent_address: str, name: str = "") -> None:
+        """Same effect as an approveAgent signed by ``account``."""
+        with self._lock:
+            self.engine.approve_agent(account, agent_address, name)
+            self._changed()
+
+    def set_vault_leader(self, vault_address: str, leader_address: str, kind: str = "vault") -> None:
+        """Let ``leader_address`` (or its agent) trade ``vault_address`` through vaultAddress.
+        ``kind="subaccount"`` also lets the leader move the sub-account's USDC (usdClassTransfer)."""
+        if kind not in ("vault", "subaccount"):
+            raise ValueError("kind must be 'vault' or 'subaccount'")
+        with self._lock:
+            self.engine.ensure_account(vault_address)
+            self.engine.ensure_account(leader_address)
+            self.engine.vaults[vault_address.lower()] = Vault(leader=leader_address.lower(), kind=kind)
+            self._changed()
+
+    def set_account_mode(self, address: str, mode: str) -> None:
+        """ "standard", "unified" or "portfolio" (wire names such as "unifiedAccount" accepted)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown account mode {mode!r}")
+        with self._lock:
+            self.engine.set_mode(address, MODES[mode])
+            self._changed()
+
+    def set_price(
+        self,
+        coin: str,
+        mid: Decimal | str | int | float,
+        mark: Decimal | str | int | float | None = None,
+        oracle: Decimal | str | int | float | None = None,
+    ) -> None:
+        """Move a coin's prices (mark and oracle default to mid) and rebuild its book. Resting
+        orders the new book crosses fill at their limit price."""
+        with self._lock:
+            self.engine.set_price(
+                coin,
+                to_decimal(mid),
+                to_decimal(mark) if mark is not None else None,
+                to_decimal(oracle) if oracle is not None else None,
+            )
+            self._changed()
+
+    def set_book(
+        self,
+        coin: str,
+        spread: Decimal | str | float | None = None,
+        level_notional: Decimal | str | int | float | None = None,
+        levels: int | None = None,
+        level_step: Decimal | str | float | None = None,
+    ) -> None:
+        """Override one coin's book shape (None: the SimConfig value) and refill it."""
+        with self._lock:
+            if self.engine.market.by_coin(coin) is None:
+                raise ValueError(f"unknown coin {coin!r}")
+            self.engine.market.book_overrides[coin] = BookConfig(
+                spread=to_decimal(spread) if spread is not None else None,
+                level_notional=to_decimal(level_notional) if level_notional is not None else None,
+                levels=levels,
+                level_step=to_decimal(level_step) if level_step is not None else None,
+            )
+            self.engine.market.refill(coin)
+            self._changed()
+
+    def refill(self, coin: str | None = None) -> None:
+        """Bring back consumed book depth (one coin or all)."""
+        with self._lock:
+            self.engine.market.refill(coin)
+
+    @property
+    def orders(self) -> list[dict[str, Any]]:
+        """Every individual order received (rejected ones too), oldest first."""
+        with self._lock:
+            return [record.as_dict() for record in self.engine.records]
+
+    def account(self, address: str) -> dict[str, Any]:
+        """A read-only view of an account, in Decimals, for tests."""
+        with self._lock:
+            engine = self.engine
+            acct = engine.account(address)
+            if acct is None:
+                return {
+                    "address": address.lower(),
+                    "exists": False,
+                    "mode": "default",
+                    "usdc": Decimal(0),
+                    "account_value": Decimal(0),
+                    "positions": {},
+                    "spot": {},
+                    "open_orders": [],
+                }
+            summary = perp_summary(
+                engine.market, acct, engine.orders_of(acct.address), engine.config.default_leverage
+            )
+            positions = {}
+            for coin, pos in acct.positions.items():
+                asset = engine.market.perp_by_name[coin]
+                setting = leverage_for(acct, asset, engine.config.default_leverage)
+                positions[coin] = {
+                    "szi": pos.szi,
+                    "entry_px": pos.entry_px,
+                    "leverage": setting.value,
+                    "is_cross": setting.is_cross,
+                    "iso_raw": pos.iso_raw,
+                }
+            return {
+                "address": acct.address,
+                "exists": True,
+                "mode": acct.mode,
+                "usdc": acct.perp_raw,
+                "account_value": summary.account_value,
+                "withdrawable": summary.withdrawable,
+                "margin_used": summary.margin_used,
+                "available": engine.available(acct),
+                "positions": positions,
+                "spot": {t: v for t, v in acct.spot.items() if v != 0},
+                "open_orders": sorted(o.oid for o in engine.orders_of(acct.address)),
+            }
+
+    def leverage(self, address: str, coin: str) -> tuple[int, bool]:
+        """(leverage, is_cross) the account would trade ``coin`` at."""
+        with self._lock:
+            asset = self.engine.market.perp_by_name[coin]
+            acct = self.engine.ensure_account(address)
+            setting = leverage_for(acct, asset, self.config.default_leverage)
+            return setting.value, setting.is_cross
+
+    def mid(self, coin: str) -> Decimal | None:
+        with self._lock:
+            inst = self.engine.market.by_coin(coin)
+            return inst.book_mid if inst is not None else None
+
+    def perp_names(self) -> list[str]:
+        with self._lock:
+            return [p.name for p in self.engine.market.perps if isinstance(p, PerpAsset)]
+
+    # ---- state -------------------------------------------------------------------------
+
+    def save(self, path: str | Path | None = None) -> None:
+        """Write the state atomically (to ``path``, else to the ``state`` file)."""
+        target = Path(path) if path is not None else self.state_path
+        if target is None:
+            raise ValueError("no path given and the simulator has no state file")
+        with self._lock:
+            state.save(self.engine, target)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+    # ---- faults ----------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 500,
+        endpoint: str | None = None,
+        info_type: str | None = None,
+        action_type: str | None = None,
+        when: str = "before",
+        body: str = "",
+    ) -> None:
+        """Answer the next ``n`` matching requests with HTTP ``status`` (body empty by default).
+        ``when="after"``: process the request first, then answer with the error."""
+        with self._lock:
+            self._faults.add(Fault("fail", n, status, endpoint, info_type, action_type, when, body))  # type: ignore[arg-type]
+
+    def drop_next(
+        self,
+        n: int = 1,
+        endpoint: str | None = None,
+        info_type: str | None = None,
+        action_type: str | None = None,
+        when: str = "before",
+    ) -> None:
+        """Close the connection of the next ``n`` matching requests without any answer."""
+        with self._lock:
+            self._faults.add(Fault("drop", n, 0, endpoint, info_type, action_type, when))  # type: ignore[arg-type]
+
+    def add_latency(self, seconds: float, count: int | None = None, endpoint: str | None = None) -> None:
+        """Delay answers by ``seconds`` (the next ``count`` requests, or all when None)."""
+        with self._lock:
+            self._faults.latencies.append(Latency(seconds, count, endpoint))
+
+    def reject_order(self, k: int, message: str) -> None:
+        """The k-th individual order received from now on (1-based) gets {"error": message}."""
+        if k < 1:
+            raise ValueError("k is 1-based")
+        with self._lock:
+            self.engine.pending_rejects[self.engine.orders_received + k] = message
+
+    def move_price_after(self, n_requests: int, coin: str, mid: Decimal | str | int | float) -> None:
+        """Set ``coin``'s mid (and mark, oracle) once ``n_requests`` more requests are answered."""
+        with self._lock:
+            if self.engine.market.by_coin(coin) is None:
+                raise ValueError(f"unknown coin {coin!r}")
+            if n_requests <= 0:
+                self.engine.set_price(coin, to_decimal(mid), None, None)
+            else:
+                self._faults.moves.append(PriceMove(n_requests, coin, to_decimal(mid)))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults = FaultPlan()

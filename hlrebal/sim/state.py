@@ -1,0 +1,272 @@
+"""Saving and loading the simulator's state as JSON (numbers as strings), written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from hlrebal.sim.accounts import Account, LeverageSetting, Position, RestingOrder
+from hlrebal.sim.config import BookConfig, SimConfig
+from hlrebal.sim.engine import Agent, Engine, Fill, OrderRecord, Vault
+from hlrebal.sim.market import Market, PerpAsset, SpotPair, SpotToken
+
+FORMAT = 1
+
+
+def _d(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _D(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def _req(value: str | None) -> Decimal:
+    assert value is not None
+    return Decimal(value)
+
+
+def dump(engine: Engine) -> dict[str, Any]:
+    """The engine as a JSON-able dict."""
+    market = engine.market
+    return {
+        "format": FORMAT,
+        "market": {
+            "perps": [
+                {
+                    "index": p.index,
+                    "name": p.name,
+                    "sz_decimals": p.sz_decimals,
+                    "max_leverage": p.max_leverage,
+                    "only_isolated": p.only_isolated,
+                    "is_delisted": p.is_delisted,
+                    "mark": _d(p.mark),
+                    "mid": _d(p.mid),
+                    "oracle": _d(p.oracle),
+                    "meta": p.meta,
+                    "ctx": p.ctx,
+                }
+                for p in market.perps
+            ],
+            "tokens": [
+                {
+                    "index": t.index,
+                    "name": t.name,
+                    "sz_decimals": t.sz_decimals,
+                    "wei_decimals": t.wei_decimals,
+                    "meta": t.meta,
+                }
+                for t in market.tokens
+            ],
+            "pairs": [
+                {
+                    "index": p.index,
+                    "name": p.name,
+                    "base": p.base.index,
+                    "quote": p.quote.index,
+                    "mark": _d(p.mark),
+                    "mid": _d(p.mid),
+                    "meta": p.meta,
+                    "ctx": p.ctx,
+                }
+                for p in market.pairs
+            ],
+            "margin_tables": market.margin_tables,
+            "meta_extra": market.meta_extra,
+            "spot_meta_extra": market.spot_meta_extra,
+            "book_overrides": {
+                coin: {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(b).items()}
+                for coin, b in market.book_overrides.items()
+            },
+            "consumed": {
+                coin: [{str(i): str(q) for i, q in side.items()} for side in sides]
+                for coin, sides in market.consumed.items()
+            },
+        },
+        "accounts": [_dump_account(a) for a in engine.accounts.values()],
+        "agents": {addr: {"account": a.account, "name": a.name} for addr, a in engine.agents.items()},
+        "vaults": {addr: {"leader": v.leader, "kind": v.kind} for addr, v in engine.vaults.items()},
+        "nonces": engine.nonces.kept,
+        "open_orders": [_dump_order(o) for o in engine.open_orders.values()],
+        "records": [_dump_record(r) for r in engine.records],
+        "fills": [{"account": f.account, "data": f.data} for f in engine.fills],
+        "next_oid": engine.next_oid,
+        "next_tid": engine.next_tid,
+        "orders_received": engine.orders_received,
+    }
+
+
+def _dump_account(a: Account) -> dict[str, Any]:
+    return {
+        "address": a.address,
+        "perp_raw": str(a.perp_raw),
+        "mode": a.mode,
+        "positions": [
+            {
+                "coin": p.coin,
+                "szi": str(p.szi),
+                "entry_px": str(p.entry_px),
+                "iso_raw": str(p.iso_raw),
+                "cum_funding": p.cum_funding,
+            }
+            for p in a.positions.values()
+        ],
+        "leverage": {coin: {"value": s.value, "is_cross": s.is_cross} for coin, s in a.leverage.items()},
+        "spot": {t: str(v) for t, v in a.spot.items()},
+        "spot_entry_ntl": {t: str(v) for t, v in a.spot_entry_ntl.items()},
+        "fees": [_d(a.taker_fee), _d(a.maker_fee), _d(a.spot_taker_fee), _d(a.spot_maker_fee)],
+        "scheduled_cancel": a.scheduled_cancel,
+    }
+
+
+def _dump_order(o: RestingOrder) -> dict[str, Any]:
+    data = asdict(o)
+    for key in ("limit_px", "sz", "orig_sz"):
+        data[key] = str(data[key])
+    return data
+
+
+def _dump_record(r: OrderRecord) -> dict[str, Any]:
+    data = asdict(r)
+    for key in ("px", "sz", "filled_sz", "notional", "fee", "sz_left"):
+        data[key] = _d(data[key])
+    return data
+
+
+def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -> Engine:
+    """An engine from ``dump``'s output."""
+    if data.get("format") != FORMAT:
+        raise ValueError(f"unsupported sim state format {data.get('format')!r}")
+    m = data["market"]
+    perps = [
+        PerpAsset(
+            index=p["index"],
+            name=p["name"],
+            sz_decimals=p["sz_decimals"],
+            max_leverage=p["max_leverage"],
+            only_isolated=p["only_isolated"],
+            is_delisted=p["is_delisted"],
+            mark=_D(p["mark"]),
+            mid=_D(p["mid"]),
+            oracle=_D(p["oracle"]),
+            meta=p["meta"],
+            ctx=p["ctx"],
+        )
+        for p in m["perps"]
+    ]
+    tokens = [
+        SpotToken(t["index"], t["name"], t["sz_decimals"], t["wei_decimals"], t["meta"]) for t in m["tokens"]
+    ]
+    by_index = {t.index: t for t in tokens}
+    pairs = [
+        SpotPair(
+            p["index"],
+            p["name"],
+            by_index[p["base"]],
+            by_index[p["quote"]],
+            mark=_D(p["mark"]),
+            mid=_D(p["mid"]),
+            meta=p["meta"],
+            ctx=p["ctx"],
+        )
+        for p in m["pairs"]
+    ]
+    market = Market(
+        perps,
+        tokens,
+        pairs,
+        margin_tables=m["margin_tables"],
+        meta_extra=m["meta_extra"],
+        spot_meta_extra=m["spot_meta_extra"],
+    )
+    for coin, b in m["book_overrides"].items():
+        market.book_overrides[coin] = BookConfig(
+            spread=_D(b["spread"]),
+            level_notional=_D(b["level_notional"]),
+            levels=b["levels"],
+            level_step=_D(b["level_step"]),
+        )
+    for coin, sides in m["consumed"].items():
+        market.consumed[coin] = (
+            {int(i): Decimal(q) for i, q in sides[0].items()},
+            {int(i): Decimal(q) for i, q in sides[1].items()},
+        )
+    engine = Engine(market, config, clock)
+    for a in data["accounts"]:
+        acct = Account(address=a["address"], perp_raw=Decimal(a["perp_raw"]), mode=a["mode"])
+        for p in a["positions"]:
+            acct.positions[p["coin"]] = Position(
+                coin=p["coin"],
+                szi=Decimal(p["szi"]),
+                entry_px=Decimal(p["entry_px"]),
+                iso_raw=Decimal(p["iso_raw"]),
+                cum_funding=p["cum_funding"],
+            )
+        acct.leverage = {c: LeverageSetting(s["value"], s["is_cross"]) for c, s in a["leverage"].items()}
+        acct.spot = {t: Decimal(v) for t, v in a["spot"].items()}
+        acct.spot_entry_ntl = {t: Decimal(v) for t, v in a["spot_entry_ntl"].items()}
+        acct.taker_fee, acct.maker_fee, acct.spot_taker_fee, acct.spot_maker_fee = (_D(x) for x in a["fees"])
+        acct.scheduled_cancel = a["scheduled_cancel"]
+        engine.accounts[acct.address] = acct
+    engine.agents = {addr: Agent(**a) for addr, a in data["agents"].items()}
+    engine.vaults = {addr: Vault(**v) for addr, v in data["vaults"].items()}
+    engine.nonces.kept = {signer: list(ns) for signer, ns in data["nonces"].items()}
+    for o in data["open_orders"]:
+        order = RestingOrder(
+            **{
+                **o,
+                "limit_px": Decimal(o["limit_px"]),
+                "sz": Decimal(o["sz"]),
+                "orig_sz": Decimal(o["orig_sz"]),
+            }
+        )
+        engine.open_orders[order.oid] = order
+    for r in data["records"]:
+        record = OrderRecord(
+            **{
+                **r,
+                **{k: _D(r[k]) for k in ("px", "sz")},
+                **{k: _req(r[k]) for k in ("filled_sz", "notional", "fee", "sz_left")},
+            }
+        )
+        engine.records.append(record)
+        if record.oid is not None:
+            engine.records_by_oid[record.oid] = record
+    engine.fills = [Fill(account=f["account"], data=f["data"]) for f in data["fills"]]
+    engine.next_oid, engine.next_tid = data["next_oid"], data["next_tid"]
+    engine.orders_received = data["orders_received"]
+    return engine
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half:
+    a temporary file in the same directory, flushed and fsynced, then os.replace."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def save(engine: Engine, path: str | Path) -> None:
+    write_atomic(path, json.dumps(dump(engine), indent=1, sort_keys=True))
+
+
+def load(path: str | Path, config: SimConfig, clock: Callable[[], int]) -> Engine:
+    with open(path, encoding="utf-8") as handle:
+        return restore(json.load(handle), config, clock)
