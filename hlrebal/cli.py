@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
     from hlrebal.config import Resolved
     from hlrebal.errors import HlrebalError
-    from hlrebal.snapshot import Snapshot
     from hlrebal.targets import Targets
 
 app = typer.Typer(
@@ -54,6 +53,9 @@ ApiUrlOpt = Annotated[
 AddressOpt = Annotated[
     str | None, typer.Option("--address", help="Account address to read (env HLREBAL_ACCOUNT_ADDRESS).")
 ]
+VaultOpt = Annotated[
+    str | None, typer.Option("--vault", help="Vault or sub-account address to read and trade (env HLREBAL_VAULT).")
+]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (TOML).")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Profile of the configuration file to use.")]
 BandOpt = Annotated[
@@ -63,14 +65,18 @@ BandRelOpt = Annotated[
     str | None,
     typer.Option("--band-relative", metavar="FRACTION", help="Threshold = min(band, this x |target|) [off]."),
 ]
-TradeToOpt = Annotated[str | None, typer.Option("--trade-to", metavar="target|edge", help="Trade to the target or the band edge.")]
+TradeToOpt = Annotated[
+    str | None, typer.Option("--trade-to", metavar="target|edge", help="Trade to the target or the band edge.")
+]
 UntargetedOpt = Annotated[
     str | None, typer.Option("--untargeted", metavar="close|keep", help="Positions absent from the targets [close].")
 ]
 MinTradeOpt = Annotated[
     str | None, typer.Option("--min-trade-value", metavar="USD", help="Smallest order worth sending [10].")
 ]
-SlippageOpt = Annotated[str | None, typer.Option("--slippage", metavar="FRACTION", help="Limit price distance [0.005].")]
+SlippageOpt = Annotated[
+    str | None, typer.Option("--slippage", metavar="FRACTION", help="Limit price distance [0.005].")
+]
 MaxLevOpt = Annotated[
     str | None, typer.Option("--max-leverage", metavar="X", help="Cap on gross exposure, sum of |weights| [1].")
 ]
@@ -127,6 +133,10 @@ def _guarded(json_mode: bool, body: Callable[[], T]) -> T:
         _fail(err, json_mode)
 
 
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+
+
 def _policy_flags(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -163,33 +173,6 @@ def _load_targets(path: Path | None, config: Path | None, profile: str | None) -
     return load_targets(path)
 
 
-def _demo_snapshot() -> Snapshot:
-    from importlib.resources import files
-
-    from hlrebal.snapshot import Snapshot
-
-    doc = json.loads(files("hlrebal").joinpath("data/demo_snapshot.json").read_text(encoding="utf-8"))
-    return Snapshot.from_raw(doc, "demo")
-
-
-def _read_snapshot(
-    resolved: Resolved, snapshot_file: Path | None, demo: bool
-) -> Snapshot:
-    from hlrebal.errors import BadInputError
-    from hlrebal.snapshot import load_snapshot
-
-    if snapshot_file is not None and demo:
-        raise BadInputError("--snapshot and --demo were both given; use one of them")
-    if snapshot_file is not None:
-        return load_snapshot(snapshot_file)
-    if demo:
-        return _demo_snapshot()
-    raise BadInputError(
-        "no account to read",
-        hint="use --demo for the built-in paper account or --snapshot FILE for a saved snapshot",
-    )
-
-
 # --------------------------------------------------------------------------- commands
 
 
@@ -202,6 +185,7 @@ def plan(
     network: NetworkOpt = None,
     api_url: ApiUrlOpt = None,
     address: AddressOpt = None,
+    vault: VaultOpt = None,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
     band: BandOpt = None,
@@ -218,6 +202,7 @@ def plan(
 
     def body() -> None:
         from hlrebal import planner, render
+        from hlrebal.session import connect
         from hlrebal.targets import check_gross, check_universe
 
         tg = _load_targets(targets, config, profile)
@@ -234,22 +219,118 @@ def plan(
             network=network,
             api_url=api_url,
             account_address=address,
+            vault=vault,
         )
         resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
-        snap = _read_snapshot(resolved, snapshot, demo)
-        check_universe(
-            tg,
-            snap.assets,
-            (c for c, a in snap.assets.items() if a.is_delisted),
-        )
+        with connect(resolved, snapshot_file=snapshot, demo=demo) as conn:
+            snap = conn.read()
+        check_universe(tg, snap.assets, (c for c, a in snap.assets.items() if a.is_delisted))
         check_gross(tg, resolved.policy.max_leverage)
         result = planner.plan(snap, tg, resolved.policy)
         if json_out:
-            sys.stdout.write(json.dumps(render.plan_json(result), indent=2) + "\n")
+            _print_json(render.plan_json(result))
         else:
             _out_console().print(render.plan_renderable(result))
 
     _guarded(json_out, body)
+
+
+@app.command()
+def account(
+    snapshot: SnapshotOpt = None,
+    demo: DemoOpt = False,
+    json_out: JsonOpt = False,
+    network: NetworkOpt = None,
+    api_url: ApiUrlOpt = None,
+    address: AddressOpt = None,
+    vault: VaultOpt = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Show the account: equity, positions with leverage and weights, open orders."""
+
+    def body() -> None:
+        from hlrebal import render
+        from hlrebal.session import connect
+
+        flags = {"network": network, "api_url": api_url, "account_address": address, "vault": vault}
+        resolved = _resolve(flags=flags, targets=None, config=config, profile=profile)
+        with connect(resolved, snapshot_file=snapshot, demo=demo) as conn:
+            snap = conn.read()
+        if json_out:
+            _print_json(render.account_json(snap))
+        else:
+            _out_console().print(render.account_renderable(snap))
+
+    _guarded(json_out, body)
+
+
+@app.command("snapshot")
+def snapshot_cmd(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write the snapshot to.")],
+    demo: DemoOpt = False,
+    network: NetworkOpt = None,
+    api_url: ApiUrlOpt = None,
+    address: AddressOpt = None,
+    vault: VaultOpt = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Save the account and market as a snapshot file, so `plan --snapshot FILE` replays it offline."""
+
+    def body() -> None:
+        from hlrebal.session import connect
+        from hlrebal.snapshot import save_snapshot
+
+        flags = {"network": network, "api_url": api_url, "account_address": address, "vault": vault}
+        resolved = _resolve(flags=flags, targets=None, config=config, profile=profile)
+        with connect(resolved, demo=demo) as conn:
+            snap = conn.read()
+        save_snapshot(snap, output)
+        _err_console().print(
+            f"saved snapshot of {snap.user} ({snap.network}, {len(snap.positions)} position(s)) to {output}",
+            markup=False,
+        )
+
+    _guarded(False, body)
+
+
+demo_app = typer.Typer(help="The built-in demo paper account.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("reset")
+def demo_reset() -> None:
+    """Start the demo account over from the bundled snapshot (forgets its state and key)."""
+    from hlrebal.demo import reset_demo
+
+    existed = reset_demo()
+    _err_console().print("demo account reset" if existed else "the demo account had no state yet", markup=False)
+
+
+sim_app = typer.Typer(help="The local Hyperliquid-compatible exchange.", no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
+
+
+@sim_app.command("serve")
+def sim_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 3001,
+    snapshot: Annotated[Path | None, typer.Option(help="Snapshot file seeding the market and its account.")] = None,
+    state: Annotated[Path | None, typer.Option(help="State file: loaded if it exists, saved as it changes.")] = None,
+) -> None:
+    """Run the simulator until Ctrl-C; point hlrebal at it with --api-url http://HOST:PORT."""
+    from hlrebal.sim.serve import serve
+
+    _err_console().print(
+        f"hlrebal sim on http://{host}:{port} (Ctrl-C to stop); use: hlrebal plan TARGETS "
+        f"--api-url http://{host}:{port} --address 0x…",
+        markup=False,
+    )
+    try:
+        serve(host=host, port=port, snapshot=snapshot, state=state)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 @app.command()

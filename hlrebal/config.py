@@ -45,7 +45,7 @@ CONNECTION_KEYS: tuple[str, ...] = (
     "log_file",
 )
 #: environment variables that are not settings of a layer but steer the resolution itself
-CONTROL_ENV = frozenset({"HLREBAL_CONFIG", "HLREBAL_PROFILE", "HLREBAL_HOME", "HLREBAL_PRIVATE_KEY"})
+CONTROL_ENV = frozenset({"HLREBAL_CONFIG", "HLREBAL_PROFILE", "HLREBAL_HOME", "HLREBAL_PRIVATE_KEY", "HLREBAL_DEBUG"})
 
 
 class Settings(BaseSettings):
@@ -184,9 +184,8 @@ def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], 
         elif key in POLICY_KEYS:
             pol[key] = value
         else:
-            raise ConfigError(
-                f"{where}: {key}: unknown key{_did_you_mean(key, set(CONNECTION_KEYS) | POLICY_KEYS | {'policy', 'profiles'})}"
-            )
+            known = set(CONNECTION_KEYS) | POLICY_KEYS | {"policy", "profiles"}
+            raise ConfigError(f"{where}: {key}: unknown key{_did_you_mean(key, known)}")
     _validate_partial(_PartialConnection, conn, where, "")
     _validate_partial(_PartialPolicy, pol, where, "policy.")
     return conn, pol
@@ -352,7 +351,9 @@ def resolve(
             key = loc[0]
             raise ConfigError(f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}") from None
         involved = ", ".join(f"{k} ({sources.get('policy.' + k, 'default')})" for k in _keys_in(first["msg"]))
-        raise ConfigError(f"policy: {first['msg'].removeprefix('Value error, ')}" + (f" [{involved}]" if involved else "")) from None
+        raise ConfigError(
+            f"policy: {first['msg'].removeprefix('Value error, ')}" + (f" [{involved}]" if involved else "")
+        ) from None
     return Resolved(settings=settings, policy=policy, sources=sources, config_path=path, profile=profile)
 
 

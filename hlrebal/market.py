@@ -12,7 +12,7 @@ Everything here is ``Decimal`` and exact. The rules are Hyperliquid's (see share
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 
 MIN_ORDER_VALUE = Decimal(10)
 PERP_TAKER_FEE = Decimal("0.00045")
@@ -27,7 +27,7 @@ _ONE = Decimal(1)
 _ZERO = Decimal(0)
 
 
-class Rounding(str, Enum):
+class Rounding(StrEnum):
     """Direction in which a value is moved onto a grid."""
 
     DOWN = "down"  # toward zero

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -41,7 +41,7 @@ _ONE = Decimal(1)
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What a trade does to its position."""
 
     CLOSE = "close"  # reduce-only, the whole position
@@ -375,8 +375,10 @@ def plan(
     margin_used_after1 = _ZERO
     for coin, size in after1.items():
         if size != 0:
-            margin_used_after1 += abs(size) * _margin_price(snapshot.assets[coin], ref_of[coin]) / _position_leverage(
-                snapshot.positions.get(coin), snapshot.assets[coin]
+            margin_used_after1 += (
+                abs(size)
+                * _margin_price(snapshot.assets[coin], ref_of[coin])
+                / _position_leverage(snapshot.positions.get(coin), snapshot.assets[coin])
             )
     # positions the plan does not look at (no price) still hold margin
     for coin, position in snapshot.positions.items():
@@ -576,16 +578,21 @@ def _net(sizes: Mapping[str, Decimal], ref_of: Mapping[str, Decimal], equity: De
 
 
 def _unpriced_gross(snapshot: Snapshot, ref_of: Mapping[str, Decimal], equity: Decimal) -> Decimal:
-    return sum(
-        (p.position_value for c, p in snapshot.positions.items() if c not in ref_of), _ZERO
-    ) / equity
+    return sum((p.position_value for c, p in snapshot.positions.items() if c not in ref_of), _ZERO) / equity
 
 
 def _unpriced_net(snapshot: Snapshot, ref_of: Mapping[str, Decimal], equity: Decimal) -> Decimal:
-    return sum(
-        (p.position_value if p.szi > 0 else -p.position_value for c, p in snapshot.positions.items() if c not in ref_of),
-        _ZERO,
-    ) / equity
+    return (
+        sum(
+            (
+                p.position_value if p.szi > 0 else -p.position_value
+                for c, p in snapshot.positions.items()
+                if c not in ref_of
+            ),
+            _ZERO,
+        )
+        / equity
+    )
 
 
 def _has_kept(lines: Iterable[AssetLine]) -> bool:

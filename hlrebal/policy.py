@@ -43,9 +43,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # planning preferences
-    band: Decimal = Field(
-        Decimal("0.05"), ge=0, lt=1, description="Absolute weight drift that triggers a trade."
-    )
+    band: Decimal = Field(Decimal("0.05"), ge=0, lt=1, description="Absolute weight drift that triggers a trade.")
     band_relative: Decimal | None = Field(
         None,
         gt=0,
@@ -72,12 +70,8 @@ class Policy(BaseModel):
     # exchange parameters
     fee_rate: Decimal = Field(PERP_TAKER_FEE, ge=0, lt=Decimal("0.01"), description="Perp taker fee rate.")
     # safety limits
-    max_leverage: Decimal = Field(
-        Decimal(1), gt=0, le=100, description="Cap on gross exposure (sum of |weights|)."
-    )
-    max_turnover: Decimal = Field(
-        Decimal(1), gt=0, description="Cap on traded notional / equity over one run."
-    )
+    max_leverage: Decimal = Field(Decimal(1), gt=0, le=100, description="Cap on gross exposure (sum of |weights|).")
+    max_turnover: Decimal = Field(Decimal(1), gt=0, description="Cap on traded notional / equity over one run.")
     max_order_value: Decimal | None = Field(None, gt=0, description="Cap on a single order's value (USD).")
     max_price_deviation: Decimal = Field(
         Decimal("0.02"), gt=0, description="Refuse when a reference price is this far from the oracle."
@@ -96,9 +90,7 @@ class Policy(BaseModel):
     @model_validator(mode="after")
     def _coherent(self) -> Policy:
         if self.min_trade_value < MIN_ORDER_VALUE:
-            raise ValueError(
-                f"min_trade_value must be at least {MIN_ORDER_VALUE} (the exchange's minimum order value)"
-            )
+            raise ValueError(f"min_trade_value must be at least {MIN_ORDER_VALUE} (the exchange's minimum order value)")
         if self.slippage > self.max_slippage:
             raise ValueError(
                 f"slippage {self.slippage} is above max_slippage {self.max_slippage}; "

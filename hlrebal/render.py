@@ -16,6 +16,7 @@ from rich.text import Text
 
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan, Trade
+from hlrebal.snapshot import Snapshot
 
 WEIGHT_PLACES = Decimal("1e-10")
 _ZERO = Decimal(0)
@@ -234,6 +235,91 @@ def plan_renderable(plan: Plan) -> RenderableType:
     parts.append(drift_chart(plan))
     for w in plan.warnings:
         parts.append(Text(f"warning: {w}", style="yellow"))
+    return Group(*parts)
+
+
+def account_json(snap: Snapshot) -> dict[str, Any]:
+    """The account as one JSON document (``hlrebal account --json``)."""
+    equity = snap.equity
+    positions = []
+    for coin, pos in sorted(snap.positions.items()):
+        market = snap.assets.get(coin)
+        ref = market.reference_price if market is not None else None
+        value = pos.szi * ref if ref is not None else (pos.position_value if pos.szi > 0 else -pos.position_value)
+        positions.append(
+            {
+                "coin": coin,
+                "size": dec(pos.szi),
+                "entry_price": dec(pos.entry_px),
+                "reference_price": dec(ref),
+                "notional": dec(value, Decimal("0.01")),
+                "weight": weight(value / equity) if equity > 0 else None,
+                "leverage": pos.leverage,
+                "margin": "cross" if pos.is_cross else "isolated",
+                "unrealized_pnl": dec(pos.unrealized_pnl),
+                "margin_used": dec(pos.margin_used),
+            }
+        )
+    return {
+        "version": 1,
+        "kind": "account",
+        "user": snap.user,
+        "network": snap.network,
+        "time": snap.time,
+        "equity": dec(equity),
+        "empty": snap.is_empty,
+        "margin_used": dec(snap.total_margin_used),
+        "withdrawable": dec(snap.withdrawable),
+        "positions": positions,
+        "open_orders": [
+            {"coin": o.coin, "side": o.side, "size": dec(o.size), "limit_price": dec(o.limit_px), "oid": o.oid}
+            for o in snap.open_orders
+        ],
+    }
+
+
+def account_renderable(snap: Snapshot) -> RenderableType:
+    doc = account_json(snap)
+    parts: list[RenderableType] = []
+    head = Table(title="Account", title_justify="left", show_header=False)
+    head.add_column("what")
+    head.add_column("value", justify="right")
+    head.add_row("address", f"{snap.user} ({snap.network})")
+    head.add_row("equity", usd(snap.equity))
+    head.add_row("margin used", usd(snap.total_margin_used))
+    head.add_row("withdrawable", usd(snap.withdrawable))
+    parts.append(head)
+    if snap.is_empty:
+        parts.append(
+            Text(
+                "This account is empty: no equity and no positions. An API wallet's address holds "
+                "nothing; use the account's own address (--address).",
+                style="yellow",
+            )
+        )
+    if doc["positions"]:
+        table = Table(title="Positions", title_justify="left", header_style="bold")
+        for name in ("coin", "size", "entry", "price", "notional", "weight", "leverage", "uPnL"):
+            table.add_column(name, justify="left" if name == "coin" else "right")
+        for p in doc["positions"]:
+            table.add_row(
+                p["coin"],
+                p["size"],
+                p["entry_price"] or "-",
+                p["reference_price"] or "-",
+                usd(Decimal(p["notional"])),
+                pct(Decimal(p["weight"])) if p["weight"] is not None else "-",
+                f"{p['leverage']}x {p['margin']}",
+                usd(Decimal(p["unrealized_pnl"])),
+            )
+        parts.append(table)
+    if snap.open_orders:
+        orders = Table(title="Open orders (they hold margin and can fill during a rebalance)", title_justify="left")
+        for name in ("coin", "side", "size", "limit", "oid"):
+            orders.add_column(name)
+        for o in snap.open_orders:
+            orders.add_row(o.coin, o.side, fmt_decimal(o.size), fmt_decimal(o.limit_px), str(o.oid))
+        parts.append(orders)
     return Group(*parts)
 
 

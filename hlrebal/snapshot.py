@@ -112,6 +112,11 @@ class Snapshot(BaseModel):
         """Account equity the weights are fractions of."""
         return self.account_value
 
+    @property
+    def is_empty(self) -> bool:
+        """No equity and no positions: usually an API wallet's address instead of the account's."""
+        return self.account_value == 0 and not self.positions
+
     @classmethod
     def from_raw(cls, doc: Mapping[str, Any], source: str = "<snapshot>") -> Snapshot:
         """Parse a snapshot document (raw info responses keyed by request type)."""

@@ -31,6 +31,7 @@ CASH = "USDC"
 SUM_TOLERANCE = Decimal("1e-6")
 TOP_LEVEL_KEYS = frozenset({"target_allocation", "policy", "$schema"})
 
+
 def _target_policy_model() -> type[BaseModel]:
     """A model of just the preferences a target file may set, with the same constraints as Policy."""
     fields: dict[str, Any] = {}
@@ -101,7 +102,7 @@ def _err(source: str, where: str, rule: str) -> TargetFileError:
 def parse_targets(text: str, source: str = "<targets>") -> Targets:
     """Parse and validate the text of a target file (no market checks)."""
     if not text.strip():
-        raise _err(source, "", "the file is empty; write e.g. {\"target_allocation\": {\"BTC\": 0.5, \"USDC\": 0.5}}")
+        raise _err(source, "", 'the file is empty; write e.g. {"target_allocation": {"BTC": 0.5, "USDC": 0.5}}')
     try:
         doc = json.loads(
             text,
@@ -110,9 +111,7 @@ def parse_targets(text: str, source: str = "<targets>") -> Targets:
             parse_constant=_mark_constant,
         )
     except _Duplicate as e:
-        raise _err(
-            source, f"key {e.args[0]!r}", "appears more than once; each key may be given only once"
-        ) from None
+        raise _err(source, f"key {e.args[0]!r}", "appears more than once; each key may be given only once") from None
     except json.JSONDecodeError as e:
         raise _err(source, "", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     if not isinstance(doc, dict):
@@ -135,7 +134,7 @@ def parse_targets(text: str, source: str = "<targets>") -> Targets:
         where = "target_allocation."
     else:
         if "policy" in doc:
-            raise _err(source, "policy", "a policy block needs the weights under \"target_allocation\"")
+            raise _err(source, "policy", 'a policy block needs the weights under "target_allocation"')
         allocation, raw_policy, where = doc, {}, ""
 
     weights = _parse_weights(allocation, source, where)
@@ -188,7 +187,7 @@ def _parse_weights(allocation: dict[str, Any], source: str, where: str) -> dict[
         raise _err(
             source,
             where.rstrip(".") or "weights",
-            "no weights given; to hold only cash write {\"USDC\": 1}",
+            'no weights given; to hold only cash write {"USDC": 1}',
         )
     out: dict[str, Decimal] = {}
     for key, value in allocation.items():

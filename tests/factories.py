@@ -25,7 +25,9 @@ MARKET: list[tuple[str, int, int, str]] = [
 ]
 
 
-def asset_ctx(price: str | Decimal | None, mark: str | Decimal | None = None, oracle: str | Decimal | None = None) -> dict[str, Any]:
+def asset_ctx(
+    price: str | Decimal | None, mark: str | Decimal | None = None, oracle: str | Decimal | None = None
+) -> dict[str, Any]:
     mid = None if price is None else str(price)
     mark_s = str(mark) if mark is not None else mid
     oracle_s = str(oracle) if oracle is not None else mark_s
@@ -108,7 +110,12 @@ def make_snapshot(
     account_value = Decimal(str(cash)) + ntl
     summary = {
         "accountValue": str(account_value),
-        "totalNtlPos": str(sum((abs(Decimal(p["position"]["szi"])) * mark_of[p["position"]["coin"]] for p in asset_positions), Decimal(0))),
+        "totalNtlPos": str(
+            sum(
+                (abs(Decimal(p["position"]["szi"])) * mark_of[p["position"]["coin"]] for p in asset_positions),
+                Decimal(0),
+            )
+        ),
         "totalRawUsd": str(Decimal(str(cash))),
         "totalMarginUsed": str(margin),
     }

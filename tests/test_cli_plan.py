@@ -9,9 +9,9 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from factories import btc_80_20, make_snapshot
 from typer.testing import CliRunner
 
-from factories import btc_80_20, make_snapshot
 from hlrebal.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent

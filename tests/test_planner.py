@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-
 from factories import btc_80_20, make_snapshot
+
 from hlrebal.errors import ExitCode
 from hlrebal.market import is_valid_price, is_valid_size
 from hlrebal.planner import Action, EmptyAccountError, Plan, plan

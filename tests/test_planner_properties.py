@@ -6,12 +6,12 @@ import os
 from decimal import Decimal as D
 from typing import Any
 
+from factories import make_snapshot
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from factories import make_snapshot
 from hlrebal.market import MIN_ORDER_VALUE, is_valid_price, is_valid_size, lot_size, round_size
-from hlrebal.planner import Plan, plan
+from hlrebal.planner import plan
 from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
 from hlrebal.targets import Targets, weights_from_mapping
@@ -59,7 +59,9 @@ def scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], Targets, Policy]:
             weights[name] = D(draw(st.integers(min_value=-100, max_value=100))) / 100
     gross = sum((abs(w) for w in weights.values()), D(0))
     if gross > max_leverage:
-        weights = {k: (v * max_leverage / gross).quantize(D("0.0001"), rounding="ROUND_DOWN") for k, v in weights.items()}
+        weights = {
+            k: (v * max_leverage / gross).quantize(D("0.0001"), rounding="ROUND_DOWN") for k, v in weights.items()
+        }
     if not weights:
         weights = {"USDC": D(1)}
     band = D(draw(st.sampled_from(["0", "0.01", "0.02", "0.05", "0.1"])))
@@ -181,9 +183,7 @@ def test_planning_again_from_the_projected_portfolio_gives_no_trades(
     for t in first.trades:
         sizes[t.coin] = sizes.get(t.coin, D(0)) + t.signed_size
         levs.setdefault(t.coin, (t.leverage or 1, t.is_cross))
-    market = [
-        (a.coin, a.sz_decimals, a.max_leverage, str(a.mid)) for a in snap.assets.values()
-    ]
+    market = [(a.coin, a.sz_decimals, a.max_leverage, str(a.mid)) for a in snap.assets.values()]
     positions = {c: (str(sz), *levs[c]) for c, sz in sizes.items() if sz != 0}
     invested = sum((sz * snap.assets[c].mid for c, sz in sizes.items()), D(0))
     again_doc = make_snapshot(positions, cash=str(snap.equity - invested), market=market)

@@ -1,0 +1,81 @@
+"""The demo paper account: an in-process simulator seeded from the bundled demo snapshot.
+
+Its state lives in the user's data directory between runs (``hlrebal demo reset`` starts it over).
+On first use the demo creates its own local key (mode 0600), approved as an API wallet of the demo
+account, so demo execution signs real orders that the simulator verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from hlrebal.config import data_dir
+from hlrebal.keys import SigningKey, read_key_file, write_key_file
+
+if TYPE_CHECKING:
+    from hlrebal.sim import Simulator
+
+
+def demo_snapshot_doc() -> dict[str, Any]:
+    """The bundled demo snapshot document (raw info responses)."""
+    doc: dict[str, Any] = json.loads(files("hlrebal").joinpath("data/demo_snapshot.json").read_text(encoding="utf-8"))
+    return doc
+
+
+def demo_dir() -> Path:
+    return data_dir() / "demo"
+
+
+@dataclass
+class DemoAccount:
+    """A running demo: the sim's URL, the account and the key that signs for it."""
+
+    sim: Simulator
+    url: str
+    user: str
+    key: SigningKey
+
+
+def _demo_key(folder: Path) -> SigningKey:
+    path = folder / "agent.key"
+    if not path.exists():
+        write_key_file(path, SecretStr("0x" + secrets.token_hex(32)))
+    return read_key_file(path, "demo key")
+
+
+@contextmanager
+def running_demo() -> Iterator[DemoAccount]:
+    """Start the demo simulator (state kept between runs), yield it, stop it."""
+    from hlrebal.sim import Simulator
+
+    folder = demo_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = demo_snapshot_doc()
+    key = _demo_key(folder)
+    sim = Simulator(snapshot=doc, state=folder / "state.json", autosave=True)
+    with sim:
+        yield DemoAccount(sim=sim, url=sim.url, user=str(doc["user"]).lower(), key=key)
+
+
+def approve_demo_agent(demo: DemoAccount, agent_address: str) -> None:
+    """Make the demo key an approved API wallet of the demo account (idempotent)."""
+    demo.sim.approve_agent(demo.user, agent_address, "hlrebal-demo")
+
+
+def reset_demo() -> bool:
+    """Forget the demo's state (and its key). Returns whether there was anything to forget."""
+    folder = demo_dir()
+    if not folder.exists():
+        return False
+    shutil.rmtree(folder)
+    return True

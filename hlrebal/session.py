@@ -1,0 +1,117 @@
+"""Where the account comes from: a saved snapshot, the demo paper account, or a live endpoint.
+
+:func:`connect` turns the resolved settings and a command's options into a :class:`Connection` that
+can read snapshots and, when a signer is attached, place orders. It prints nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hlrebal.errors import BadInputError
+from hlrebal.keys import SigningKey, find_key
+from hlrebal.snapshot import Snapshot, load_snapshot
+
+if TYPE_CHECKING:
+    from hlrebal.config import Resolved
+    from hlrebal.demo import DemoAccount
+    from hlrebal.exchange import ExchangeClient
+
+
+@dataclass
+class Connection:
+    """An account to read (and maybe trade): its address, network, client and signer."""
+
+    user: str
+    network_label: str
+    client: ExchangeClient | None = None
+    snapshot_file: Path | None = None
+    key: SigningKey | None = None
+    signer: str | None = None
+    vault: str | None = None
+    demo: DemoAccount | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.client is not None
+
+    def read(self, *, spot: bool = False) -> Snapshot:
+        """One fresh snapshot (or the saved one)."""
+        if self.snapshot_file is not None:
+            return load_snapshot(self.snapshot_file)
+        assert self.client is not None
+        return self.client.read_snapshot(self.user, spot=spot, network_label=self.network_label)
+
+
+@contextmanager
+def connect(
+    resolved: Resolved,
+    *,
+    snapshot_file: Path | None = None,
+    demo: bool = False,
+    key_file: Path | None = None,
+    need_signer: bool = False,
+    timeout: float | None = None,
+) -> Iterator[Connection]:
+    """Open the account the options name. Raises BadInputError for contradictory or missing options."""
+    from hlrebal.exchange import DEFAULT_TIMEOUT, ExchangeClient
+
+    settings = resolved.settings
+    if snapshot_file is not None and demo:
+        raise BadInputError("--snapshot and --demo were both given; use one of them")
+    if snapshot_file is not None:
+        if need_signer:
+            raise BadInputError("a saved snapshot is never traded on: drop --snapshot to execute")
+        snap = load_snapshot(snapshot_file)
+        yield Connection(user=snap.user, network_label=snap.network, snapshot_file=snapshot_file)
+        return
+
+    with ExitStack() as stack:
+        if demo:
+            from hlrebal.demo import approve_demo_agent, running_demo
+
+            account = stack.enter_context(running_demo())
+            client = ExchangeClient(account.url, network="demo", timeout=timeout or DEFAULT_TIMEOUT)
+            conn = Connection(user=account.user, network_label="demo", client=client, demo=account)
+            if need_signer:
+                conn.key = account.key
+                conn.signer = client.attach_signer(account.key)
+                approve_demo_agent(account, conn.signer)
+            yield conn
+            return
+
+        client = ExchangeClient(resolved.base_url, network=resolved.network_label, timeout=timeout or DEFAULT_TIMEOUT)
+        vault = settings.vault.lower() if settings.vault else None
+        address = settings.account_address.lower() if settings.account_address else None
+        key: SigningKey | None = None
+        if need_signer or (address is None and vault is None):
+            key = find_key(
+                key_file_flag=key_file,
+                config_key_file=settings.key_file,
+                config_key_env=settings.key_env,
+                config_key_source=resolved.sources.get("key_file", resolved.sources.get("key_env", "configuration")),
+            )
+        if need_signer and key is None:
+            raise BadInputError(
+                "no signing key",
+                hint="pass --key-file PATH (mode 0600), set HLREBAL_PRIVATE_KEY, or set key_file in the configuration",
+            )
+        signer = client.attach_signer(key, vault=vault) if key is not None else None
+        user = vault or address or signer
+        if user is None:
+            raise BadInputError(
+                "no account address",
+                hint="pass --address 0x… or set HLREBAL_ACCOUNT_ADDRESS (reading an account needs no key)",
+            )
+        yield Connection(
+            user=user,
+            network_label=resolved.network_label,
+            client=client,
+            key=key,
+            signer=signer if need_signer else None,
+            vault=vault,
+        )
