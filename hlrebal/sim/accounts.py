@@ -127,9 +127,7 @@ class PerpSummary:
         return max(ZERO, self.cross_account_value - self.cross_margin_used - self.order_margin)
 
 
-def order_margin(
-    market: Market, account: Account, orders: list[RestingOrder], default_leverage: int
-) -> Decimal:
+def order_margin(market: Market, account: Account, orders: list[RestingOrder], default_leverage: int) -> Decimal:
     """Margin held by resting perp orders: the part of each order that would grow the position,
     at its limit price and the account's leverage on that asset."""
     total = ZERO
@@ -148,9 +146,7 @@ def order_margin(
     return total
 
 
-def perp_summary(
-    market: Market, account: Account, orders: list[RestingOrder], default_leverage: int
-) -> PerpSummary:
+def perp_summary(market: Market, account: Account, orders: list[RestingOrder], default_leverage: int) -> PerpSummary:
     """Value and margin of the account's perp side."""
     views: list[PositionView] = []
     cross_value = account.perp_raw
@@ -212,9 +208,7 @@ def spot_holds(orders: list[RestingOrder], market: Market) -> dict[str, Decimal]
     return holds
 
 
-def available_margin(
-    market: Market, account: Account, orders: list[RestingOrder], default_leverage: int
-) -> Decimal:
+def available_margin(market: Market, account: Account, orders: list[RestingOrder], default_leverage: int) -> Decimal:
     """What new perp exposure may still use: collateral minus margin in use and held by orders.
 
     Standard: collateral is the perp account value. Unified/portfolio: the one USDC balance

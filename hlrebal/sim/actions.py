@@ -116,9 +116,7 @@ def _signer_account(engine: Engine, signer: str, vault: str | None) -> Account |
 
 def _owner_account(engine: Engine, signer: str) -> Account | str:
     """The account a user-signed action acts on: the signer's own (never an agent's)."""
-    acct = (
-        None if signer in engine.agents else engine.account(signer, create=engine.config.auto_create_accounts)
-    )
+    acct = None if signer in engine.agents else engine.account(signer, create=engine.config.auto_create_accounts)
     return acct if acct is not None else auth.MUST_DEPOSIT.format(address=signer)
 
 
@@ -157,9 +155,7 @@ def handle(engine: Engine, body: Any) -> Outcome:
     return _dispatch(engine, kind, action, target, signer, nonce)
 
 
-def _dispatch(
-    engine: Engine, kind: str, action: dict[str, Any], acct: Account, signer: str, nonce: int
-) -> Outcome:
+def _dispatch(engine: Engine, kind: str, action: dict[str, Any], acct: Account, signer: str, nonce: int) -> Outcome:
     if kind == "order":
         statuses = engine.place_orders(acct, signer, nonce, action["orders"])
         return Outcome({"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}, True)

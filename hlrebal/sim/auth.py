@@ -89,9 +89,7 @@ def recover_user_signer(action: dict[str, Any], signature: dict[str, Any], is_ma
     if message.get("type") == "approveAgent" and "agentName" not in message:
         message["agentName"] = ""  # the SDK signs "" and then drops the key when no name is given
     try:
-        address = recover_user_from_user_signed_action(
-            message, _signature(signature), types, primary, is_mainnet
-        )
+        address = recover_user_from_user_signed_action(message, _signature(signature), types, primary, is_mainnet)
     except Exception as e:
         raise SignatureError(str(e)) from e
     return str(address).lower()

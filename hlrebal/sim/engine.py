@@ -178,9 +178,7 @@ class Engine:
                 (
                     p.szi * p.entry_px
                     for p in acct.positions.values()
-                    if leverage_for(
-                        acct, self.market.perp_by_name[p.coin], self.config.default_leverage
-                    ).is_cross
+                    if leverage_for(acct, self.market.perp_by_name[p.coin], self.config.default_leverage).is_cross
                 ),
                 ZERO,
             )
@@ -273,9 +271,7 @@ class Engine:
         """Place a batch; one status per order, in order."""
         return [self._place_one(account, signer, nonce, wire) for wire in wires]
 
-    def _place_one(
-        self, acct: Account, signer: str | None, nonce: int | None, wire: dict[str, Any]
-    ) -> Status:
+    def _place_one(self, acct: Account, signer: str | None, nonce: int | None, wire: dict[str, Any]) -> Status:
         now = self.clock()
         self.orders_received += 1
         asset = wire.get("a")
@@ -299,9 +295,7 @@ class Engine:
             cloid=cloid,
         )
         self.records.append(record)
-        inst = (
-            self.market.instrument(asset) if isinstance(asset, int) and not isinstance(asset, bool) else None
-        )
+        inst = self.market.instrument(asset) if isinstance(asset, int) and not isinstance(asset, bool) else None
         if inst is not None:
             record.coin = inst.coin
         forced = self.pending_rejects.pop(self.orders_received, None)
@@ -470,9 +464,7 @@ class Engine:
             return {"resting": {"oid": oid, **extra}}
         record.status, record.sz_left = "filled", ZERO
         avg = record.avg_px or px
-        return {
-            "filled": {"totalSz": fmt(record.filled_sz), "avgPx": fmt_places(avg, 8), "oid": oid, **extra}
-        }
+        return {"filled": {"totalSz": fmt(record.filled_sz), "avgPx": fmt_places(avg, 8), "oid": oid, **extra}}
 
     # ---- fills ----------------------------------------------------------------------------
 
@@ -528,11 +520,7 @@ class Engine:
     def _fee_rate(self, acct: Account, spot: bool, maker: bool) -> Decimal:
         if spot:
             own = acct.spot_maker_fee if maker else acct.spot_taker_fee
-            return (
-                own
-                if own is not None
-                else (self.config.spot_maker_fee if maker else self.config.spot_taker_fee)
-            )
+            return own if own is not None else (self.config.spot_maker_fee if maker else self.config.spot_taker_fee)
         own = acct.maker_fee if maker else acct.taker_fee
         return own if own is not None else (self.config.maker_fee if maker else self.config.taker_fee)
 
@@ -601,9 +589,7 @@ class Engine:
             acct.spot[quote] = acct.spot.get(quote, ZERO) - qty * px
             acct.spot_entry_ntl[base] = acct.spot_entry_ntl.get(base, ZERO) + qty * px
             return fee, ZERO, base
-        fee = (qty * px * rate).quantize(
-            Decimal(1).scaleb(-min(pair.quote.wei_decimals, 8)), rounding=ROUND_HALF_UP
-        )
+        fee = (qty * px * rate).quantize(Decimal(1).scaleb(-min(pair.quote.wei_decimals, 8)), rounding=ROUND_HALF_UP)
         before = acct.spot.get(base, ZERO)
         entry = acct.spot_entry_ntl.get(base, ZERO)
         cost = entry * qty / before if before > 0 else ZERO
@@ -647,11 +633,7 @@ class Engine:
         inst = self.market.instrument(asset_id) if isinstance(asset_id, int) else None
         if not isinstance(inst, PerpAsset):
             return rules.UNKNOWN_ASSET
-        if (
-            isinstance(leverage, bool)
-            or not isinstance(leverage, int)
-            or not 1 <= leverage <= inst.max_leverage
-        ):
+        if isinstance(leverage, bool) or not isinstance(leverage, int) or not 1 <= leverage <= inst.max_leverage:
             return rules.INVALID_LEVERAGE
         if is_cross and inst.only_isolated:
             return rules.CROSS_NOT_ALLOWED
@@ -686,16 +668,12 @@ class Engine:
             return rules.INVALID_AMOUNT
         usdc = self.market.usdc().name
         if to_perp:
-            if amount > free_spot(
-                self.market, acct, self.orders_of(acct.address), usdc, self.config.default_leverage
-            ):
+            if amount > free_spot(self.market, acct, self.orders_of(acct.address), usdc, self.config.default_leverage):
                 return rules.TRANSFER_BALANCE
             acct.spot[usdc] = acct.spot.get(usdc, ZERO) - amount
             acct.perp_raw += amount
         else:
-            summary = perp_summary(
-                self.market, acct, self.orders_of(acct.address), self.config.default_leverage
-            )
+            summary = perp_summary(self.market, acct, self.orders_of(acct.address), self.config.default_leverage)
             if amount > summary.withdrawable:
                 return rules.TRANSFER_BALANCE
             acct.perp_raw -= amount

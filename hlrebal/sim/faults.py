@@ -31,9 +31,7 @@ class Fault:
             return False
         if self.info_type is not None and (endpoint != "info" or request_type != self.info_type):
             return False
-        return not (
-            self.action_type is not None and (endpoint != "exchange" or request_type != self.action_type)
-        )
+        return not (self.action_type is not None and (endpoint != "exchange" or request_type != self.action_type))
 
 
 @dataclass

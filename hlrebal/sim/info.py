@@ -126,9 +126,7 @@ def _summary_dict(value: Decimal, ntl: Decimal, raw: Decimal, used: Decimal) -> 
 
 def clearinghouse_state(engine: Engine, user: str) -> dict[str, Any]:
     acct = engine.account(user) or Account(address=user.lower())
-    summary = perp_summary(
-        engine.market, acct, engine.orders_of(acct.address), engine.config.default_leverage
-    )
+    summary = perp_summary(engine.market, acct, engine.orders_of(acct.address), engine.config.default_leverage)
     positions = []
     for view in summary.positions:
         pos, setting = view.position, view.setting
@@ -198,9 +196,7 @@ def spot_clearinghouse_state(engine: Engine, user: str) -> dict[str, Any]:
                 "token": token.index,
                 "total": fmt_places(total, places),
                 "hold": fmt_places(hold, places),
-                "entryNtl": fmt_usd(acct.spot_entry_ntl.get(token.name, ZERO))
-                if token.name != usdc
-                else "0.0",
+                "entryNtl": fmt_usd(acct.spot_entry_ntl.get(token.name, ZERO)) if token.name != usdc else "0.0",
             }
         )
     return {"balances": balances}
@@ -250,11 +246,7 @@ def order_status(engine: Engine, user: str, oid: Any) -> dict[str, Any]:
         record = found if found is not None and found.account == key else None
     elif isinstance(oid, str):
         for candidate in reversed(engine.records):
-            if (
-                candidate.account == key
-                and candidate.cloid is not None
-                and candidate.cloid.lower() == oid.lower()
-            ):
+            if candidate.account == key and candidate.cloid is not None and candidate.cloid.lower() == oid.lower():
                 record = candidate
                 break
     else:

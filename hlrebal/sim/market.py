@@ -223,9 +223,7 @@ class Market:
         override = self.book_overrides.get(coin) or config.books.get(coin) or BookConfig()
         return ResolvedBook(
             spread=override.spread if override.spread is not None else config.spread,
-            level_notional=(
-                override.level_notional if override.level_notional is not None else config.level_notional
-            ),
+            level_notional=(override.level_notional if override.level_notional is not None else config.level_notional),
             levels=override.levels if override.levels is not None else config.levels,
             level_step=override.level_step if override.level_step is not None else config.level_step,
         )
@@ -240,9 +238,7 @@ class Market:
         sides: list[list[Level]] = []
         for is_bid, used in ((True, used_bids), (False, used_asks)):
             side = []
-            for i, (px, sz) in enumerate(
-                build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, is_bid)
-            ):
+            for i, (px, sz) in enumerate(build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, is_bid)):
                 left = sz - used.get(i, ZERO)
                 if left > 0:
                     side.append(Level(i, px, left))

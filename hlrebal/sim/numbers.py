@@ -108,9 +108,7 @@ def round_price(px: Decimal, max_decimals: int, up: bool) -> Decimal:
     rounding = ROUND_CEILING if up else ROUND_FLOOR
     result = px.quantize(Decimal(1).scaleb(-places), rounding=rounding)
     if not is_valid_price(result, max_decimals):  # crossed a power of ten: round again
-        result = result.quantize(
-            Decimal(1).scaleb(-allowed_decimals(result, max_decimals)), rounding=rounding
-        )
+        result = result.quantize(Decimal(1).scaleb(-allowed_decimals(result, max_decimals)), rounding=rounding)
     return result
 
 

@@ -41,9 +41,7 @@ LEVERAGE_MARGIN = "Insufficient margin to update leverage."  # GUESS
 TRANSFER_BALANCE = "Insufficient balance for usdClassTransfer."  # GUESS
 INVALID_AMOUNT = "Invalid amount."  # GUESS
 VAULT_TRANSFER = "Vaults cannot make usdClassTransfer."  # GUESS
-SCHEDULE_TOO_EARLY = (
-    "Scheduled cancel time too early, must be at least 5 seconds after current time."  # GUESS
-)
+SCHEDULE_TOO_EARLY = "Scheduled cancel time too early, must be at least 5 seconds after current time."  # GUESS
 
 BAND = Decimal("0.8")
 MIN_NOTIONAL = Decimal(10)

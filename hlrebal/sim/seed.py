@@ -108,9 +108,7 @@ def default_market() -> Market:
             mid=Decimal("0.18123"),
             meta={"isCanonical": True},
         ),
-        SpotPair(
-            107, "@107", hype, usdc, mark=Decimal("38.41"), mid=Decimal("38.41"), meta={"isCanonical": False}
-        ),
+        SpotPair(107, "@107", hype, usdc, mark=Decimal("38.41"), mid=Decimal("38.41"), meta={"isCanonical": False}),
     ]
     return Market(perps, [usdc, purr, hype], pairs, margin_tables=tables)
 
@@ -244,9 +242,7 @@ def seed_user(engine: Engine, snap: dict[str, Any]) -> None:
         iso_raw = ZERO
         if not is_cross:
             raw_usd = _opt(lev.get("rawUsd"))
-            iso_raw = (
-                raw_usd if raw_usd is not None else _num(pos.get("marginUsed"), "marginUsed") - szi * mark
-            )
+            iso_raw = raw_usd if raw_usd is not None else _num(pos.get("marginUsed"), "marginUsed") - szi * mark
             raw -= iso_raw + szi * mark
         else:
             raw -= szi * mark
@@ -343,9 +339,7 @@ def _seed_open_orders(engine: Engine, snap: dict[str, Any], address: str) -> Non
         engine.next_oid = max(engine.next_oid, oid + 1)
 
 
-def build_engine(
-    snapshot: str | Path | dict[str, Any] | None, config: SimConfig, clock: Callable[[], int]
-) -> Engine:
+def build_engine(snapshot: str | Path | dict[str, Any] | None, config: SimConfig, clock: Callable[[], int]) -> Engine:
     """A fresh engine: seeded from the snapshot, or the default market with no accounts."""
     snap = load(snapshot)
     if snap is None:

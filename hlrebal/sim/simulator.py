@@ -12,7 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hlrebal.sim import actions, info, seed, state
+from hlrebal.sim import actions, info, seed
+from hlrebal.sim import state as state_io
 from hlrebal.sim.accounts import leverage_for, perp_summary
 from hlrebal.sim.config import BookConfig, SimConfig
 from hlrebal.sim.engine import Vault
@@ -60,11 +61,11 @@ class Simulator:
         self.autosave = autosave
         self._lock = threading.RLock()
         if self.state_path is not None and self.state_path.exists():
-            self.engine = state.load(self.state_path, self.config, self.clock)
+            self.engine = state_io.load(self.state_path, self.config, self.clock)
         else:
             self.engine = seed.build_engine(snapshot, self.config, self.clock)
             if self.autosave and self.state_path is not None:
-                state.save(self.engine, self.state_path)
+                state_io.save(self.engine, self.state_path)
         self.counts: Counter[str] = Counter()
         self.errors: list[str] = []
         self._faults = FaultPlan()
@@ -119,8 +120,9 @@ class Simulator:
             return body.get("type") if isinstance(body, dict) and isinstance(body.get("type"), str) else None
         return actions.action_type(body)
 
-    def _arrive(self, endpoint: str, kind: str | None) -> None:
-        self.counts[f"{endpoint}.{kind or 'invalid'}"] += 1
+    def _arrive(self, endpoint: str, kind: str | None, count: bool = True) -> None:
+        if count:
+            self.counts[f"{endpoint}.{kind or 'invalid'}"] += 1
         if self.config.refill == "per_request":
             self.engine.market.refill()
         self.engine.run_timers()
@@ -157,11 +159,11 @@ class Simulator:
                 self.engine.set_price(move.coin, move.mid, None, None)
 
     def handle(self, endpoint: str, body: Any) -> tuple[int, Any]:
-        """Process one body without HTTP, faults or latency: (HTTP status, payload)."""
+        """Process one body without HTTP, faults, latency or counting: (HTTP status, payload)."""
         if endpoint not in ("info", "exchange"):
             raise ValueError("endpoint must be 'info' or 'exchange'")
         with self._lock:
-            self._arrive(endpoint, self._request_kind(endpoint, body))
+            self._arrive(endpoint, self._request_kind(endpoint, body), count=False)
             result = self._process(endpoint, body)
         self._end()
         return result
@@ -174,7 +176,7 @@ class Simulator:
 
     def _save_if_configured(self) -> None:
         if self.state_path is not None:
-            state.save(self.engine, self.state_path)
+            state_io.save(self.engine, self.state_path)
 
     def fund(self, address: str, usdc: Decimal | str | int | float) -> None:
         """Add USDC to an account (perp side; the one spot balance in unified mode)."""
@@ -279,9 +281,7 @@ class Simulator:
                     "spot": {},
                     "open_orders": [],
                 }
-            summary = perp_summary(
-                engine.market, acct, engine.orders_of(acct.address), engine.config.default_leverage
-            )
+            summary = perp_summary(engine.market, acct, engine.orders_of(acct.address), engine.config.default_leverage)
             positions = {}
             for coin, pos in acct.positions.items():
                 asset = engine.market.perp_by_name[coin]
@@ -332,7 +332,7 @@ class Simulator:
         if target is None:
             raise ValueError("no path given and the simulator has no state file")
         with self._lock:
-            state.save(self.engine, target)
+            state_io.save(self.engine, target)
 
     def reset_counts(self) -> None:
         with self._lock:

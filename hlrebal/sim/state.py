@@ -161,9 +161,7 @@ def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -
         )
         for p in m["perps"]
     ]
-    tokens = [
-        SpotToken(t["index"], t["name"], t["sz_decimals"], t["wei_decimals"], t["meta"]) for t in m["tokens"]
-    ]
+    tokens = [SpotToken(t["index"], t["name"], t["sz_decimals"], t["wei_decimals"], t["meta"]) for t in m["tokens"]]
     by_index = {t.index: t for t in tokens}
     pairs = [
         SpotPair(

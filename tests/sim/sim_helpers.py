@@ -35,11 +35,11 @@ def info(sim: Simulator) -> Info:
     return Info(sim.url, skip_ws=True, meta=meta, spot_meta=spot_meta, timeout=TIMEOUT)
 
 
-def exchange(sim: Simulator, key: LocalAccount, vault: str | None = None,
-             account: str | None = None) -> Exchange:
+def exchange(sim: Simulator, key: LocalAccount, vault: str | None = None, account: str | None = None) -> Exchange:
     meta, spot_meta = metas(sim)
-    return Exchange(key, sim.url, meta=meta, spot_meta=spot_meta, vault_address=vault,
-                    account_address=account, timeout=TIMEOUT)
+    return Exchange(
+        key, sim.url, meta=meta, spot_meta=spot_meta, vault_address=vault, account_address=account, timeout=TIMEOUT
+    )
 
 
 def funded(sim: Simulator, usdc: int | str = 100_000) -> tuple[LocalAccount, Exchange]:
@@ -63,21 +63,32 @@ def limit(tif: str = "Gtc") -> dict[str, Any]:
     return {"limit": {"tif": tif}}
 
 
-def signed_body(key: LocalAccount, action: dict[str, Any], nonce: int | None = None,
-                vault: str | None = None, expires_after: int | None = None) -> dict[str, Any]:
+def signed_body(
+    key: LocalAccount,
+    action: dict[str, Any],
+    nonce: int | None = None,
+    vault: str | None = None,
+    expires_after: int | None = None,
+) -> dict[str, Any]:
     """An /exchange body signed like the SDK signs it for a non-mainnet URL."""
     nonce = nonce if nonce is not None else int(time.time() * 1000)
     signature = sign_l1_action(key, action, vault, nonce, expires_after, False)
-    return {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": vault,
-            "expiresAfter": expires_after}
+    return {
+        "action": action,
+        "nonce": nonce,
+        "signature": signature,
+        "vaultAddress": vault,
+        "expiresAfter": expires_after,
+    }
 
 
 def post(sim: Simulator, endpoint: str, body: Any) -> requests.Response:
     return requests.post(f"{sim.url}/{endpoint}", json=body, timeout=TIMEOUT)
 
 
-def order_action(asset: int, is_buy: bool, px: str, sz: str, tif: str = "Gtc", reduce_only: bool = False,
-                 cloid: str | None = None) -> dict[str, Any]:
+def order_action(
+    asset: int, is_buy: bool, px: str, sz: str, tif: str = "Gtc", reduce_only: bool = False, cloid: str | None = None
+) -> dict[str, Any]:
     wire: dict[str, Any] = {"a": asset, "b": is_buy, "p": px, "s": sz, "r": reduce_only, "t": limit(tif)}
     if cloid is not None:
         wire["c"] = cloid

@@ -67,7 +67,7 @@ def test_approved_agent_trades_for_its_account(sim: Simulator) -> None:
 
 
 def test_unnamed_agent_approval_without_name_key(sim: Simulator) -> None:
-    owner, owner_ex = funded(sim)
+    _, owner_ex = funded(sim)
     result, agent_key = owner_ex.approve_agent()  # the SDK drops agentName from the body
     assert result["status"] == "ok"
     import eth_account
@@ -157,7 +157,8 @@ def test_auto_create_accounts_switch(make_sim) -> None:  # type: ignore[no-untyp
     s = make_sim(auto_create_accounts=True)
     stranger = new_key()
     assert error_of(exchange(s, stranger).order("ETH", True, 0.1, 3100, limit("Ioc"))) == (
-        "Insufficient margin to place order. asset=1")
+        "Insufficient margin to place order. asset=1"
+    )
     assert s.account(stranger.address)["exists"] is True
 
 

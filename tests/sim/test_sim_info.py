@@ -74,8 +74,12 @@ def test_l2_book_at_most_20_levels(make_sim) -> None:  # type: ignore[no-untyped
 def test_user_state_for_unknown_address_is_empty(sim: Simulator) -> None:
     state = info(sim).user_state("0x" + "12" * 20)
     assert state["assetPositions"] == []
-    assert state["marginSummary"] == {"accountValue": "0.0", "totalNtlPos": "0.0", "totalRawUsd": "0.0",
-                                      "totalMarginUsed": "0.0"}
+    assert state["marginSummary"] == {
+        "accountValue": "0.0",
+        "totalNtlPos": "0.0",
+        "totalRawUsd": "0.0",
+        "totalMarginUsed": "0.0",
+    }
     assert info(sim).spot_user_state("0x" + "12" * 20) == {"balances": []}
 
 

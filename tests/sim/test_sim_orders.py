@@ -6,7 +6,20 @@ from decimal import Decimal
 
 import pytest
 from hyperliquid.utils.types import Cloid
-from sim_helpers import DATA, D, error_of, exchange, funded, info, limit, new_key, order_action, post, signed_body, statuses
+from sim_helpers import (
+    DATA,
+    D,
+    error_of,
+    exchange,
+    funded,
+    info,
+    limit,
+    new_key,
+    order_action,
+    post,
+    signed_body,
+    statuses,
+)
 
 from hlrebal.sim import Simulator
 
@@ -36,12 +49,13 @@ def test_gtc_rests_then_cancels(sim: Simulator) -> None:
     assert statuses(ex.cancel("ETH", oid)) == ["success"]
     assert sim.account(key.address)["open_orders"] == []
     assert statuses(ex.cancel("ETH", oid)) == [
-        {"error": "Order was never placed, already canceled, or filled. asset=1"}]
+        {"error": "Order was never placed, already canceled, or filled. asset=1"}
+    ]
     assert sim.orders[0]["status"] == "canceled"
 
 
 def test_cancel_by_cloid_and_alo_rests(sim: Simulator) -> None:
-    key, ex = funded(sim)
+    _, ex = funded(sim)
     cloid = Cloid.from_str("0x" + "42" * 16)
     [status] = statuses(ex.order("BTC", False, 0.001, 90000, limit("Alo"), cloid=cloid))
     assert "resting" in status
@@ -58,7 +72,7 @@ def test_crossing_gtc_fills_like_ioc(sim: Simulator) -> None:
 def test_partial_fill_on_a_thin_book(sim: Simulator) -> None:
     key, ex = funded(sim)
     sim.set_book("ETH", level_notional=3100, levels=2)
-    bids, asks = info(sim).l2_snapshot("ETH")["levels"]
+    _, asks = info(sim).l2_snapshot("ETH")["levels"]
     depth = sum(D(level["sz"]) for level in asks)
     assert len(asks) == 2 and depth < 3
     [ioc] = statuses(ex.order("ETH", True, 5.0, 3200, limit("Ioc")))
@@ -75,8 +89,14 @@ def test_batch_is_ok_while_single_orders_fail(sim: Simulator) -> None:
     _, ex = funded(sim)
     orders = [
         {"coin": "ETH", "is_buy": True, "sz": 0.1, "limit_px": 3100, "order_type": limit("Ioc"), "reduce_only": False},
-        {"coin": "ETH", "is_buy": True, "sz": 0.001, "limit_px": 3100, "order_type": limit("Ioc"),
-         "reduce_only": False},
+        {
+            "coin": "ETH",
+            "is_buy": True,
+            "sz": 0.001,
+            "limit_px": 3100,
+            "order_type": limit("Ioc"),
+            "reduce_only": False,
+        },
         {"coin": "SOL", "is_buy": True, "sz": 1, "limit_px": 100, "order_type": limit("Gtc"), "reduce_only": False},
     ]
     first, second, third = statuses(ex.bulk_orders(orders))
@@ -100,8 +120,9 @@ def test_batch_is_ok_while_single_orders_fail(sim: Simulator) -> None:
         ("ETH", False, 0.1, 3050, "Alo", "Post only order would have immediately matched, bbo was 3050.0@3050.8."),
     ],
 )
-def test_rejections_carry_the_exchange_message(sim: Simulator, coin: str, is_buy: bool, sz: float, px: float,
-                                               tif: str, message: str) -> None:
+def test_rejections_carry_the_exchange_message(
+    sim: Simulator, coin: str, is_buy: bool, sz: float, px: float, tif: str, message: str
+) -> None:
     _, ex = funded(sim)
     asset = info(sim).name_to_asset(coin)
     assert error_of(ex.order(coin, is_buy, sz, px, limit(tif))) == f"{message} asset={asset}"
@@ -111,7 +132,9 @@ def test_rejections_carry_the_exchange_message(sim: Simulator, coin: str, is_buy
 def test_price_decimals_rule_and_integer_prices(sim: Simulator) -> None:
     _, ex = funded(sim)
     sim.set_price("HYPE", "0.5")  # HYPE perp: szDecimals 2, so at most 4 decimals
-    assert error_of(ex.order("HYPE", True, 100, 0.51234, limit("Gtc"))) == "Price must be divisible by tick size. asset=3"
+    assert (
+        error_of(ex.order("HYPE", True, 100, 0.51234, limit("Gtc"))) == "Price must be divisible by tick size. asset=3"
+    )
     assert "resting" in statuses(ex.order("HYPE", True, 100, 0.4123, limit("Gtc")))[0]
     sim.set_price("BTC", "123456")
     assert "resting" in statuses(ex.order("BTC", True, 0.001, 123401, limit("Gtc")))[0]  # integers always valid
@@ -163,7 +186,8 @@ def test_dust_close_switch(make_sim, allow: bool) -> None:  # type: ignore[no-un
     statuses(ex.order("ETH", True, 0.004, 3100, limit("Ioc")))  # about 12 USD
     s.set_price("ETH", "2000")  # now about 8 USD
     assert error_of(ex.order("ETH", False, 0.002, 1900, limit("Ioc"), reduce_only=True)) == (
-        "Order must have minimum value of $10. asset=1")  # part of the position: never allowed
+        "Order must have minimum value of $10. asset=1"
+    )  # part of the position: never allowed
     response = ex.order("ETH", False, 0.004, 1900, limit("Ioc"), reduce_only=True)
     if allow:
         assert statuses(response)[0]["filled"]["totalSz"] == "0.004"
@@ -172,14 +196,18 @@ def test_dust_close_switch(make_sim, allow: bool) -> None:  # type: ignore[no-un
         assert error_of(response) == "Order must have minimum value of $10. asset=1"
     # without reduce-only, a close below $10 is an ordinary small order
     if not allow:
-        assert error_of(ex.order("ETH", False, 0.004, 1900, limit("Ioc"))) == "Order must have minimum value of $10. asset=1"
+        assert (
+            error_of(ex.order("ETH", False, 0.004, 1900, limit("Ioc")))
+            == "Order must have minimum value of $10. asset=1"
+        )
 
 
 def test_reject_order_injects_an_error_for_the_kth_order(sim: Simulator) -> None:
     key, ex = funded(sim)
     sim.reject_order(2, "Order rejected by test")
-    orders = [{"coin": "ETH", "is_buy": True, "sz": 0.1, "limit_px": 3100, "order_type": limit("Ioc"),
-               "reduce_only": False}] * 3
+    orders = [
+        {"coin": "ETH", "is_buy": True, "sz": 0.1, "limit_px": 3100, "order_type": limit("Ioc"), "reduce_only": False}
+    ] * 3
     first, second, third = statuses(ex.bulk_orders(orders))
     assert "filled" in first and "filled" in third
     assert second == {"error": "Order rejected by test"}
@@ -243,8 +271,25 @@ def test_orders_log_keeps_every_order(sim: Simulator) -> None:
     assert first["status"] == "error" and first["oid"] is None and first["coin"] == "ETH"
     assert second["status"] == "resting" and second["px"] == D("3000") and second["sz"] == D("0.1")
     assert first["account"] == key.address.lower() and isinstance(second["nonce"], int)
-    assert set(first) >= {"time", "nonce", "signer", "account", "asset", "coin", "is_buy", "px", "sz",
-                          "reduce_only", "tif", "cloid", "status", "filled_sz", "avg_px", "fee", "error"}
+    assert set(first) >= {
+        "time",
+        "nonce",
+        "signer",
+        "account",
+        "asset",
+        "coin",
+        "is_buy",
+        "px",
+        "sz",
+        "reduce_only",
+        "tif",
+        "cloid",
+        "status",
+        "filled_sz",
+        "avg_px",
+        "fee",
+        "error",
+    }
 
 
 def test_price_moving_through_a_resting_order_fills_it_as_maker(sim: Simulator) -> None:

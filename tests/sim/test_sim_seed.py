@@ -54,8 +54,10 @@ def test_mixed_account_summaries_isolated_and_prices(make_sim) -> None:  # type:
     tst = next(p["position"] for p in state["assetPositions"] if p["position"]["coin"] == "TST")
     assert tst["leverage"]["type"] == "isolated"
     assert D(tst["leverage"]["rawUsd"]) == D(
-        next(p["position"] for p in snap["clearinghouseState"]["assetPositions"]
-             if p["position"]["coin"] == "TST")["leverage"]["rawUsd"]).quantize(Decimal("0.000001"))
+        next(p["position"] for p in snap["clearinghouseState"]["assetPositions"] if p["position"]["coin"] == "TST")[
+            "leverage"
+        ]["rawUsd"]
+    ).quantize(Decimal("0.000001"))
     _, ctxs = client.meta_and_asset_ctxs()
     btc, kpepe = ctxs[0], ctxs[5]
     assert (btc["markPx"], btc["midPx"], btc["oraclePx"]) == ("97012.0", "97011.5", "97030.0")

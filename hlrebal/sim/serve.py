@@ -1,0 +1,52 @@
+"""``hlrebal sim serve``: run the simulator in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hlrebal.sim.config import SimConfig
+from hlrebal.sim.simulator import Simulator
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 3001,
+    snapshot: str | Path | dict[str, Any] | None = None,
+    state: str | Path | None = None,
+    config: SimConfig | None = None,
+    ready: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve /info and /exchange on host:port until Ctrl-C (or until ``stop`` is set).
+
+    With ``state``, the sim starts from that file when it exists (else from the snapshot) and
+    writes it after every state-changing request and on exit. ``ready`` receives the base URL
+    once the server listens (default: one line on stderr).
+    """
+    base = config or SimConfig()
+    sim = Simulator(
+        snapshot=snapshot,
+        config=dataclasses.replace(base, host=host, port=port),
+        state=state,
+        autosave=state is not None,
+    )
+    sim.start()
+    try:
+        if ready is not None:
+            ready(sim.url)
+        else:
+            print(f"hlrebal sim listening on {sim.url} (Ctrl-C to stop)", file=sys.stderr)
+        waiter = stop or threading.Event()
+        while not waiter.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+        if state is not None:
+            sim.save()
