@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hlrebal.errors import ConfigError
-from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy
+from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
 
 APP_NAME = "hlrebal"
 ENV_PREFIX = "HLREBAL_"
@@ -114,14 +114,14 @@ class Resolved:
         return self.settings.network
 
 
-def home() -> Path | None:
+def home(env: Mapping[str, str] | None = None) -> Path | None:
     """``HLREBAL_HOME``: one folder for config, data and state (tests and portable installs)."""
-    value = os.environ.get("HLREBAL_HOME")
+    value = (os.environ if env is None else env).get("HLREBAL_HOME")
     return Path(value).expanduser() if value else None
 
 
-def config_dir() -> Path:
-    h = home()
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    h = home(env)
     if h is not None:
         return h / "config"
     from platformdirs import user_config_path
@@ -147,8 +147,8 @@ def state_dir() -> Path:
     return user_state_path(APP_NAME)
 
 
-def default_config_path() -> Path:
-    return config_dir() / "config.toml"
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    return config_dir(env) / "config.toml"
 
 
 def _load_toml(path: Path, explicit: bool) -> dict[str, Any]:
@@ -172,12 +172,17 @@ def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], 
     for key, value in table.items():
         if key in ("profiles",) and where.endswith("(top level)"):
             continue
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: {key}: must not be a boolean")
         if key == "policy":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: policy: must be a table ([policy])")
             for pk, pv in value.items():
                 if pk not in POLICY_KEYS:
                     raise ConfigError(f"{where}: policy.{pk}: unknown policy key{_did_you_mean(pk, POLICY_KEYS)}")
+                problem = check_value_kind(pk, pv)
+                if problem:
+                    raise ConfigError(f"{where}: policy.{pk}: {problem}")
                 pol[pk] = pv
         elif key in CONNECTION_KEYS:
             conn[key] = value
@@ -249,7 +254,7 @@ def resolve(
     target_policy = dict(target_policy or {})
 
     explicit = config_path is not None or bool(env.get("HLREBAL_CONFIG"))
-    path = config_path or (Path(env["HLREBAL_CONFIG"]) if env.get("HLREBAL_CONFIG") else default_config_path())
+    path = config_path or (Path(env["HLREBAL_CONFIG"]) if env.get("HLREBAL_CONFIG") else default_config_path(env))
     path = path.expanduser()
     doc = _load_toml(path, explicit)
     file_conn, file_pol = _split_layer(doc, f"{path} (top level)")
@@ -268,6 +273,8 @@ def resolve(
                 f"profile {profile!r} is not defined in {path} (profiles there: {known})",
                 hint=f"add a [profiles.{profile}] table to the configuration file",
             )
+        if not isinstance(profiles[profile], dict):
+            raise ConfigError(f"{path}: profiles.{profile}: must be a table ([profiles.{profile}])")
         prof_conn, prof_pol = _split_layer(profiles[profile], f"{path} [profiles.{profile}]")
 
     env_conn, env_pol, env_names = _env_layer(env)
@@ -290,6 +297,8 @@ def resolve(
     if unknown:
         raise ConfigError(f"internal: unknown flag settings {sorted(unknown)}")
 
+    if "network" in flag_conn and "api_url" in flag_conn:
+        raise ConfigError("--network and --api-url were both given; use one of them")
     sources: dict[str, str] = {}
     merged_conn: dict[str, Any] = {}
     for layer, label in (
@@ -298,6 +307,12 @@ def resolve(
         (env_conn, "env"),
         (flag_conn, "flag"),
     ):
+        # network and api_url name one thing, the endpoint: a layer that sets one replaces the
+        # other from every lower layer.
+        for one, other in (("network", "api_url"), ("api_url", "network")):
+            if one in layer and other not in layer:
+                merged_conn.pop(other, None)
+                sources.pop(other, None)
         for k, v in layer.items():
             merged_conn[k] = v
             sources[k] = f"env {env_names[k]}" if label == "env" else label
@@ -314,14 +329,6 @@ def resolve(
             merged_pol[k] = v
             sources[f"policy.{k}"] = f"env {env_names[k]}" if label == "env" else label
 
-    if merged_conn.get("api_url") and "network" in flag_conn and "api_url" in flag_conn:
-        raise ConfigError("--network and --api-url were both given; use one of them")
-    if "api_url" in flag_conn and "network" in merged_conn and sources.get("network") != "flag":
-        merged_conn.pop("network")
-        sources.pop("network", None)
-    if "network" in flag_conn and "api_url" in merged_conn and sources.get("api_url") != "flag":
-        merged_conn.pop("api_url")
-        sources.pop("api_url", None)
     if merged_conn.get("api_url"):
         merged_conn["api_url"] = str(merged_conn["api_url"]).rstrip("/")
     for key in ("account_address", "vault"):

@@ -113,6 +113,8 @@ class AssetLine(BaseModel):
     projected_weight: Decimal
     threshold: Decimal | None = None
     status: Literal["trade", "within_band", "skipped", "kept", "flat", "cash"] = "trade"
+    goal: Decimal | None = None
+    """The weight a traded asset aims at (the target, or the band edge in edge mode)."""
 
     @property
     def drift(self) -> Decimal | None:
@@ -317,14 +319,15 @@ def plan(
                 # Trade back only to the band's edge, rounding toward the target so that the
                 # projected weight lands inside the band. When one lot is wider than the whole
                 # band no grid point lies inside it: then trade to the lot nearest the target.
+                edge_weight = wt + threshold if w0 > wt else wt - threshold
                 if w0 > wt:
-                    edge = round_size((wt + threshold) * equity / ref, market.sz_decimals, Rounding.FLOOR)
+                    edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.FLOOR)
                     inside = edge * ref / equity >= wt - threshold
                 else:
-                    edge = round_size((wt - threshold) * equity / ref, market.sz_decimals, Rounding.CEILING)
+                    edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.CEILING)
                     inside = edge * ref / equity <= wt + threshold
                 if inside:
-                    desired = edge
+                    desired, goal = edge, edge_weight
         else:
             desired = _ZERO
 
@@ -363,7 +366,7 @@ def plan(
                     continue
             kept_legs.append(leg)
         legs.extend(kept_legs)
-        lines[coin] = _line(coin, w0, target_weight, w0, threshold, "trade" if kept_legs else "skipped")
+        lines[coin] = _line(coin, w0, target_weight, w0, threshold, "trade" if kept_legs else "skipped", goal)
 
     # ---- margin and gross exposure for phase 2
     phase1 = [leg for leg in legs if leg.phase == 1]
@@ -606,6 +609,7 @@ def _line(
     projected: Decimal,
     threshold: Decimal | None,
     status: Any,
+    goal: Decimal | None = None,
 ) -> AssetLine:
     return AssetLine.model_construct(
         coin=coin,
@@ -615,6 +619,7 @@ def _line(
         projected_weight=projected,
         threshold=threshold,
         status=status,
+        goal=goal,
     )
 
 

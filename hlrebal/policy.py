@@ -59,7 +59,9 @@ class Policy(BaseModel):
         "keep", description="What to do with spot tokens absent from the targets."
     )
     min_trade_value: Decimal = Field(
-        Decimal(10), description="Smallest order worth sending, in USD (never below the exchange's $10)."
+        Decimal(10),
+        ge=MIN_ORDER_VALUE,
+        description="Smallest order worth sending, in USD (never below the exchange's $10).",
     )
     slippage: Decimal = Field(
         Decimal("0.005"), gt=0, lt=Decimal("0.5"), description="Limit price distance from the reference."
@@ -108,3 +110,18 @@ class Policy(BaseModel):
 
 #: every key the policy knows, for error messages and configuration checks
 POLICY_KEYS: frozenset[str] = frozenset(Policy.model_fields)
+#: keys that may be null ("unset")
+NULLABLE_KEYS: frozenset[str] = frozenset(k for k, f in Policy.model_fields.items() if f.default is None)
+
+
+def check_value_kind(key: str, value: object) -> str | None:
+    """A reason ``value`` cannot be the policy ``key`` before pydantic sees it, else None.
+
+    Pydantic's lax mode would read ``true`` as 1 and accept null for an optional field; a policy
+    value written as a boolean is always a mistake, and null only means "unset" where unset exists.
+    """
+    if isinstance(value, bool):
+        return "must be a number or a word, not a boolean"
+    if value is None and key not in NULLABLE_KEYS:
+        return "cannot be null (remove the key to use the default)"
+    return None

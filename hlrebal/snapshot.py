@@ -18,6 +18,7 @@ The planner never reads the network: every price it uses comes from here, read o
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -32,6 +33,7 @@ NETWORKS = ("mainnet", "testnet", "custom", "demo")
 Network = Literal["mainnet", "testnet", "custom", "demo"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class AssetMarket(BaseModel):
@@ -134,6 +136,8 @@ def load_snapshot(path: str | Path) -> Snapshot:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise SnapshotError(f"{source}: no such snapshot file") from None
+    except UnicodeDecodeError:
+        raise SnapshotError(f"{source}: is not UTF-8 text (a snapshot is a JSON file)") from None
     except OSError as e:
         raise SnapshotError(f"{source}: cannot be read ({e.strerror})") from None
     try:
@@ -178,6 +182,15 @@ def _dec(value: Any, where: str, *, optional: bool = False) -> Decimal | None:
     return out
 
 
+def _int(value: Any, where: str, *, minimum: int = 0) -> int:
+    """An integer field (szDecimals, maxLeverage, oid, ...), refused with its key when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Bad(f"{where}: expected a whole number, got {value!r}")
+    if value < minimum:
+        raise _Bad(f"{where}: expected at least {minimum}, got {value!r}")
+    return value
+
+
 def _req(value: Any, where: str) -> Decimal:
     out = _dec(value, where)
     assert out is not None
@@ -201,7 +214,7 @@ def _parse_inner(doc: Mapping[str, Any]) -> Snapshot:
     if version != SNAPSHOT_VERSION:
         raise _Bad(f"version: unsupported snapshot version {version!r} (this hlrebal reads {SNAPSHOT_VERSION})")
     user = doc.get("user")
-    if not isinstance(user, str) or not user.startswith("0x") or len(user) != 42:
+    if not isinstance(user, str) or not _ADDRESS.fullmatch(user):
         raise _Bad(f"user: expected a 0x-prefixed 42-character address, got {user!r}")
     network = doc.get("network", "mainnet")
     if network not in NETWORKS:
@@ -276,8 +289,8 @@ def _parse_perp_market(doc: Mapping[str, Any]) -> dict[str, AssetMarket]:
             coin=coin,
             asset_id=index,
             kind="perp",
-            sz_decimals=int(entry["szDecimals"]),
-            max_leverage=int(entry.get("maxLeverage", 1)),
+            sz_decimals=_int(entry.get("szDecimals"), f"{here}.szDecimals"),
+            max_leverage=_int(entry.get("maxLeverage", 1), f"{here}.maxLeverage", minimum=1),
             only_isolated=bool(entry.get("onlyIsolated", False)) or entry.get("marginMode") == "strictIsolated",
             is_delisted=bool(entry.get("isDelisted", False)),
             mid=mid,
@@ -302,7 +315,7 @@ def _parse_positions(state: Mapping[str, Any], assets: dict[str, AssetMarket]) -
             coin=coin,
             szi=szi,
             entry_px=_dec(pos.get("entryPx"), f"{where}.entryPx", optional=True),
-            leverage=int(lev.get("value", 1)),
+            leverage=_int(lev.get("value", 1), f"{where}.leverage.value", minimum=1),
             is_cross=lev.get("type", "cross") == "cross",
             margin_used=_dec(pos.get("marginUsed", "0"), f"{where}.marginUsed"),
             position_value=value,
@@ -330,8 +343,8 @@ def _parse_open_orders(raw: Any) -> tuple[OpenOrder, ...]:
                 side="buy" if o["side"] == "B" else "sell",
                 limit_px=_req(o.get("limitPx"), f"{where}.limitPx"),
                 size=_req(o.get("sz"), f"{where}.sz"),
-                oid=int(o["oid"]),
-                timestamp=int(o.get("timestamp", 0)),
+                oid=_int(o.get("oid"), f"{where}.oid"),
+                timestamp=_int(o.get("timestamp", 0), f"{where}.timestamp"),
             )
         )
     return tuple(out)

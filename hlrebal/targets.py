@@ -25,7 +25,7 @@ from typing import Annotated, Any, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from hlrebal.errors import TargetFileError
-from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy
+from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
 
 CASH = "USDC"
 SUM_TOLERANCE = Decimal("1e-6")
@@ -221,6 +221,9 @@ def _parse_policy(raw: dict[str, Any], source: str) -> dict[str, Any]:
     for key, value in raw.items():
         if isinstance(value, _NonFinite):
             raise _err(source, f"policy.{key}", f"must be a finite number, not {value}")
+        problem = check_value_kind(key, value)
+        if problem:
+            raise _err(source, f"policy.{key}", problem)
     try:
         model = TargetPolicy.model_validate(raw)
     except ValidationError as e:
@@ -317,6 +320,8 @@ def _json_type(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):

@@ -159,7 +159,7 @@ def test_bad_input_with_json_is_a_json_error_document(tmp_path: Path) -> None:
         (["--demo", "--snapshot", "x.json"], "both given"),
         (["--demo", "--band", "abc"], "policy.band"),
         (["--demo", "--slippage", "0.1"], "max_slippage"),
-        (["--demo", "--min-trade-value", "5"], "at least 10"),
+        (["--demo", "--min-trade-value", "5"], "greater than or equal to 10"),
         (["--demo", "--trade-to", "middle"], "trade_to"),
     ],
 )

@@ -232,10 +232,6 @@ class TestDocumentErrors:
         message = rejected(text)
         assert "must be a JSON object" in message
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: targets._json_type names Python types ('not Decimal', 'not int') for JSON numbers",
-    )
     @pytest.mark.parametrize("text", ["5", "0.5"])
     def test_number_is_called_a_number(self, text: str) -> None:
         message = rejected(text)
@@ -491,26 +487,16 @@ class TestPolicyErrors:
         assert "policy.slippage" in message
         assert "finite" in message
 
-    @pytest.mark.xfail(strict=True, reason="BUG: JSON true is coerced to leverage 1 (pydantic lax int)")
     def test_boolean_leverage_refused(self) -> None:
         message = rejected(self.policy('{"leverage": true}'))
         assert "policy.leverage" in message
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: TargetPolicy drops Policy's model check; min_trade_value below $10 passes the target file",
-    )
     @pytest.mark.parametrize("value", ["5", "0", "-10"])
     def test_min_trade_value_below_exchange_minimum_refused(self, value: str) -> None:
         message = rejected(self.policy('{"min_trade_value": ' + value + "}"))
         assert "policy.min_trade_value" in message
         assert "10" in message
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: null is accepted for band/trade_to/slippage (Optional in TargetPolicy) and only "
-        "fails later in config.resolve without naming the target file",
-    )
     @pytest.mark.parametrize("key", ["band", "trade_to", "slippage", "min_trade_value"])
     def test_null_for_a_required_preference_refused(self, key: str) -> None:
         message = rejected(self.policy('{"' + key + '": null}'))
