@@ -79,7 +79,7 @@ class TestDefaults:
         path = default_config_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("band = 0.02\n")
-        res = resolve(env={})
+        res = resolve(env={"HLREBAL_HOME": os.environ["HLREBAL_HOME"]})
         assert res.policy.band == D("0.02")
         assert origin(res, "policy.band") == f"file {path}"
 
@@ -728,7 +728,7 @@ class TestPolicyCoherence:
         ("kwargs", "source"),
         [
             ({"flags": {"min_trade_value": D(5)}}, "flag"),
-            ({"env": {"HLREBAL_MIN_TRADE_VALUE": "9.99"}}, "env HLREBAL_MIN_TRADE_VALUE"),
+            ({"env": {"HLREBAL_MIN_TRADE_VALUE": "9.99"}}, "HLREBAL_MIN_TRADE_VALUE"),
             ({"target_policy": {"min_trade_value": D(1)}}, "target file"),
         ],
     )
