@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from hlrebal.sim import rules
+from hlrebal.sim import ledger, rules
 from hlrebal.sim.accounts import (
     Account,
     LeverageSetting,
-    Position,
     RestingOrder,
     available_margin,
     free_spot,
@@ -367,7 +366,15 @@ class Engine:
         if increasing:
             trial = acct.clone()
             for level, qty in takes:
-                self._apply_perp(trial, asset, is_buy, qty, level.px, maker=False)
+                ledger.apply_perp(
+                    trial,
+                    asset,
+                    is_buy,
+                    qty,
+                    level.px,
+                    ledger.fee_rate(trial, self.config, False, False),
+                    self.config.default_leverage,
+                )
             orders = self.orders_of(acct.address)
             if rest > 0:
                 orders.append(self._resting(0, acct, asset, record, px, rest, size, tif))
@@ -484,13 +491,15 @@ class Engine:
         if isinstance(inst, PerpAsset):
             pos = acct.positions.get(inst.name)
             start = pos.szi if pos else ZERO
-            fee, closed = self._apply_perp(acct, inst, is_buy, qty, px, maker)
+            rate = ledger.fee_rate(acct, self.config, False, maker)
+            fee, closed = ledger.apply_perp(acct, inst, is_buy, qty, px, rate, self.config.default_leverage)
             after = start + (qty if is_buy else -qty)
-            direction = _perp_dir(start, after)
+            direction = ledger.perp_dir(start, after)
             fee_token = self.market.usdc().name
         else:
             start = acct.spot.get(inst.base.name, ZERO)
-            fee, closed, fee_token = self._apply_spot(acct, inst, is_buy, qty, px, maker)
+            rate = ledger.fee_rate(acct, self.config, True, maker)
+            fee, closed, fee_token = ledger.apply_spot(acct, inst, is_buy, qty, px, rate)
             direction = "Buy" if is_buy else "Sell"
         record.filled_sz += qty
         record.notional += qty * px
@@ -516,87 +525,6 @@ class Engine:
         if cloid:
             data["cloid"] = cloid
         self.fills.append(Fill(account=acct.address, data=data))
-
-    def _fee_rate(self, acct: Account, spot: bool, maker: bool) -> Decimal:
-        if spot:
-            own = acct.spot_maker_fee if maker else acct.spot_taker_fee
-            return own if own is not None else (self.config.spot_maker_fee if maker else self.config.spot_taker_fee)
-        own = acct.maker_fee if maker else acct.taker_fee
-        return own if own is not None else (self.config.maker_fee if maker else self.config.taker_fee)
-
-    def _apply_perp(
-        self, acct: Account, asset: PerpAsset, is_buy: bool, qty: Decimal, px: Decimal, maker: bool
-    ) -> tuple[Decimal, Decimal]:
-        """Apply a perp fill to the account; returns (fee, closed PnL)."""
-        fee = (qty * px * self._fee_rate(acct, False, maker)).quantize(USD_PLACES, rounding=ROUND_HALF_UP)
-        signed = qty if is_buy else -qty
-        setting = leverage_for(acct, asset, self.config.default_leverage)
-        pos = acct.positions.get(asset.name)
-        if pos is None:
-            pos = Position(coin=asset.name, szi=ZERO, entry_px=ZERO)
-            acct.positions[asset.name] = pos
-            acct.leverage.setdefault(asset.name, LeverageSetting(setting.value, setting.is_cross))
-        closed_pnl = ZERO
-        if pos.szi != 0 and (pos.szi > 0) != is_buy:
-            close = min(qty, abs(pos.szi))
-            fee_close = (fee * close / qty).quantize(USD_PLACES, rounding=ROUND_HALF_UP)
-            closed_pnl = close * (px - pos.entry_px) * (1 if pos.szi > 0 else -1)
-            signed_close = close if is_buy else -close
-            if setting.is_cross:
-                acct.perp_raw -= signed_close * px + fee_close
-            else:
-                ratio = close / abs(pos.szi)
-                equity = pos.iso_raw + pos.szi * px
-                acct.perp_raw += ratio * equity - fee_close
-                pos.iso_raw = (1 - ratio) * pos.iso_raw
-            pos.szi += signed_close
-            if pos.szi == 0:
-                pos.entry_px = ZERO
-                pos.iso_raw = ZERO
-            remaining = qty - close
-            if remaining > 0:
-                self._increase(acct, pos, setting, remaining if is_buy else -remaining, px, fee - fee_close)
-        else:
-            self._increase(acct, pos, setting, signed, px, fee)
-        if pos.szi == 0:
-            del acct.positions[asset.name]
-        return fee, closed_pnl
-
-    @staticmethod
-    def _increase(
-        acct: Account, pos: Position, setting: LeverageSetting, signed: Decimal, px: Decimal, fee: Decimal
-    ) -> None:
-        size = abs(signed)
-        if setting.is_cross:
-            acct.perp_raw -= signed * px + fee
-        else:
-            margin = (size * px / setting.value).quantize(USD_PLACES, rounding=ROUND_HALF_UP)
-            acct.perp_raw -= margin + fee
-            pos.iso_raw += margin - signed * px
-        old = abs(pos.szi)
-        pos.entry_px = (old * pos.entry_px + size * px) / (old + size)
-        pos.szi += signed
-
-    def _apply_spot(
-        self, acct: Account, pair: SpotPair, is_buy: bool, qty: Decimal, px: Decimal, maker: bool
-    ) -> tuple[Decimal, Decimal, str]:
-        """Apply a spot fill; the fee is paid in the token received. Returns (fee, pnl, token)."""
-        rate = self._fee_rate(acct, True, maker)
-        base, quote = pair.base.name, pair.quote.name
-        if is_buy:
-            fee = (qty * rate).quantize(Decimal(1).scaleb(-pair.base.wei_decimals), rounding=ROUND_HALF_UP)
-            acct.spot[base] = acct.spot.get(base, ZERO) + qty - fee
-            acct.spot[quote] = acct.spot.get(quote, ZERO) - qty * px
-            acct.spot_entry_ntl[base] = acct.spot_entry_ntl.get(base, ZERO) + qty * px
-            return fee, ZERO, base
-        fee = (qty * px * rate).quantize(Decimal(1).scaleb(-min(pair.quote.wei_decimals, 8)), rounding=ROUND_HALF_UP)
-        before = acct.spot.get(base, ZERO)
-        entry = acct.spot_entry_ntl.get(base, ZERO)
-        cost = entry * qty / before if before > 0 else ZERO
-        acct.spot[base] = before - qty
-        acct.spot[quote] = acct.spot.get(quote, ZERO) + qty * px - fee
-        acct.spot_entry_ntl[base] = entry - cost
-        return fee, qty * px - cost, quote
 
     # ---- cancels --------------------------------------------------------------------------
 
@@ -689,11 +617,3 @@ class Engine:
                 del self.agents[addr]
         self.agents[agent_key] = Agent(account=key, name=name)
         self.ensure_account(key)
-
-
-def _perp_dir(start: Decimal, after: Decimal) -> str:
-    if start == 0 or (start > 0 and after > start) or (start < 0 and after < start):
-        return "Open Long" if after > 0 else "Open Short"
-    if (start > 0 > after) or (start < 0 < after):
-        return "Long > Short" if start > 0 else "Short > Long"
-    return "Close Long" if start > 0 else "Close Short"

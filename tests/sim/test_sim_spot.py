@@ -85,7 +85,8 @@ def test_spot_price_decimals_are_8_minus_base_sz_decimals(sim: Simulator) -> Non
     _, ex = spot_funded(sim, usdc="100")
     sim.set_price("@107", "0.0000125")  # HYPE szDecimals 2: at most 6 decimals
     assert error_of(ex.order("HYPE/USDC", True, 900_000, 0.0000124, limit("Gtc"))) == (
-        "Price must be divisible by tick size. asset=10107")
+        "Price must be divisible by tick size. asset=10107"
+    )
     assert "resting" in statuses(ex.order("HYPE/USDC", True, 900_000, 0.000012, limit("Gtc")))[0]
     sim.set_price("PURR/USDC", "0.00012345")  # PURR szDecimals 0: 8 decimals are fine
     assert "resting" in statuses(ex.order("PURR/USDC", True, 100_000, 0.00011111, limit("Gtc")))[0]
@@ -99,7 +100,8 @@ def test_holds_on_resting_orders(sim: Simulator) -> None:
     assert D(held["USDC"]["hold"]) == 35 and D(held["HYPE"]["hold"]) == 2
     # held tokens cannot be traded again
     assert error_of(ex.order("HYPE/USDC", False, 4.0, 30, limit("Ioc"))) == (
-        "Order has insufficient spot balance to trade asset=10107")
+        "Order has insufficient spot balance to trade asset=10107"
+    )
     ex.cancel("HYPE/USDC", buy)
     ex.cancel("HYPE/USDC", sell)
     held = balances(sim, key.address)
@@ -154,7 +156,8 @@ def test_unified_account_one_balance_in_spot(sim: Simulator) -> None:
     # margin draws on the spot balance: spot buys and perp orders share it
     assert error_of(ex.order("ETH", True, 60.0, 3100, limit("Ioc"))) == "Insufficient margin to place order. asset=1"
     assert error_of(ex.order("HYPE/USDC", True, 250, 40, limit("Ioc"))) == (
-        "Order has insufficient spot balance to trade asset=10107")
+        "Order has insufficient spot balance to trade asset=10107"
+    )
     assert "filled" in statuses(ex.order("HYPE/USDC", True, 100, 40, limit("Ioc")))[0]
 
 
@@ -201,9 +204,12 @@ def test_spot_order_status_and_fills_by_cloid(sim: Simulator) -> None:
 
 def test_demo_snapshot_with_a_spot_holding(make_sim) -> None:  # type: ignore[no-untyped-def]
     snap = json.loads(DEMO.read_text())
-    snap["spotClearinghouseState"] = {"balances": [
-        {"coin": "USDC", "token": 0, "total": "12.5", "hold": "0.0", "entryNtl": "0.0"},
-        {"coin": "HYPE", "token": 150, "total": "100.25", "hold": "0.0", "entryNtl": "3700.0"}]}
+    snap["spotClearinghouseState"] = {
+        "balances": [
+            {"coin": "USDC", "token": 0, "total": "12.5", "hold": "0.0", "entryNtl": "0.0"},
+            {"coin": "HYPE", "token": 150, "total": "100.25", "hold": "0.0", "entryNtl": "3700.0"},
+        ]
+    }
     s = make_sim(snap)
     held = balances(s, snap["user"])
     assert D(held["HYPE"]["total"]) == D("100.25") and D(held["USDC"]["total"]) == D("12.5")
