@@ -254,7 +254,7 @@ def resolve(
     target_policy = dict(target_policy or {})
 
     explicit = config_path is not None or bool(env.get("HLREBAL_CONFIG"))
-    path = config_path or (Path(env["HLREBAL_CONFIG"]) if env.get("HLREBAL_CONFIG") else default_config_path(env))
+    path = config_path or (Path(env["HLREBAL_CONFIG"]) if env.get("HLREBAL_CONFIG") else default_config_path())
     path = path.expanduser()
     doc = _load_toml(path, explicit)
     file_conn, file_pol = _split_layer(doc, f"{path} (top level)")

@@ -79,7 +79,7 @@ class TestDefaults:
         path = default_config_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("band = 0.02\n")
-        res = resolve(env={"HLREBAL_HOME": os.environ["HLREBAL_HOME"]})
+        res = resolve(env={})
         assert res.policy.band == D("0.02")
         assert origin(res, "policy.band") == f"file {path}"
 
