@@ -352,7 +352,8 @@ class Engine:
                 return self._reject(record, rules.REDUCE_ONLY)
             closes_all = size >= abs(szi)
             size = min(size, abs(szi))
-        small = rules.check_min_notional(asset, record.sz or size, px)
+        # value of what the order can do: a reduce-only order is worth at most the position
+        small = rules.check_min_notional(asset, size, px)
         if small is not None and not (self.config.allow_dust_close and record.reduce_only and closes_all):
             return self._reject(record, small)
         increasing = not record.reduce_only and (szi == 0 or is_buy == (szi > 0) or size > abs(szi))

@@ -188,7 +188,7 @@ def test_dust_close_switch(make_sim, allow: bool) -> None:  # type: ignore[no-un
     assert error_of(ex.order("ETH", False, 0.002, 1900, limit("Ioc"), reduce_only=True)) == (
         "Order must have minimum value of $10. asset=1"
     )  # part of the position: never allowed
-    response = ex.order("ETH", False, 0.004, 1900, limit("Ioc"), reduce_only=True)
+    response = ex.order("ETH", False, 1.0, 1900, limit("Ioc"), reduce_only=True)  # capped at the position
     if allow:
         assert statuses(response)[0]["filled"]["totalSz"] == "0.004"
         assert s.account(key.address)["positions"] == {}
