@@ -28,6 +28,14 @@ class BookConfig:
     levels: int | None = None
     level_step: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("spread", "level_notional", "level_step"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Decimal):
+                object.__setattr__(self, name, Decimal(str(value)))
+        if self.levels is not None and self.levels < 1:
+            raise ValueError("levels must be at least 1")
+
 
 @dataclass(frozen=True)
 class SimConfig:

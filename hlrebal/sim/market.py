@@ -203,6 +203,16 @@ class Market:
         """The perp ("BTC") or spot pair ("PURR/USDC", "@107") named ``coin``."""
         return self.perp_by_name.get(coin) or self.pair_by_name.get(coin)
 
+    def resolve(self, name: str) -> Instrument | None:
+        """Like by_coin, also accepting a spot pair as "BASE/QUOTE" ("HYPE/USDC" -> "@107")."""
+        inst = self.by_coin(name)
+        if inst is None and "/" in name:
+            base, _, quote = name.partition("/")
+            for pair in self.pairs:
+                if pair.base.name == base and pair.quote.name == quote:
+                    return pair
+        return inst
+
     def usdc(self) -> SpotToken:
         """The quote/collateral token (index 0)."""
         return self.token_by_index[0]

@@ -226,7 +226,7 @@ class Simulator:
         orders the new book crosses fill at their limit price."""
         with self._lock:
             self.engine.set_price(
-                coin,
+                self._coin(coin),
                 to_decimal(mid),
                 to_decimal(mark) if mark is not None else None,
                 to_decimal(oracle) if oracle is not None else None,
@@ -243,8 +243,7 @@ class Simulator:
     ) -> None:
         """Override one coin's book shape (None: the SimConfig value) and refill it."""
         with self._lock:
-            if self.engine.market.by_coin(coin) is None:
-                raise ValueError(f"unknown coin {coin!r}")
+            coin = self._coin(coin)
             self.engine.market.book_overrides[coin] = BookConfig(
                 spread=to_decimal(spread) if spread is not None else None,
                 level_notional=to_decimal(level_notional) if level_notional is not None else None,
@@ -257,7 +256,7 @@ class Simulator:
     def refill(self, coin: str | None = None) -> None:
         """Bring back consumed book depth (one coin or all)."""
         with self._lock:
-            self.engine.market.refill(coin)
+            self.engine.market.refill(self._coin(coin) if coin is not None else None)
 
     @property
     def orders(self) -> list[dict[str, Any]]:
@@ -317,7 +316,7 @@ class Simulator:
 
     def mid(self, coin: str) -> Decimal | None:
         with self._lock:
-            inst = self.engine.market.by_coin(coin)
+            inst = self.engine.market.resolve(coin)
             return inst.book_mid if inst is not None else None
 
     def perp_names(self) -> list[str]:
@@ -382,12 +381,18 @@ class Simulator:
     def move_price_after(self, n_requests: int, coin: str, mid: Decimal | str | int | float) -> None:
         """Set ``coin``'s mid (and mark, oracle) once ``n_requests`` more requests are answered."""
         with self._lock:
-            if self.engine.market.by_coin(coin) is None:
-                raise ValueError(f"unknown coin {coin!r}")
+            coin = self._coin(coin)
             if n_requests <= 0:
                 self.engine.set_price(coin, to_decimal(mid), None, None)
             else:
                 self._faults.moves.append(PriceMove(n_requests, coin, to_decimal(mid)))
+
+    def _coin(self, name: str) -> str:
+        """The exchange's name of a coin: "BTC", "@107" (also given as "HYPE/USDC")."""
+        inst = self.engine.market.resolve(name)
+        if inst is None:
+            raise ValueError(f"unknown coin {name!r}")
+        return inst.coin
 
     def clear_faults(self) -> None:
         with self._lock:

@@ -261,3 +261,19 @@ def test_signature_missing_parts_is_refused(sim: Simulator, missing: str) -> Non
     body = signed_body(key, order_action(1, True, "3000", "0.1"))
     del body["signature"][missing]
     assert post(sim, "exchange", body).json()["status"] == "err"
+
+
+def test_is_mainnet_switch(make_sim) -> None:  # type: ignore[no-untyped-def]
+    s = make_sim(is_mainnet=True)
+    key, ex = funded(s)
+    # the SDK signs as testnet for any URL but the mainnet one: refused by a mainnet sim
+    assert _err(ex.order("ETH", True, 0.1, 3100, limit("Ioc"))).endswith("does not exist.")
+    action = order_action(1, True, "3100", "0.1", "Ioc")
+    nonce = int(time.time() * 1000)
+    body = {
+        "action": action,
+        "nonce": nonce,
+        "signature": sign_l1_action(key, action, None, nonce, None, True),
+        "vaultAddress": None,
+    }
+    assert "filled" in post(s, "exchange", body).json()["response"]["data"]["statuses"][0]

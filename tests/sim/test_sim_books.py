@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sim_helpers import D, funded, info, limit, statuses
@@ -149,3 +150,12 @@ def test_book_levels_are_on_the_grid(mid: Decimal, sz_decimals: int, spot: bool)
     if bids:
         assert bid_px[0] < ask_px[0]
         assert bid_px[0] <= mid <= ask_px[0]
+
+
+def test_python_api_accepts_spot_pairs_by_base_and_quote(sim: Simulator) -> None:
+    sim.set_price("HYPE/USDC", "40")
+    assert sim.mid("@107") == D("40") and sim.mid("HYPE/USDC") == D("40")
+    sim.set_book("HYPE/USDC", levels=3, spread=0.001)
+    assert len(info(sim).l2_snapshot("HYPE/USDC")["levels"][0]) == 3
+    with pytest.raises(ValueError, match="NOPE"):
+        sim.set_price("NOPE", "1")
