@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -55,6 +56,34 @@ AddressOpt = Annotated[
 ]
 VaultOpt = Annotated[
     str | None, typer.Option("--vault", help="Vault or sub-account address to read and trade (env HLREBAL_VAULT).")
+]
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option("--key-file", help="File holding the signing key (mode 0600). Never pass a key on the command line."),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask: confirm the plan (for cron).")]
+JournalOpt = Annotated[Path | None, typer.Option("--journal", help="Journal file (default: in the state directory).")]
+CancelOpenOpt = Annotated[
+    bool, typer.Option("--cancel-open-orders", help="Cancel open orders on traded coins first instead of refusing.")
+]
+MaxTurnoverOpt = Annotated[
+    str | None, typer.Option("--max-turnover", metavar="X", help="Cap on traded notional / equity [1].")
+]
+MaxOrderOpt = Annotated[
+    str | None, typer.Option("--max-order-value", metavar="USD", help="Cap on one order's value [off].")
+]
+MaxDevOpt = Annotated[
+    str | None, typer.Option("--max-price-deviation", metavar="FRACTION", help="Reference vs oracle price [0.02].")
+]
+MaxSlipOpt = Annotated[
+    str | None, typer.Option("--max-slippage", metavar="FRACTION", help="Widest slippage of any round [0.02].")
+]
+SlipStepOpt = Annotated[
+    str | None, typer.Option("--slippage-step", metavar="FRACTION", help="Slippage added per round [0.0025].")
+]
+MaxRoundsOpt = Annotated[int | None, typer.Option("--max-rounds", metavar="N", help="Most execution rounds [3].")]
+MaxAgeOpt = Annotated[
+    str | None, typer.Option("--max-snapshot-age", metavar="SECONDS", help="Re-read prices older than this [10].")
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (TOML).")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Profile of the configuration file to use.")]
@@ -173,6 +202,183 @@ def _load_targets(path: Path | None, config: Path | None, profile: str | None) -
     return load_targets(path)
 
 
+class _StopFlag:
+    """Ctrl-C and SIGTERM during execution: remember them, stop before the next request."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self._previous: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.raised
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.raised = True
+        _err_console().print("stopping before the next request (signal received)", markup=False)
+
+    def __enter__(self) -> _StopFlag:
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _confirm(question: str) -> bool:
+    from rich.prompt import Confirm
+
+    return Confirm.ask(question, console=_err_console(), default=False)
+
+
+def _execute_flow(
+    *,
+    targets: Path | None,
+    snapshot: Path | None,
+    demo: bool,
+    yes: bool,
+    json_out: bool,
+    key_file: Path | None,
+    journal_path: Path | None,
+    cancel_open_orders: bool,
+    config: Path | None,
+    profile: str | None = None,
+    flags: dict[str, Any],
+) -> None:
+    """Plan, confirm, execute, verify: shared by `execute` and `plan --execute`."""
+    from hlrebal import planner, render
+    from hlrebal.config import state_dir
+    from hlrebal.errors import BadInputError, ExitCode, GuardError
+    from hlrebal.executor import Executor, new_run_id, reconcile
+    from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
+    from hlrebal.session import connect
+    from hlrebal.targets import check_gross, check_universe
+
+    if snapshot is not None:
+        raise BadInputError("a saved snapshot is never traded on: --execute cannot be used with --snapshot")
+    tg = _load_targets(targets, config, profile)
+    resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
+    interactive = _interactive()
+    if not yes and not interactive:
+        raise GuardError(
+            "no confirmation: not running in a terminal and --yes was not given; no order was sent",
+            hint="add --yes for unattended runs (cron), after checking the plan with `hlrebal plan`",
+        )
+    err = _err_console()
+    journal_file = journal_path or resolved.settings.journal or (state_dir() / "journal.jsonl")
+    with connect(resolved, demo=demo, key_file=key_file, need_signer=True) as conn:
+        assert conn.client is not None and conn.key is not None
+        relation = "the account itself" if conn.signer == conn.user else f"an API wallet of {conn.user}"
+        err.print(
+            f"signing with the key from {conn.key.source} (signer {conn.signer}, {relation}); "
+            f"network {conn.network_label}",
+            markup=False,
+        )
+        run_id = new_run_id()
+        with RunLock(state_dir(), conn.user), Journal(journal_file, run_id) as journal:
+            journal.record(
+                "run_start",
+                account=conn.user,
+                signer=conn.signer,
+                vault=conn.vault,
+                network=conn.network_label,
+                base_url=conn.client.base_url,
+                key_source=conn.key.source,
+                targets=tg.source,
+                targets_sha256=tg.sha256,
+                policy=resolved.policy.model_dump(mode="json"),
+            )
+            exit_code = ExitCode.INTERNAL
+            try:
+                pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
+                reconciled = []
+                if pending:
+                    err.print(f"resolving {len(pending)} order(s) an earlier run left without a result", markup=False)
+                    reconciled = reconcile(conn.client, conn.user, journal, pending)
+                snap = conn.read()
+                check_universe(tg, snap.assets, (c for c, a in snap.assets.items() if a.is_delisted))
+                check_gross(tg, resolved.policy.max_leverage)
+                confirmed = planner.plan(snap, tg, resolved.policy)
+                journal.record("plan", round=0, plan=render.plan_json(confirmed))
+                if not json_out:
+                    _out_console().print(render.plan_renderable(confirmed))
+                if not confirmed.is_empty and not yes:
+                    if not _confirm(f"Place these {len(confirmed.trades)} order(s) on {conn.network_label}?"):
+                        raise GuardError("not confirmed: no order was sent")
+
+                def reconfirm(fresh: planner.Plan, why: str) -> bool:
+                    if yes:
+                        return True
+                    err.print(f"the plan changed since you confirmed it: {why}", markup=False)
+                    err.print(render.plan_renderable(fresh))
+                    return _confirm("Place the new plan?")
+
+                with _StopFlag() as stop, _progress(err) as progress:
+                    executor = Executor(
+                        client=conn.client,
+                        user=conn.user,
+                        targets=tg,
+                        policy=resolved.policy,
+                        journal=journal,
+                        progress=progress,
+                        should_stop=stop,
+                        reconfirm=reconfirm,
+                        cancel_open_orders=cancel_open_orders,
+                        refused_dust=refused_dust(journal_file, conn.user),
+                    )
+                    report = executor.run(confirmed, snap)
+                report.reconciled = reconciled
+                exit_code = report.exit_code
+                journal.record(
+                    "run_end",
+                    exit_code=int(exit_code),
+                    outcome=report.outcome,
+                    message=report.message,
+                    fees=report.fees,
+                    traded_notional=report.traded_notional,
+                    warnings=report.warnings,
+                )
+            except BaseException as e:
+                if exit_code == ExitCode.INTERNAL:
+                    code = getattr(e, "exit_code", ExitCode.INTERRUPTED if isinstance(e, KeyboardInterrupt) else 1)
+                    journal.record("run_end", exit_code=int(code), outcome="error", message=str(e).split("\n")[0])
+                raise
+    if json_out:
+        _print_json(render.execution_json(report, confirmed))
+    else:
+        _out_console().print(render.execution_renderable(report))
+    if exit_code != ExitCode.OK:
+        raise typer.Exit(int(exit_code))
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str], None]]:
+    """Progress lines on stderr: a live status on a terminal, plain lines otherwise."""
+    if console.is_terminal:
+        with console.status("starting") as status:
+
+            def update(message: str) -> None:
+                status.update(message)
+                console.print(f"  {message}", markup=False, highlight=False)
+
+            yield update
+    else:
+
+        def line(message: str) -> None:
+            console.print(message, markup=False, highlight=False)
+
+        yield line
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -182,10 +388,15 @@ def plan(
     snapshot: SnapshotOpt = None,
     demo: DemoOpt = False,
     json_out: JsonOpt = False,
+    execute: Annotated[bool, typer.Option("--execute", help="Place the plan after confirmation.")] = False,
+    yes: YesOpt = False,
     network: NetworkOpt = None,
     api_url: ApiUrlOpt = None,
     address: AddressOpt = None,
     vault: VaultOpt = None,
+    key_file: KeyFileOpt = None,
+    journal: JournalOpt = None,
+    cancel_open_orders: CancelOpenOpt = False,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
     band: BandOpt = None,
@@ -197,32 +408,61 @@ def plan(
     max_leverage: MaxLevOpt = None,
     fee_rate: FeeRateOpt = None,
     leverage: LeverageOpt = None,
+    max_turnover: MaxTurnoverOpt = None,
+    max_order_value: MaxOrderOpt = None,
+    max_price_deviation: MaxDevOpt = None,
+    max_slippage: MaxSlipOpt = None,
+    slippage_step: SlipStepOpt = None,
+    max_rounds: MaxRoundsOpt = None,
+    max_snapshot_age: MaxAgeOpt = None,
 ) -> None:
-    """Show the trades that would bring the account to TARGETS (nothing is sent)."""
+    """Show the trades that would bring the account to TARGETS; with --execute, place them."""
+    flags = _policy_flags(
+        band=band,
+        band_relative=band_relative,
+        trade_to=trade_to,
+        untargeted=untargeted,
+        min_trade_value=min_trade_value,
+        slippage=slippage,
+        max_leverage=max_leverage,
+        fee_rate=fee_rate,
+        leverage=leverage,
+        max_turnover=max_turnover,
+        max_order_value=max_order_value,
+        max_price_deviation=max_price_deviation,
+        max_slippage=max_slippage,
+        slippage_step=slippage_step,
+        max_rounds=max_rounds,
+        max_snapshot_age=max_snapshot_age,
+        network=network,
+        api_url=api_url,
+        account_address=address,
+        vault=vault,
+    )
 
     def body() -> None:
         from hlrebal import planner, render
         from hlrebal.session import connect
         from hlrebal.targets import check_gross, check_universe
 
+        if execute:
+            _execute_flow(
+                targets=targets,
+                snapshot=snapshot,
+                demo=demo,
+                yes=yes,
+                json_out=json_out,
+                key_file=key_file,
+                journal_path=journal,
+                cancel_open_orders=cancel_open_orders,
+                config=config,
+                profile=profile,
+                flags=flags,
+            )
+            return
         tg = _load_targets(targets, config, profile)
-        flags = _policy_flags(
-            band=band,
-            band_relative=band_relative,
-            trade_to=trade_to,
-            untargeted=untargeted,
-            min_trade_value=min_trade_value,
-            slippage=slippage,
-            max_leverage=max_leverage,
-            fee_rate=fee_rate,
-            leverage=leverage,
-            network=network,
-            api_url=api_url,
-            account_address=address,
-            vault=vault,
-        )
         resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
-        with connect(resolved, snapshot_file=snapshot, demo=demo) as conn:
+        with connect(resolved, snapshot_file=snapshot, demo=demo, key_file=key_file) as conn:
             snap = conn.read()
         check_universe(tg, snap.assets, (c for c, a in snap.assets.items() if a.is_delisted))
         check_gross(tg, resolved.policy.max_leverage)
@@ -231,6 +471,106 @@ def plan(
             _print_json(render.plan_json(result))
         else:
             _out_console().print(render.plan_renderable(result))
+
+    _guarded(json_out, body)
+
+
+@app.command("execute")
+def execute_cmd(
+    targets: TargetsArg = None,
+    yes: YesOpt = False,
+    demo: DemoOpt = False,
+    json_out: JsonOpt = False,
+    network: NetworkOpt = None,
+    api_url: ApiUrlOpt = None,
+    address: AddressOpt = None,
+    vault: VaultOpt = None,
+    key_file: KeyFileOpt = None,
+    journal: JournalOpt = None,
+    cancel_open_orders: CancelOpenOpt = False,
+    snapshot: SnapshotOpt = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    band: BandOpt = None,
+    band_relative: BandRelOpt = None,
+    trade_to: TradeToOpt = None,
+    untargeted: UntargetedOpt = None,
+    min_trade_value: MinTradeOpt = None,
+    slippage: SlippageOpt = None,
+    max_leverage: MaxLevOpt = None,
+    fee_rate: FeeRateOpt = None,
+    leverage: LeverageOpt = None,
+    max_turnover: MaxTurnoverOpt = None,
+    max_order_value: MaxOrderOpt = None,
+    max_price_deviation: MaxDevOpt = None,
+    max_slippage: MaxSlipOpt = None,
+    slippage_step: SlipStepOpt = None,
+    max_rounds: MaxRoundsOpt = None,
+    max_snapshot_age: MaxAgeOpt = None,
+) -> None:
+    """Plan, confirm (or --yes), place the orders, read the account back and report how close it got."""
+    flags = _policy_flags(
+        band=band,
+        band_relative=band_relative,
+        trade_to=trade_to,
+        untargeted=untargeted,
+        min_trade_value=min_trade_value,
+        slippage=slippage,
+        max_leverage=max_leverage,
+        fee_rate=fee_rate,
+        leverage=leverage,
+        max_turnover=max_turnover,
+        max_order_value=max_order_value,
+        max_price_deviation=max_price_deviation,
+        max_slippage=max_slippage,
+        slippage_step=slippage_step,
+        max_rounds=max_rounds,
+        max_snapshot_age=max_snapshot_age,
+        network=network,
+        api_url=api_url,
+        account_address=address,
+        vault=vault,
+    )
+    _guarded(
+        json_out,
+        lambda: _execute_flow(
+            targets=targets,
+            snapshot=snapshot,
+            demo=demo,
+            yes=yes,
+            json_out=json_out,
+            key_file=key_file,
+            journal_path=journal,
+            cancel_open_orders=cancel_open_orders,
+            config=config,
+            profile=profile,
+            flags=flags,
+        ),
+    )
+
+
+@app.command("journal")
+def journal_cmd(
+    last: Annotated[int, typer.Option("--last", help="How many recent runs to show.")] = 10,
+    json_out: JsonOpt = False,
+    journal: JournalOpt = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Show recent runs from the journal: when, which account, orders sent and filled, outcome."""
+
+    def body() -> None:
+        from hlrebal import render
+        from hlrebal.config import state_dir
+        from hlrebal.journal import summarize_runs
+
+        resolved = _resolve(flags={}, targets=None, config=config, profile=profile)
+        path = journal or resolved.settings.journal or (state_dir() / "journal.jsonl")
+        runs = summarize_runs(path, last)
+        if json_out:
+            _print_json({"version": 1, "kind": "journal", "path": str(path), "runs": runs})
+        else:
+            _out_console().print(render.journal_renderable(path, runs))
 
     _guarded(json_out, body)
 

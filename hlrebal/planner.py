@@ -242,9 +242,9 @@ def plan(
 ) -> Plan:
     """Turn the difference between the account and its targets into an ordered list of trades.
 
-    ``goals`` pins coins to a weight whatever the band (later execution rounds finish what the first
-    round started). ``count_phase1_margin=False`` sizes phase 2 against the margin free *now*, for
-    re-planning increases after phase 1 has run.
+    ``goals`` pins coins to a position size (on the lot grid) whatever the band: later execution
+    rounds finish what the first round started. ``count_phase1_margin=False`` sizes phase 2 against
+    the margin free *now*, for re-planning increases after phase 1 has run.
     """
     equity = snapshot.equity
     if equity <= 0:
@@ -285,51 +285,60 @@ def plan(
         w0 = szi * ref / equity
 
         if coin in goals:
-            wt, goal, explicit_zero, threshold = goals[coin], goals[coin], goals[coin] == 0, _ZERO
-            target_weight: Decimal | None = target if target is not None else goals[coin]
-        elif target is not None:
-            wt, explicit_zero = target, target == 0
-            threshold = policy.threshold(wt)
-            target_weight = wt
-            goal = wt
-        elif policy.untargeted == "keep":
-            skipped.append(Skip(coin=coin, code="untargeted_kept", reason="not in the targets; kept (untargeted=keep)"))
-            lines[coin] = _line(coin, w0, None, w0, None, "kept")
-            continue
-        else:
-            wt, explicit_zero, threshold, target_weight, goal = _ZERO, True, _ZERO, _ZERO, _ZERO
-
-        if szi == 0 and wt == 0:
-            lines[coin] = _line(coin, w0, target_weight, w0, threshold, "flat")
-            continue
-        if not explicit_zero:
-            drift = w0 - wt
-            if abs(drift) <= threshold:
-                skipped.append(
-                    Skip(
-                        coin=coin,
-                        code="within_band",
-                        reason=f"within band: drift {_signed(drift)} is not beyond {_w(threshold)}",
-                    )
-                )
-                lines[coin] = _line(coin, w0, target_weight, w0, threshold, "within_band")
+            # A later execution round finishing what round 1 started: trade to the size it aimed
+            # at, whatever the band (and whatever fees did to equity since).
+            desired = goals[coin]
+            target_weight = target if target is not None else _ZERO
+            threshold = _ZERO
+            goal: Decimal | None = desired * ref / equity
+            if desired == szi:
+                lines[coin] = _line(coin, w0, target_weight, w0, threshold, "within_band", goal)
                 continue
-            desired = round_size(goal * equity / ref, market.sz_decimals, Rounding.NEAREST)
-            if policy.trade_to == "edge" and coin not in goals and threshold > 0:
-                # Trade back only to the band's edge, rounding toward the target so that the
-                # projected weight lands inside the band. When one lot is wider than the whole
-                # band no grid point lies inside it: then trade to the lot nearest the target.
-                edge_weight = wt + threshold if w0 > wt else wt - threshold
-                if w0 > wt:
-                    edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.FLOOR)
-                    inside = edge * ref / equity >= wt - threshold
-                else:
-                    edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.CEILING)
-                    inside = edge * ref / equity <= wt + threshold
-                if inside:
-                    desired, goal = edge, edge_weight
         else:
-            desired = _ZERO
+            if target is not None:
+                wt, explicit_zero = target, target == 0
+                threshold = policy.threshold(wt)
+                target_weight = wt
+            elif policy.untargeted == "keep":
+                skipped.append(
+                    Skip(coin=coin, code="untargeted_kept", reason="not in the targets; kept (untargeted=keep)")
+                )
+                lines[coin] = _line(coin, w0, None, w0, None, "kept")
+                continue
+            else:
+                wt, explicit_zero, threshold, target_weight = _ZERO, True, _ZERO, _ZERO
+            goal = wt
+            if szi == 0 and wt == 0:
+                lines[coin] = _line(coin, w0, target_weight, w0, threshold, "flat")
+                continue
+            if explicit_zero:
+                desired = _ZERO
+            else:
+                drift = w0 - wt
+                if abs(drift) <= threshold:
+                    skipped.append(
+                        Skip(
+                            coin=coin,
+                            code="within_band",
+                            reason=f"within band: drift {_signed(drift)} is not beyond {_w(threshold)}",
+                        )
+                    )
+                    lines[coin] = _line(coin, w0, target_weight, w0, threshold, "within_band")
+                    continue
+                desired = round_size(wt * equity / ref, market.sz_decimals, Rounding.NEAREST)
+                if policy.trade_to == "edge" and threshold > 0:
+                    # Trade back only to the band's edge, rounding toward the target so that the
+                    # projected weight lands inside the band. When one lot is wider than the whole
+                    # band no grid point lies inside it: then trade to the lot nearest the target.
+                    edge_weight = wt + threshold if w0 > wt else wt - threshold
+                    if w0 > wt:
+                        edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.FLOOR)
+                        inside = edge * ref / equity >= wt - threshold
+                    else:
+                        edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.CEILING)
+                        inside = edge * ref / equity <= wt + threshold
+                    if inside:
+                        desired, goal = edge, edge_weight
 
         new_legs = _legs_for(market, position, szi, desired, ref, policy)
         if not new_legs:

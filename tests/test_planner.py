@@ -311,9 +311,10 @@ def test_goals_finish_what_the_first_round_started() -> None:
     snap = Snapshot.from_raw(doc)
     targets = weights_from_mapping({"BTC": 0.4})
     assert not plan(snap, targets, Policy()).trades
-    pinned = plan(snap, targets, Policy(), goals={"BTC": D("0.4")})
+    goal = D("0.46729")  # 40% of $100,000 at 85,600, on the lot grid
+    pinned = plan(snap, targets, Policy(), goals={"BTC": goal})
     (t,) = pinned.trades
-    assert t.side == "buy" and abs(line(pinned, "BTC").projected_weight - D("0.4")) < D("0.00001")
+    assert t.side == "buy" and t.size == goal - D("0.4653")
 
 
 def test_plan_is_deterministic() -> None:

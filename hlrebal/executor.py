@@ -1,0 +1,590 @@
+"""Running a plan through an exchange: phases, fills, re-planning, guards and the journal.
+
+Each round:
+
+1. guards (turnover over the whole run, order size, price against oracle, open orders);
+2. leverage set where the policy names one, before any increase;
+3. phase 1: every reducing order in ONE bulk request, reduce-only IOC at the planned limits, each
+   with a client order id written to the journal before the request goes out;
+4. phase 2: the account is read again and the increases re-planned against it (margin that phase 1
+   did or did not free is respected; coins whose reduction did not complete open nothing new), then
+   sent in ONE bulk request;
+5. the account is read back and planned again: if trades remain and the round filled something,
+   another round runs with fresh prices and a wider slippage (up to ``max_slippage``, at most
+   ``max_rounds`` rounds). Coins traded in round 1 keep their goal even inside the band.
+
+An order request whose answer is lost is never sent again: after its ``expiresAfter`` has passed (so
+it can no longer fill late), every order of it is asked for by client order id, and the next step
+re-reads the account. The executor prints nothing: progress goes to a callback, the outcome into an
+:class:`ExecutionReport`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from hlrebal.errors import ExchangeError, ExitCode, GuardError, HlrebalError, Interrupted
+from hlrebal.exchange import ExchangeClient, OrderAnswerLost, OrderOutcome, OrderSpec
+from hlrebal.journal import Journal
+from hlrebal.planner import Plan, Trade, plan
+from hlrebal.policy import Policy
+from hlrebal.snapshot import Snapshot
+from hlrebal.targets import Targets
+
+EXPIRES_AFTER_MS = 5_000
+MATERIAL_TURNOVER_CHANGE = Decimal("0.10")
+_ZERO = Decimal(0)
+
+
+@dataclass
+class OrderReport:
+    """One order as asked and as filled."""
+
+    round: int
+    phase: int
+    cloid: str
+    coin: str
+    side: Literal["buy", "sell"]
+    action: str
+    reduce_only: bool
+    size: Decimal
+    reference_price: Decimal
+    limit_price: Decimal
+    status: str = "sent"
+    filled_size: Decimal = _ZERO
+    avg_price: Decimal | None = None
+    fee: Decimal | None = None
+    oid: int | None = None
+    error: str | None = None
+    dust: bool = False
+
+    @property
+    def slippage_bps(self) -> Decimal | None:
+        """Fill price against the reference, in basis points (positive = paid away)."""
+        if self.avg_price is None or self.filled_size == 0:
+            return None
+        signed = (self.avg_price - self.reference_price) / self.reference_price
+        return (signed if self.side == "buy" else -signed) * 10_000
+
+
+@dataclass
+class RoundReport:
+    number: int
+    slippage: Decimal
+    planned: int
+    sent: int = 0
+    filled: int = 0
+    notional_filled: Decimal = _ZERO
+    note: str = ""
+
+
+@dataclass
+class ExecutionReport:
+    """What a run did and where it left the account."""
+
+    run_id: str
+    exit_code: ExitCode = ExitCode.OK
+    outcome: str = "done"
+    message: str = ""
+    orders: list[OrderReport] = field(default_factory=list)
+    rounds: list[RoundReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    final_plan: Plan | None = None
+    final_snapshot: Snapshot | None = None
+    leverage_set: list[str] = field(default_factory=list)
+    reconciled: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def fees(self) -> Decimal:
+        return sum((o.fee or _ZERO for o in self.orders), _ZERO)
+
+    @property
+    def traded_notional(self) -> Decimal:
+        return sum((o.filled_size * (o.avg_price or _ZERO) for o in self.orders), _ZERO)
+
+    @property
+    def any_filled(self) -> bool:
+        return any(o.filled_size > 0 for o in self.orders)
+
+
+def materially_different(confirmed: Plan, fresh: Plan) -> str | None:
+    """Why ``fresh`` is not the plan the user confirmed (a side changed, turnover moved > 10%)."""
+    sides = {(t.coin, t.phase): t.side for t in confirmed.trades}
+    for t in fresh.trades:
+        if (t.coin, t.phase) in sides and sides[(t.coin, t.phase)] != t.side:
+            return f"{t.coin} now {t.side}s instead of {sides[(t.coin, t.phase)]}ing"
+    before, after = confirmed.summary.turnover, fresh.summary.turnover
+    if before > 0 and abs(after - before) / before > MATERIAL_TURNOVER_CHANGE:
+        return f"turnover moved from {before * 100:.2f}% to {after * 100:.2f}%"
+    if before == 0 and after > 0:
+        return "the confirmed plan had no trades"
+    return None
+
+
+class Executor:
+    """Runs the rounds. Construct once per run; call :meth:`run`."""
+
+    def __init__(
+        self,
+        *,
+        client: ExchangeClient,
+        user: str,
+        targets: Targets,
+        policy: Policy,
+        journal: Journal,
+        progress: Callable[[str], None] = lambda _: None,
+        should_stop: Callable[[], bool] = lambda: False,
+        reconfirm: Callable[[Plan, str], bool] | None = None,
+        cancel_open_orders: bool = False,
+        refused_dust: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        run_id: str | None = None,
+    ) -> None:
+        self.client = client
+        self.user = user
+        self.targets = targets
+        self.policy = policy
+        self.journal = journal
+        self.progress = progress
+        self.should_stop = should_stop
+        self.reconfirm = reconfirm
+        self.cancel_open_orders = cancel_open_orders
+        self.refused_dust = dict(refused_dust or {})
+        self.clock = clock
+        self.sleep = sleep
+        self.run_id = run_id or journal.run_id
+        self.report = ExecutionReport(run_id=self.run_id)
+        self._order_seq = 0
+        self._turnover_done = _ZERO
+        self._start_equity: Decimal | None = None
+        self._goals: dict[str, Decimal] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_stop(self, where: str) -> None:
+        if self.should_stop():
+            self.journal.record("interrupted", where=where)
+            raise Interrupted(f"interrupted {where}; nothing more was sent")
+
+    def _read(self) -> Snapshot:
+        self._check_stop("before reading the account")
+        return self.client.read_snapshot(self.user, network_label=self.client.network)
+
+    def _plan(self, snap: Snapshot, policy: Policy, *, count_phase1_margin: bool = True) -> Plan:
+        result = plan(snap, self.targets, policy, goals=self._goals, count_phase1_margin=count_phase1_margin)
+        return self._drop_refused_dust(result)
+
+    def _drop_refused_dust(self, p: Plan) -> Plan:
+        """A dust close the exchange refused before is reported, not retried on every run."""
+        if not self.refused_dust:
+            return p
+        keep: list[Trade] = []
+        for t in p.trades:
+            if t.dust and self.refused_dust.get(t.coin) == str(t.size.normalize()):
+                message = (
+                    f"{t.coin}: the exchange refused to close this ${t.notional:.2f} dust position "
+                    f"({t.size}); it is reported, not retried"
+                )
+                if message not in self.report.warnings:
+                    self.report.warnings.append(message)
+                continue
+            keep.append(t)
+        return p.model_copy(update={"trades": tuple(keep)}) if len(keep) != len(p.trades) else p
+
+    def _policy_for_round(self, n: int) -> Policy:
+        p = self.policy
+        slip = min(p.slippage + p.slippage_step * (n - 1), p.max_slippage)
+        return p.model_copy(update={"slippage": slip})
+
+    def _next_cloid(self, n_round: int, phase: int) -> str:
+        self._order_seq += 1
+        return f"0x{self.run_id[:16]}{n_round:02x}{phase:02x}{self._order_seq:012x}"
+
+    # ------------------------------------------------------------------ guards
+
+    def _guards(self, p: Plan, snap: Snapshot) -> None:
+        policy = self.policy
+        equity = self._start_equity or snap.equity
+        planned = sum((t.size * t.reference_price for t in p.trades), _ZERO)
+        turnover = (self._turnover_done + planned) / equity
+        if turnover > policy.max_turnover:
+            raise GuardError(
+                f"turnover {turnover * 100:.1f}% of equity over this run would exceed max_turnover "
+                f"{policy.max_turnover * 100:.1f}%",
+                hint="raise --max-turnover if this much trading is intended",
+            )
+        for t in p.trades:
+            if policy.max_order_value is not None and t.notional > policy.max_order_value:
+                raise GuardError(
+                    f"{t.coin} {t.side} of ${t.notional:,.2f} exceeds max_order_value ${policy.max_order_value:,.2f}",
+                    hint="raise --max-order-value or trade in smaller steps",
+                )
+            market = snap.assets[t.coin]
+            if market.oracle is not None and market.oracle > 0:
+                deviation = abs(t.reference_price - market.oracle) / market.oracle
+                if deviation > policy.max_price_deviation:
+                    raise GuardError(
+                        f"{t.coin}: reference price {t.reference_price} is {deviation * 100:.2f}% from the oracle "
+                        f"price {market.oracle} (max_price_deviation {policy.max_price_deviation * 100:.2f}%)",
+                        hint="the book may be thin or moving fast; wait, or raise --max-price-deviation",
+                    )
+
+    def _open_orders_guard(self, p: Plan, snap: Snapshot) -> Snapshot:
+        traded = {t.coin for t in p.trades}
+        clashing = [o for o in snap.open_orders if o.coin in traded]
+        if not clashing:
+            return snap
+        coins = ", ".join(sorted({o.coin for o in clashing}))
+        if not self.cancel_open_orders:
+            raise GuardError(
+                f"the account has {len(clashing)} open order(s) on traded coins ({coins}): they hold margin and "
+                "could fill during the rebalance",
+                hint="cancel them, or pass --cancel-open-orders to have hlrebal cancel them first",
+            )
+        self._check_stop("before cancelling open orders")
+        self.progress(f"cancelling {len(clashing)} open order(s) on {coins}")
+        cancels = [(snap.assets[o.coin].asset_id, o.oid) for o in clashing]
+        errors = self.client.cancel(cancels)
+        self.journal.record("cancelled", orders=[{"coin": o.coin, "oid": o.oid} for o in clashing], errors=errors)
+        return self._read()
+
+    # ------------------------------------------------------------------ orders
+
+    def _set_leverage(self, trades: Sequence[Trade], snap: Snapshot) -> None:
+        if self.policy.leverage is None:
+            return
+        done: set[str] = set()
+        for t in trades:
+            if t.leverage is None or t.coin in done:
+                continue
+            position = snap.positions.get(t.coin)
+            if position is not None and position.leverage == t.leverage and position.is_cross == t.is_cross:
+                continue
+            self._check_stop("before setting leverage")
+            mode = "cross" if t.is_cross else "isolated"
+            self.progress(f"setting {t.coin} leverage to {t.leverage}x {mode}")
+            self.client.update_leverage(t.asset_id, t.leverage, is_cross=t.is_cross, coin=t.coin)
+            self.journal.record("leverage", coin=t.coin, leverage=t.leverage, margin=mode)
+            self.report.leverage_set.append(f"{t.coin} {t.leverage}x {mode}")
+            done.add(t.coin)
+
+    def _send(self, trades: Sequence[Trade], n_round: int, phase: int) -> list[OrderReport]:
+        """One bulk request for ``trades``; every order journaled before, every status after."""
+        if not trades:
+            return []
+        self._check_stop(f"before the phase {phase} orders of round {n_round}")
+        specs: list[OrderSpec] = []
+        reports: list[OrderReport] = []
+        for t in trades:
+            cloid = self._next_cloid(n_round, phase)
+            specs.append(
+                OrderSpec(
+                    coin=t.coin,
+                    asset=t.asset_id,
+                    is_buy=t.is_buy,
+                    size=t.size,
+                    limit_px=t.limit_price,
+                    reduce_only=t.reduce_only,
+                    cloid=cloid,
+                )
+            )
+            reports.append(
+                OrderReport(
+                    round=n_round,
+                    phase=phase,
+                    cloid=cloid,
+                    coin=t.coin,
+                    side=t.side,
+                    action=t.action.value,
+                    reduce_only=t.reduce_only,
+                    size=t.size,
+                    reference_price=t.reference_price,
+                    limit_price=t.limit_price,
+                    dust=t.dust,
+                )
+            )
+        expires = int(self.clock() * 1000) + EXPIRES_AFTER_MS
+        for spec, rep in zip(specs, reports, strict=True):
+            self.journal.record(
+                "order_sent",
+                cloid=spec.cloid,
+                round=n_round,
+                phase=phase,
+                coin=spec.coin,
+                asset=spec.asset,
+                side=rep.side,
+                action=rep.action,
+                size=spec.size,
+                limit_price=spec.limit_px,
+                reference_price=rep.reference_price,
+                reduce_only=spec.reduce_only,
+                dust=rep.dust,
+                expires_after=expires,
+            )
+        self.report.orders.extend(reports)
+        self.progress(f"round {n_round} phase {phase}: sending {len(specs)} order(s) in one request")
+        try:
+            outcomes = self.client.place_orders(specs, expires_after=expires)
+        except OrderAnswerLost as e:
+            self.progress(f"round {n_round} phase {phase}: {e.message}; asking for each order by client id")
+            self.journal.record("answer_lost", round=n_round, phase=phase, error=e.message)
+            outcomes = self._recover(specs, expires)
+        for rep, out in zip(reports, outcomes, strict=True):
+            self._apply(rep, out)
+            self.journal.record(
+                "order_result",
+                cloid=rep.cloid,
+                coin=rep.coin,
+                status=rep.status,
+                filled_size=rep.filled_size,
+                avg_price=rep.avg_price,
+                oid=rep.oid,
+                error=rep.error,
+            )
+        return reports
+
+    def _recover(self, specs: Sequence[OrderSpec], expires: int) -> list[OrderOutcome]:
+        """After a lost answer: wait until the request has expired, then ask for every cloid."""
+        wait = expires / 1000 - self.clock() + 0.2
+        if wait > 0:
+            self.sleep(wait)
+        outcomes = []
+        for spec in specs:
+            outcomes.append(status_to_outcome(spec.cloid, self.client.order_status(self.user, spec.cloid)))
+        return outcomes
+
+    def _apply(self, rep: OrderReport, out: OrderOutcome) -> None:
+        rep.status = out.status
+        rep.filled_size = out.filled_size
+        rep.avg_price = out.avg_px
+        rep.oid = out.oid
+        rep.error = out.error
+        if rep.dust and out.status == "error" and out.error and "minimum value" in out.error:
+            self.refused_dust[rep.coin] = str(rep.size.normalize())
+            self.report.warnings.append(
+                f"{rep.coin}: the exchange will not close this dust position ({rep.size}) with a reduce-only "
+                f"order below $10 ({out.error}); it is left as it is and not retried"
+            )
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self, confirmed: Plan, snapshot: Snapshot) -> ExecutionReport:
+        """Execute until the plan is empty, nothing fills, or ``max_rounds`` is reached."""
+        report = self.report
+        self._start_equity = snapshot.equity
+        snap, current = snapshot, self._drop_refused_dust(confirmed)
+        try:
+            for n in range(1, self.policy.max_rounds + 1):
+                round_policy = self._policy_for_round(n)
+                if n == 1:
+                    snap, current = self._fresh_first_round(confirmed, snap, current, round_policy)
+                else:
+                    current = self._plan(snap, round_policy)
+                if current.is_empty:
+                    report.final_plan, report.final_snapshot = current, snap
+                    break
+                snap = self._open_orders_guard(current, snap)
+                if snap.time != current.snapshot_time:
+                    current = self._plan(snap, round_policy)
+                self._guards(current, snap)
+                rnd = RoundReport(number=n, slippage=round_policy.slippage, planned=len(current.trades))
+                report.rounds.append(rnd)
+                if n == 1:
+                    self._goals = _position_goals(current, snap)
+                self.journal.record(
+                    "plan", round=n, slippage=round_policy.slippage, trades=[_trade_doc(t) for t in current.trades]
+                )
+                phase1 = list(current.phase(1))
+                sent1 = self._send(phase1, n, 1)
+                phase2 = list(current.phase(2))
+                if phase2 and sent1:
+                    snap = self._read()
+                    replanned = self._plan(snap, round_policy, count_phase1_margin=False)
+                    unfinished = {t.coin for t in replanned.phase(1)}
+                    phase2 = [t for t in replanned.phase(2) if t.coin not in unfinished]
+                    held_back = sorted({t.coin for t in replanned.phase(2) if t.coin in unfinished})
+                    if held_back:
+                        rnd.note += f"increases held back until reductions finish: {', '.join(held_back)}. "
+                    if replanned.summary.margin_scaled:
+                        note = "phase 2 scaled down to the margin actually free after phase 1"
+                        rnd.note += note + ". "
+                        report.warnings.append(f"round {n}: {note}")
+                    self._guards(replanned.model_copy(update={"trades": tuple(phase2)}), snap)
+                if phase2:
+                    self._set_leverage(phase2, snap)
+                sent2 = self._send(phase2, n, 2)
+                sent = sent1 + sent2
+                rnd.sent = len(sent)
+                rnd.filled = sum(1 for o in sent if o.filled_size > 0)
+                rnd.notional_filled = sum((o.filled_size * (o.avg_price or _ZERO) for o in sent), _ZERO)
+                self._turnover_done += sum((o.filled_size * o.reference_price for o in sent), _ZERO)
+                snap = self._read()
+                after = self._plan(snap, self._policy_for_round(n + 1))
+                report.final_plan, report.final_snapshot = after, snap
+                self.journal.record(
+                    "round",
+                    round=n,
+                    sent=rnd.sent,
+                    filled=rnd.filled,
+                    notional_filled=rnd.notional_filled,
+                    remaining=len(after.trades),
+                )
+                self.progress(
+                    f"round {n}: {rnd.filled}/{rnd.sent} order(s) filled, {len(after.trades)} trade(s) remain"
+                )
+                if after.is_empty:
+                    break
+                if rnd.filled == 0:
+                    rnd.note += "nothing filled: stopping. "
+                    break
+            self._finish()
+        except Interrupted as e:
+            report.exit_code, report.outcome, report.message = ExitCode.INTERRUPTED, "interrupted", e.message
+        except GuardError as e:
+            report.exit_code, report.outcome, report.message = ExitCode.GUARD, "refused", e.message
+            if e.hint:
+                report.message += f" ({e.hint})"
+        except ExchangeError as e:
+            sent_any = bool(report.orders)
+            report.exit_code = ExitCode.PARTIAL if sent_any else ExitCode.EXCHANGE
+            report.outcome = "partial" if sent_any else "exchange_error"
+            report.message = e.message
+        self._fill_fees()
+        return report
+
+    def _fresh_first_round(
+        self, confirmed: Plan, snap: Snapshot, current: Plan, policy: Policy
+    ) -> tuple[Snapshot, Plan]:
+        """Round 1 trades on the confirmed plan unless its prices are stale; then re-read and re-plan."""
+        age = self.clock() - snap.time / 1000
+        if age <= float(self.policy.max_snapshot_age):
+            return snap, current
+        self.progress(f"prices are {age:.0f} s old: reading the account again before sending")
+        fresh_snap = self._read()
+        fresh = self._plan(fresh_snap, policy)
+        why = materially_different(confirmed, fresh)
+        if why:
+            self.journal.record("replanned", reason=why)
+            if self.reconfirm is not None and not self.reconfirm(fresh, why):
+                raise GuardError(f"the plan changed after confirmation ({why}) and was not confirmed again")
+            self.report.warnings.append(f"the plan was re-made before sending: {why}")
+        return fresh_snap, fresh
+
+    def _finish(self) -> None:
+        report = self.report
+        final = report.final_plan
+        if final is None or final.is_empty:
+            report.exit_code, report.outcome = ExitCode.OK, "done"
+            report.message = "the account is at its targets" if report.orders else "nothing to do"
+            return
+        remaining = ", ".join(f"{t.coin} {t.side} {t.size}" for t in final.trades)
+        report.exit_code = ExitCode.PARTIAL
+        if report.orders and not report.any_filled:
+            report.outcome, report.message = (
+                "nothing_filled",
+                f"orders were sent and nothing filled; remaining: {remaining}",
+            )
+        else:
+            report.outcome, report.message = (
+                "partial",
+                f"trades remain after {len(report.rounds)} round(s): {remaining}",
+            )
+
+    def _fill_fees(self) -> None:
+        """Realised fees from the account's fills (one request), else estimated from the fee rate."""
+        filled = [o for o in self.report.orders if o.filled_size > 0 and o.oid is not None]
+        if not filled:
+            return
+        by_oid: dict[int, Decimal] = {}
+        try:
+            for fill in self.client.user_fills(self.user):
+                oid = fill.get("oid")
+                if isinstance(oid, int):
+                    by_oid[oid] = by_oid.get(oid, _ZERO) + Decimal(str(fill.get("fee", "0")))
+        except (ExchangeError, HlrebalError):
+            by_oid = {}
+        for o in filled:
+            if o.oid in by_oid:
+                o.fee = by_oid[o.oid]
+            elif o.avg_price is not None:
+                o.fee = o.filled_size * o.avg_price * self.policy.fee_rate
+
+
+def status_to_outcome(cloid: str, answer: dict[str, Any]) -> OrderOutcome:
+    """Turn an orderStatus answer into what the order did."""
+    if answer.get("status") != "order":
+        return OrderOutcome(cloid=cloid, status="error", error="never placed (the exchange does not know it)")
+    order = answer.get("order", {})
+    inner = order.get("order", {})
+    status = str(order.get("status", ""))
+    try:
+        orig = Decimal(str(inner.get("origSz", "0")))
+        left = Decimal(str(inner.get("sz", "0")))
+    except ArithmeticError:
+        orig = left = _ZERO
+    filled = orig - left if orig >= left else _ZERO
+    if status == "open":
+        return OrderOutcome(cloid=cloid, status="resting", filled_size=filled, oid=inner.get("oid"))
+    if status == "filled" or filled > 0:
+        px = inner.get("avgPx") or inner.get("limitPx")
+        return OrderOutcome(
+            cloid=cloid,
+            status="filled",
+            filled_size=filled if filled > 0 else orig,
+            avg_px=Decimal(str(px)) if px is not None else None,
+            oid=inner.get("oid"),
+        )
+    return OrderOutcome(cloid=cloid, status="error", error=f"order {status or 'not filled'}", oid=inner.get("oid"))
+
+
+def reconcile(client: ExchangeClient, user: str, journal: Journal, pending: Sequence[Any]) -> list[dict[str, Any]]:
+    """Resolve orders an earlier run sent without recording a result; record each answer."""
+    results = []
+    for order in pending:
+        answer = client.order_status(user, order.cloid)
+        outcome = status_to_outcome(order.cloid, answer)
+        entry = journal.record(
+            "reconciled",
+            cloid=order.cloid,
+            coin=order.coin,
+            of_run=order.run,
+            status=outcome.status,
+            filled_size=outcome.filled_size,
+            avg_price=outcome.avg_px,
+            error=outcome.error,
+        )
+        results.append(entry)
+    return results
+
+
+def _position_goals(p: Plan, snap: Snapshot) -> dict[str, Decimal]:
+    """The position size each traded coin is meant to end at: what later rounds finish."""
+    sizes = {coin: pos.szi for coin, pos in snap.positions.items()}
+    for t in p.trades:
+        sizes[t.coin] = sizes.get(t.coin, _ZERO) + t.signed_size
+    return {t.coin: sizes[t.coin] for t in p.trades}
+
+
+def new_run_id() -> str:
+    """16 hex digits: the prefix of every client order id of the run."""
+    return secrets.token_hex(8)
+
+
+def _trade_doc(t: Trade) -> dict[str, Any]:
+    return {
+        "coin": t.coin,
+        "phase": t.phase,
+        "action": t.action.value,
+        "side": t.side,
+        "size": t.size,
+        "limit_price": t.limit_price,
+        "reference_price": t.reference_price,
+        "reduce_only": t.reduce_only,
+        "dust": t.dust,
+    }

@@ -1,0 +1,211 @@
+"""The journal: an append-only JSON-lines record of every run, order and result; and the run lock.
+
+Each record is one line, flushed and fsynced before the next step, so an interrupted or crashed run
+leaves a journal that says exactly what was sent: every order is written (with its client order id)
+*before* its request goes out, and its result after. A later run resolves any order that has no
+recorded result (orderStatus by cloid) and records the answer.
+
+Events: ``run_start``, ``plan``, ``leverage``, ``order_sent``, ``order_result``, ``reconciled``,
+``round``, ``warning``, ``run_end``. Every record carries ``ts`` (ms), ``run`` (the run id) and
+``event``. No key, and nothing derived from one other than addresses, is ever written.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from hlrebal.errors import BadInputError, GuardError
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value else "0"
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class Journal:
+    """Append-only JSON lines, one fsync per record."""
+
+    def __init__(self, path: Path, run_id: str, clock: Any = None) -> None:
+        import time
+
+        self.path = path
+        self.run_id = run_id
+        self._clock = clock or time.time
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise BadInputError(f"cannot open the journal {path}: {e.strerror}") from None
+        self._file: TextIO = os.fdopen(fd, "a", encoding="utf-8")
+
+    def record(self, event: str, **fields: Any) -> dict[str, Any]:
+        entry = {"ts": int(self._clock() * 1000), "run": self.run_id, "event": event, **fields}
+        line = json.dumps(entry, default=_default, separators=(",", ":"))
+        self._file.write(line + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return entry
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Every record of a journal, oldest first. A torn last line (a crash mid-write) is skipped."""
+    try:
+        f = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    with f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(entry, dict):
+                yield entry
+
+
+@dataclass
+class PendingOrder:
+    """An order a run sent without recording its result."""
+
+    run: str
+    cloid: str
+    coin: str
+    account: str
+    base_url: str
+    entry: dict[str, Any] = field(default_factory=dict)
+
+
+def unresolved_orders(path: Path, account: str, base_url: str) -> list[PendingOrder]:
+    """Orders sent for ``account`` on ``base_url`` that have no result or reconciliation recorded."""
+    sent: dict[str, PendingOrder] = {}
+    runs: dict[str, dict[str, Any]] = {}
+    for e in read_entries(path):
+        kind = e.get("event")
+        if kind == "run_start":
+            runs[str(e.get("run"))] = e
+        elif kind == "order_sent":
+            start = runs.get(str(e.get("run")), {})
+            if start.get("account") == account and start.get("base_url") == base_url:
+                cloid = str(e.get("cloid"))
+                sent[cloid] = PendingOrder(str(e.get("run")), cloid, str(e.get("coin")), account, base_url, e)
+        elif kind in ("order_result", "reconciled"):
+            sent.pop(str(e.get("cloid")), None)
+    return list(sent.values())
+
+
+def refused_dust(path: Path, account: str) -> dict[str, str]:
+    """Coins whose whole-position dust close the exchange refused before: coin -> size refused."""
+    runs: dict[str, str] = {}
+    sent: dict[str, dict[str, Any]] = {}
+    out: dict[str, str] = {}
+    for e in read_entries(path):
+        kind = e.get("event")
+        if kind == "run_start":
+            runs[str(e.get("run"))] = str(e.get("account"))
+        elif kind == "order_sent" and e.get("dust") and runs.get(str(e.get("run"))) == account:
+            sent[str(e.get("cloid"))] = e
+        elif kind == "order_result" and str(e.get("cloid")) in sent:
+            order = sent[str(e.get("cloid"))]
+            if e.get("status") == "error" and "minimum value" in str(e.get("error", "")):
+                out[str(order.get("coin"))] = str(order.get("size"))
+            elif e.get("status") == "filled":
+                out.pop(str(order.get("coin")), None)
+    return out
+
+
+def summarize_runs(path: Path, last: int) -> list[dict[str, Any]]:
+    """The last ``last`` runs: start, end, orders sent, filled, exit code."""
+    runs: dict[str, dict[str, Any]] = {}
+    for e in read_entries(path):
+        run = str(e.get("run"))
+        info = runs.setdefault(run, {"run": run, "orders_sent": 0, "orders_filled": 0, "rounds": 0})
+        kind = e.get("event")
+        if kind == "run_start":
+            info.update(
+                started=e.get("ts"),
+                account=e.get("account"),
+                network=e.get("network"),
+                targets=e.get("targets"),
+                targets_sha256=e.get("targets_sha256"),
+            )
+        elif kind == "order_sent":
+            info["orders_sent"] += 1
+        elif kind in ("order_result", "reconciled") and Decimal(str(e.get("filled_size") or "0")) > 0:
+            info["orders_filled"] += 1
+        elif kind == "round":
+            info["rounds"] += 1
+        elif kind == "run_end":
+            info.update(ended=e.get("ts"), exit_code=e.get("exit_code"), outcome=e.get("outcome"))
+    ordered = [r for r in runs.values() if "started" in r]
+    return ordered[-last:] if last > 0 else ordered
+
+
+class RunLock:
+    """One hlrebal run per account: an OS lock (``fcntl.flock``) on a file in the state directory.
+
+    The kernel releases it when the process dies, so a crash never blocks later runs.
+    """
+
+    def __init__(self, folder: Path, account: str) -> None:
+        self.path = folder / "locks" / f"{account.lower()}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                holder = self.path.read_text(encoding="utf-8").strip() or "another process"
+                raise GuardError(
+                    f"another hlrebal run holds the lock for this account ({holder})",
+                    hint=f"wait for it to finish; the lock ({self.path}) is released when that process exits",
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
