@@ -146,7 +146,7 @@ def handle(engine: Engine, body: Any) -> Outcome:
         return err(UNSUPPORTED.format(kind=kind))
     if isinstance(target, str):
         return err(target)
-    if expires is not None and expires < now:
+    if expires is not None and expires <= now:
         return err(auth.EXPIRED)
     refusal = engine.nonces.check(signer, nonce, now)
     if refusal is not None:

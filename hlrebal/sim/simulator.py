@@ -81,7 +81,7 @@ class Simulator:
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
                 name="hlrebal-sim",
-                kwargs={"poll_interval": 0.05},
+                kwargs={"poll_interval": 0.01},
                 daemon=True,
             )
             self._thread.start()
