@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,9 @@ def serve(
 
     With ``state``, the sim starts from that file when it exists (else from the snapshot) and
     writes it after every state-changing request and on exit. ``ready`` receives the base URL
-    once the server listens (default: one line on stderr).
+    once the server listens; nothing is printed here (the CLI does the talking). Ctrl-C stops
+    the server, saves the state, and propagates as KeyboardInterrupt (exit code 130 is the
+    caller's business).
     """
     base = config or SimConfig()
     sim = Simulator(
@@ -39,13 +40,9 @@ def serve(
     try:
         if ready is not None:
             ready(sim.url)
-        else:
-            print(f"hlrebal sim listening on {sim.url} (Ctrl-C to stop)", file=sys.stderr)
         waiter = stop or threading.Event()
         while not waiter.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         sim.stop()
         if state is not None:

@@ -123,3 +123,25 @@ def test_serve_runs_until_stopped_and_saves(tmp_path: Path) -> None:
     assert not thread.is_alive()
     saved = json.loads(path.read_text())
     assert any(a["address"] == "0xde30000000000000000000000000000000000001" for a in saved["accounts"])
+
+
+def test_serve_ctrl_c_saves_and_propagates(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "ctrl-c.json"
+    code = (
+        "from hlrebal.sim.serve import serve\n"
+        f"serve(port=0, state={str(path)!r}, ready=lambda url: print(url, flush=True))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        assert requests.post(f"{url}/info", json={"type": "allMids"}, timeout=5).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert json.loads(path.read_text())["format"] == 1
