@@ -56,7 +56,8 @@ class Journal:
         self._file.write(line + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
-        return entry
+        written: dict[str, Any] = json.loads(line)
+        return written
 
     def close(self) -> None:
         if not self._file.closed:
