@@ -195,15 +195,24 @@ class ExchangeClient:
 
     # ------------------------------------------------------------------ reads
 
-    def read_snapshot(self, user: str, *, spot: bool = False, network_label: str | None = None) -> Snapshot:
-        """Account and market in at most 4 info requests (2 more when ``spot``)."""
+    def read_snapshot(
+        self, user: str, *, spot: bool = False, open_orders: bool = True, network_label: str | None = None
+    ) -> Snapshot:
+        """Account and market in at most 4 info requests (2 more when ``spot``).
+
+        ``open_orders=False`` skips the open-orders request: the executor's re-reads between phases
+        and rounds need positions and prices only (its IOC orders never rest).
+        """
         user = user.lower()
         doc: dict[str, Any] = {"version": 1, "user": user, "network": network_label or self.network}
         doc["metaAndAssetCtxs"] = self._expect(self.info({"type": "metaAndAssetCtxs"}), list, "metaAndAssetCtxs")
         doc["clearinghouseState"] = self._expect(
             self.info({"type": "clearinghouseState", "user": user, "dex": ""}), dict, "clearinghouseState"
         )
-        doc["openOrders"] = self._expect(self.info({"type": "openOrders", "user": user, "dex": ""}), list, "openOrders")
+        if open_orders:
+            doc["openOrders"] = self._expect(
+                self.info({"type": "openOrders", "user": user, "dex": ""}), list, "openOrders"
+            )
         if spot:
             doc["spotClearinghouseState"] = self._expect(
                 self.info({"type": "spotClearinghouseState", "user": user}), dict, "spotClearinghouseState"

@@ -172,9 +172,9 @@ class Executor:
             self.journal.record("interrupted", where=where)
             raise Interrupted(f"interrupted {where}; nothing more was sent")
 
-    def _read(self) -> Snapshot:
+    def _read(self, *, open_orders: bool = False) -> Snapshot:
         self._check_stop("before reading the account")
-        return self.client.read_snapshot(self.user, network_label=self.client.network)
+        return self.client.read_snapshot(self.user, open_orders=open_orders, network_label=self.client.network)
 
     def _plan(self, snap: Snapshot, policy: Policy, *, count_phase1_margin: bool = True) -> Plan:
         result = plan(snap, self.targets, policy, goals=self._goals, count_phase1_margin=count_phase1_margin)
@@ -466,7 +466,7 @@ class Executor:
         if age <= float(self.policy.max_snapshot_age):
             return snap, current
         self.progress(f"prices are {age:.0f} s old: reading the account again before sending")
-        fresh_snap = self._read()
+        fresh_snap = self._read(open_orders=True)
         fresh = self._plan(fresh_snap, policy)
         why = materially_different(confirmed, fresh)
         if why:
