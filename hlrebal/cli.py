@@ -85,6 +85,10 @@ MaxRoundsOpt = Annotated[int | None, typer.Option("--max-rounds", metavar="N", h
 MaxAgeOpt = Annotated[
     str | None, typer.Option("--max-snapshot-age", metavar="SECONDS", help="Re-read prices older than this [10].")
 ]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing unless there is something to do or an error (cron).")
+]
+LogFileOpt = Annotated[Path | None, typer.Option("--log-file", help="Append a timestamped log of the run here.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (TOML).")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Profile of the configuration file to use.")]
 BandOpt = Annotated[
@@ -240,6 +244,70 @@ def _confirm(question: str) -> bool:
     return Confirm.ask(question, console=_err_console(), default=False)
 
 
+class _CliRun:
+    """The CLI's side of a run: stderr progress (live on a terminal), prompts, --quiet, --log-file."""
+
+    def __init__(self, *, quiet: bool, json_out: bool, log_file: Path | None, network: str = "") -> None:
+        self.quiet = quiet
+        self.json_out = json_out
+        self.err = _err_console()
+        self.network = network
+        self.stop = _StopFlag()
+        self._log = None
+        self._status: Any = None
+        if log_file is not None:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._log = os.fdopen(fd, "a", encoding="utf-8")
+
+    def log(self, message: str) -> None:
+        if self._log is not None:
+            import datetime as dt
+
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._log.write(f"{stamp} {message}\n")
+            self._log.flush()
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def notice(self, message: str) -> None:
+        self.log(message)
+        if not self.quiet:
+            self.err.print(message, markup=False, highlight=False)
+
+    def progress(self, message: str) -> None:
+        self.log(message)
+        if self.quiet:
+            return
+        if self._status is not None:
+            self._status.update(message)
+        self.err.print(("  " if self._status is not None else "") + message, markup=False, highlight=False)
+
+    def show_plan(self, plan: Any) -> None:
+        from hlrebal import render
+
+        self.log(f"plan: {len(plan.trades)} trade(s), turnover {plan.summary.turnover * 100:.2f}%")
+        if self.json_out or (self.quiet and plan.is_empty):
+            return
+        _out_console().print(render.plan_renderable(plan))
+
+    def confirm(self, plan: Any) -> bool:
+        return _confirm(f"Place these {len(plan.trades)} order(s) on {self.network}?")
+
+    def reconfirm(self, plan: Any, why: str) -> bool:
+        from hlrebal import render
+
+        self.err.print(f"the plan changed since you confirmed it: {why}", markup=False)
+        self.err.print(render.plan_renderable(plan))
+        return _confirm("Place the new plan?")
+
+    def should_stop(self) -> bool:
+        return self.stop()
+
+
 def _execute_flow(
     *,
     targets: Path | None,
@@ -253,130 +321,71 @@ def _execute_flow(
     config: Path | None,
     profile: str | None = None,
     flags: dict[str, Any],
+    quiet: bool = False,
+    log_file: Path | None = None,
 ) -> None:
     """Plan, confirm, execute, verify: shared by `execute` and `plan --execute`."""
-    from hlrebal import planner, render
-    from hlrebal.config import state_dir
-    from hlrebal.errors import BadInputError, ExitCode, GuardError
-    from hlrebal.executor import Executor, new_run_id, reconcile
-    from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
+    from hlrebal import render
+    from hlrebal.errors import BadInputError, ExitCode, GuardError, HlrebalError
+    from hlrebal.runner import default_journal, execute_run
     from hlrebal.session import connect
-    from hlrebal.targets import check_gross, check_universe
 
     if snapshot is not None:
         raise BadInputError("a saved snapshot is never traded on: --execute cannot be used with --snapshot")
     tg = _load_targets(targets, config, profile)
     resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
-    interactive = _interactive()
-    if not yes and not interactive:
-        raise GuardError(
-            "no confirmation: not running in a terminal and --yes was not given; no order was sent",
-            hint="add --yes for unattended runs (cron), after checking the plan with `hlrebal plan`",
-        )
-    err = _err_console()
-    journal_file = journal_path or resolved.settings.journal or (state_dir() / "journal.jsonl")
-    with connect(resolved, demo=demo, key_file=key_file, need_signer=True) as conn:
-        assert conn.client is not None and conn.key is not None
-        relation = "the account itself" if conn.signer == conn.user else f"an API wallet of {conn.user}"
-        err.print(
-            f"signing with the key from {conn.key.source} (signer {conn.signer}, {relation}); "
-            f"network {conn.network_label}",
-            markup=False,
-        )
-        run_id = new_run_id()
-        with RunLock(state_dir(), conn.user), Journal(journal_file, run_id) as journal:
-            journal.record(
-                "run_start",
-                account=conn.user,
-                signer=conn.signer,
-                vault=conn.vault,
-                network=conn.network_label,
-                base_url=conn.client.base_url,
-                key_source=conn.key.source,
-                targets=tg.source,
-                targets_sha256=tg.sha256,
-                policy=resolved.policy.model_dump(mode="json"),
+    ui = _CliRun(quiet=quiet, json_out=json_out, log_file=log_file or resolved.settings.log_file)
+    try:
+        if not yes and not _interactive():
+            raise GuardError(
+                "no confirmation: not running in a terminal and --yes was not given; no order was sent",
+                hint="add --yes for unattended runs (cron), after checking the plan with `hlrebal plan`",
             )
-            exit_code = ExitCode.INTERNAL
-            try:
-                pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
-                reconciled = []
-                if pending:
-                    err.print(f"resolving {len(pending)} order(s) an earlier run left without a result", markup=False)
-                    reconciled = reconcile(conn.client, conn.user, journal, pending)
-                snap = conn.read()
-                check_universe(tg, snap.assets, (c for c, a in snap.assets.items() if a.is_delisted))
-                check_gross(tg, resolved.policy.max_leverage)
-                confirmed = planner.plan(snap, tg, resolved.policy)
-                journal.record("plan", round=0, plan=render.plan_json(confirmed))
-                if not json_out:
-                    _out_console().print(render.plan_renderable(confirmed))
-                if not confirmed.is_empty and not yes:
-                    if not _confirm(f"Place these {len(confirmed.trades)} order(s) on {conn.network_label}?"):
-                        raise GuardError("not confirmed: no order was sent")
-
-                def reconfirm(fresh: planner.Plan, why: str) -> bool:
-                    if yes:
-                        return True
-                    err.print(f"the plan changed since you confirmed it: {why}", markup=False)
-                    err.print(render.plan_renderable(fresh))
-                    return _confirm("Place the new plan?")
-
-                with _StopFlag() as stop, _progress(err) as progress:
-                    executor = Executor(
-                        client=conn.client,
-                        user=conn.user,
-                        targets=tg,
-                        policy=resolved.policy,
-                        journal=journal,
-                        progress=progress,
-                        should_stop=stop,
-                        reconfirm=reconfirm,
-                        cancel_open_orders=cancel_open_orders,
-                        refused_dust=refused_dust(journal_file, conn.user),
-                    )
-                    report = executor.run(confirmed, snap)
-                report.reconciled = reconciled
-                exit_code = report.exit_code
-                journal.record(
-                    "run_end",
-                    exit_code=int(exit_code),
-                    outcome=report.outcome,
-                    message=report.message,
-                    fees=report.fees,
-                    traded_notional=report.traded_notional,
-                    warnings=report.warnings,
+        with connect(resolved, demo=demo, key_file=key_file, need_signer=True) as conn:
+            ui.network = conn.network_label
+            ui.log(f"run: targets {tg.source} (sha256 {tg.sha256[:12]}), account {conn.user}")
+            with ui.stop, _live_status(ui):
+                result = execute_run(
+                    conn,
+                    tg,
+                    resolved,
+                    ui,
+                    journal_file=journal_path or default_journal(resolved),
+                    assume_yes=yes,
+                    cancel_open_orders=cancel_open_orders,
                 )
-            except BaseException as e:
-                if exit_code == ExitCode.INTERNAL:
-                    code = getattr(e, "exit_code", ExitCode.INTERRUPTED if isinstance(e, KeyboardInterrupt) else 1)
-                    journal.record("run_end", exit_code=int(code), outcome="error", message=str(e).split("\n")[0])
-                raise
-    if json_out:
-        _print_json(render.execution_json(report, confirmed))
-    else:
-        _out_console().print(render.execution_renderable(report))
-    if exit_code != ExitCode.OK:
-        raise typer.Exit(int(exit_code))
+        report = result.report
+        ui.log(f"{report.outcome}: {report.message} (exit {int(report.exit_code)})")
+        for warning in report.warnings:
+            ui.log(f"warning: {warning}")
+        if json_out:
+            _print_json(render.execution_json(report, result.confirmed))
+        elif not (quiet and not report.orders and report.exit_code == ExitCode.OK):
+            _out_console().print(render.execution_renderable(report))
+        if report.exit_code != ExitCode.OK:
+            raise typer.Exit(int(report.exit_code))
+    except HlrebalError as e:
+        ui.log(f"error (exit {int(e.exit_code)}): {e.message}")
+        raise
+    except KeyboardInterrupt:
+        ui.log("interrupted (exit 130)")
+        raise
+    finally:
+        ui.close()
 
 
 @contextmanager
-def _progress(console: Console) -> Iterator[Callable[[str], None]]:
-    """Progress lines on stderr: a live status on a terminal, plain lines otherwise."""
-    if console.is_terminal:
-        with console.status("starting") as status:
-
-            def update(message: str) -> None:
-                status.update(message)
-                console.print(f"  {message}", markup=False, highlight=False)
-
-            yield update
-    else:
-
-        def line(message: str) -> None:
-            console.print(message, markup=False, highlight=False)
-
-        yield line
+def _live_status(ui: _CliRun) -> Iterator[None]:
+    """A spinner on stderr while orders are in flight, only on a terminal and never with --quiet."""
+    if ui.quiet or not ui.err.is_terminal:
+        yield
+        return
+    with ui.err.status("working") as status:
+        ui._status = status
+        try:
+            yield
+        finally:
+            ui._status = None
 
 
 # --------------------------------------------------------------------------- commands
@@ -397,6 +406,8 @@ def plan(
     key_file: KeyFileOpt = None,
     journal: JournalOpt = None,
     cancel_open_orders: CancelOpenOpt = False,
+    quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
     band: BandOpt = None,
@@ -458,6 +469,8 @@ def plan(
                 config=config,
                 profile=profile,
                 flags=flags,
+                quiet=quiet,
+                log_file=log_file,
             )
             return
         tg = _load_targets(targets, config, profile)
@@ -469,7 +482,7 @@ def plan(
         result = planner.plan(snap, tg, resolved.policy)
         if json_out:
             _print_json(render.plan_json(result))
-        else:
+        elif not (quiet and result.is_empty):
             _out_console().print(render.plan_renderable(result))
 
     _guarded(json_out, body)
@@ -488,6 +501,8 @@ def execute_cmd(
     key_file: KeyFileOpt = None,
     journal: JournalOpt = None,
     cancel_open_orders: CancelOpenOpt = False,
+    quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
     snapshot: SnapshotOpt = None,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
@@ -545,6 +560,8 @@ def execute_cmd(
             config=config,
             profile=profile,
             flags=flags,
+            quiet=quiet,
+            log_file=log_file,
         ),
     )
 

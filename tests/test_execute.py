@@ -550,3 +550,34 @@ def test_errors_with_json_are_json_documents(sim_factory: Any, key_file: Path, j
     doc = json.loads(r.stdout)
     assert doc["kind"] == "error" and doc["exit_code"] == 3
     assert os.path.exists(journal)
+
+
+def test_quiet_cron_run_prints_nothing_when_there_is_nothing_to_do(
+    sim_factory: Any, key_file: Path, journal: Path, tmp_path: Path
+) -> None:
+    sim = sim_factory(btc_80())
+    log = tmp_path / "cron.log"
+    base = [
+        "execute",
+        str(SAMPLES / "balanced.json"),
+        "--api-url",
+        sim.url,
+        "--key-file",
+        str(key_file),
+        "--journal",
+        str(journal),
+        "--yes",
+        "--quiet",
+        "--log-file",
+        str(log),
+    ]
+    first = runner.invoke(app, base)
+    assert first.exit_code == 0
+    assert "Orders" in first.stdout and first.stderr == ""  # something was done: the report
+    second = runner.invoke(app, base)
+    assert second.exit_code == 0
+    assert second.stdout == "" and second.stderr == ""  # nothing to do: silence
+    text = log.read_text()
+    assert text.count("run: targets") == 2 and "done: the account is at its targets (exit 0)" in text
+    assert "done: nothing to do (exit 0)" in text
+    assert (log.stat().st_mode & 0o777) == 0o600

@@ -1,0 +1,123 @@
+"""One execution run from start to end: lock, journal, reconcile, read, plan, confirm, execute.
+
+The command line supplies a :class:`RunUI` (what to show, how to ask); this module decides the order
+of things and keeps the journal honest: ``run_start`` first, ``run_end`` last with the exit code,
+whatever happens in between (an error, a refusal, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from hlrebal import planner
+from hlrebal.config import Resolved, state_dir
+from hlrebal.errors import ExitCode, GuardError
+from hlrebal.executor import ExecutionReport, Executor, new_run_id, reconcile
+from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
+from hlrebal.render import plan_json
+from hlrebal.session import Connection
+from hlrebal.targets import Targets, check_gross, check_universe
+
+
+class RunUI(Protocol):
+    """What the run needs from whoever drives it (the CLI, or a test)."""
+
+    def notice(self, message: str) -> None: ...
+
+    def progress(self, message: str) -> None: ...
+
+    def show_plan(self, plan: planner.Plan) -> None: ...
+
+    def confirm(self, plan: planner.Plan) -> bool: ...
+
+    def reconfirm(self, plan: planner.Plan, why: str) -> bool: ...
+
+    def should_stop(self) -> bool: ...
+
+
+@dataclass
+class RunResult:
+    report: ExecutionReport
+    confirmed: planner.Plan
+    journal: Path
+
+
+def default_journal(resolved: Resolved) -> Path:
+    return resolved.settings.journal or (state_dir() / "journal.jsonl")
+
+
+def execute_run(
+    conn: Connection,
+    targets: Targets,
+    resolved: Resolved,
+    ui: RunUI,
+    *,
+    journal_file: Path,
+    assume_yes: bool,
+    cancel_open_orders: bool = False,
+) -> RunResult:
+    """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged."""
+    assert conn.client is not None and conn.key is not None
+    relation = "the account itself" if conn.signer == conn.user else f"an API wallet of {conn.user}"
+    ui.notice(
+        f"signing with the key from {conn.key.source} (signer {conn.signer}, {relation}); network {conn.network_label}"
+    )
+    run_id = new_run_id()
+    with RunLock(state_dir(), conn.user), Journal(journal_file, run_id) as journal:
+        journal.record(
+            "run_start",
+            account=conn.user,
+            signer=conn.signer,
+            vault=conn.vault,
+            network=conn.network_label,
+            base_url=conn.client.base_url,
+            key_source=conn.key.source,
+            targets=targets.source,
+            targets_sha256=targets.sha256,
+            policy=resolved.policy.model_dump(mode="json"),
+        )
+        try:
+            pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
+            reconciled = []
+            if pending:
+                ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
+                reconciled = reconcile(conn.client, conn.user, journal, pending)
+            snap = conn.read()
+            check_universe(targets, snap.assets, (c for c, a in snap.assets.items() if a.is_delisted))
+            check_gross(targets, resolved.policy.max_leverage)
+            confirmed = planner.plan(snap, targets, resolved.policy)
+            journal.record("plan", round=0, plan=plan_json(confirmed))
+            ui.show_plan(confirmed)
+            if not confirmed.is_empty and not assume_yes and not ui.confirm(confirmed):
+                raise GuardError("not confirmed: no order was sent")
+            executor = Executor(
+                client=conn.client,
+                user=conn.user,
+                targets=targets,
+                policy=resolved.policy,
+                journal=journal,
+                progress=ui.progress,
+                should_stop=ui.should_stop,
+                reconfirm=None if assume_yes else ui.reconfirm,
+                cancel_open_orders=cancel_open_orders,
+                refused_dust=refused_dust(journal_file, conn.user),
+                run_id=run_id,
+            )
+            report = executor.run(confirmed, snap)
+            report.reconciled = reconciled
+        except BaseException as e:
+            code = getattr(e, "exit_code", ExitCode.INTERRUPTED if isinstance(e, KeyboardInterrupt) else 1)
+            journal.record("run_end", exit_code=int(code), outcome="error", message=str(e).split("\n")[0])
+            raise
+        journal.record(
+            "run_end",
+            exit_code=int(report.exit_code),
+            outcome=report.outcome,
+            message=report.message,
+            fees=report.fees,
+            traded_notional=report.traded_notional,
+            warnings=report.warnings,
+        )
+    return RunResult(report=report, confirmed=confirmed, journal=journal_file)
