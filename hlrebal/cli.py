@@ -137,7 +137,9 @@ def _fail(error: HlrebalError, json_mode: bool) -> NoReturn:
     code = int(error.exit_code)
     if json_mode:
         sys.stdout.write(json.dumps(error_json(error.kind, error.message, code, error.hint), indent=2) + "\n")
-    _err_console().print(f"[bold red]error:[/] {error.message}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    _err_console().print(f"[bold red]error:[/] {escape(error.message)}", markup=True, highlight=False)
     if error.hint:
         _err_console().print(f"hint: {error.hint}", markup=False)
     raise typer.Exit(code)
@@ -648,6 +650,57 @@ def snapshot_cmd(
             f"saved snapshot of {snap.user} ({snap.network}, {len(snap.positions)} position(s)) to {output}",
             markup=False,
         )
+
+    _guarded(False, body)
+
+
+config_app = typer.Typer(help="The configuration file and the effective settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Print the effective settings and where each comes from (secrets redacted)."""
+
+    def body() -> None:
+        from hlrebal import render
+
+        resolved = _resolve(flags={}, targets=None, config=config, profile=profile)
+        doc = render.settings_json(resolved, private_key_set=bool(os.environ.get("HLREBAL_PRIVATE_KEY")))
+        if json_out:
+            _print_json(doc)
+        else:
+            _out_console().print(render.settings_renderable(doc))
+
+    _guarded(json_out, body)
+
+
+@config_app.command("init")
+def config_init(
+    config: ConfigOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented configuration template (mode 0600) to the default path or --config."""
+
+    def body() -> None:
+        from hlrebal.config import CONFIG_TEMPLATE, default_config_path
+        from hlrebal.errors import ConfigError
+
+        path = (config or default_config_path()).expanduser()
+        if path.exists() and not force:
+            raise ConfigError(f"{path} already exists", hint="edit it, or pass --force to overwrite it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(CONFIG_TEMPLATE)
+        os.replace(tmp, path)
+        os.chmod(path, 0o600)
+        _err_console().print(f"wrote {path} (mode 0600)", markup=False)
 
     _guarded(False, body)
 

@@ -262,6 +262,13 @@ def resolve(
     profiles = doc.get("profiles", {})
     if not isinstance(profiles, dict):
         raise ConfigError(f"{path}: profiles: must be tables like [profiles.NAME]")
+    # Every profile is checked, not only the one in use: a mistake in the cron profile must show up
+    # when the file is edited and tried, not at 3 a.m.
+    checked: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for name, table in profiles.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: profiles.{name}: must be a table ([profiles.{name}])")
+        checked[name] = _split_layer(table, f"{path} [profiles.{name}]")
     profile_flag = profile is not None
     profile = profile or env.get("HLREBAL_PROFILE") or None
     prof_conn: dict[str, Any] = {}
@@ -273,9 +280,7 @@ def resolve(
                 f"profile {profile!r} is not defined in {path} (profiles there: {known})",
                 hint=f"add a [profiles.{profile}] table to the configuration file",
             )
-        if not isinstance(profiles[profile], dict):
-            raise ConfigError(f"{path}: profiles.{profile}: must be a table ([profiles.{profile}])")
-        prof_conn, prof_pol = _split_layer(profiles[profile], f"{path} [profiles.{profile}]")
+        prof_conn, prof_pol = checked[profile]
 
     env_conn, env_pol, env_names = _env_layer(env)
     if (
