@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from factories import make_snapshot  # noqa: E402
-
 from hlrebal.sim import Simulator  # noqa: E402
+
+from factories import make_snapshot  # noqa: E402
 
 OWNER_KEY = "0x" + "5e" * 32
 

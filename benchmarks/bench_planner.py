@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from factories import make_snapshot
-
 from hlrebal.planner import plan
 from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
 from hlrebal.targets import weights_from_mapping
+
+from factories import make_snapshot
 
 
 def scenario(n: int, seed: int = 7) -> tuple[Snapshot, object]:

@@ -11,9 +11,10 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from factories import make_snapshot
 from hlrebal.cli import app
 from hlrebal.sim import Simulator
+
+from factories import make_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

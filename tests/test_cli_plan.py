@@ -9,10 +9,11 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from factories import btc_80_20, make_snapshot
 from typer.testing import CliRunner
 
 from hlrebal.cli import app
+
+from factories import btc_80_20, make_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_targets"

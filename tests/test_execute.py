@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from factories import make_snapshot
 from typer.testing import CliRunner
 
 from hlrebal.cli import app
 from hlrebal.journal import read_entries
 from hlrebal.sim import Simulator
+
+from factories import make_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_targets"

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from factories import make_snapshot
 
 from hlrebal.executor import Executor
 from hlrebal.journal import Journal, read_entries
@@ -22,6 +21,8 @@ from hlrebal.planner import plan
 from hlrebal.policy import Policy
 from hlrebal.sim import Simulator
 from hlrebal.targets import weights_from_mapping
+
+from factories import make_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 BALANCED = ROOT / "sample_targets" / "balanced.json"

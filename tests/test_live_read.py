@@ -10,13 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from factories import USER, btc_80_20, make_snapshot
 from typer.testing import CliRunner
 
 from hlrebal.cli import app
 from hlrebal.errors import ExchangeError, ExitCode
 from hlrebal.exchange import ExchangeClient
 from hlrebal.sim import Simulator
+
+from factories import USER, btc_80_20, make_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 BALANCED = str(ROOT / "sample_targets" / "balanced.json")

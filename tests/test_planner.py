@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from factories import btc_80_20, make_snapshot
 
 from hlrebal.errors import ExitCode
 from hlrebal.market import is_valid_price, is_valid_size
@@ -13,6 +12,8 @@ from hlrebal.planner import Action, EmptyAccountError, Plan, plan
 from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
 from hlrebal.targets import weights_from_mapping
+
+from factories import btc_80_20, make_snapshot
 
 
 def run(doc: dict, weights: dict, **policy: object) -> Plan:

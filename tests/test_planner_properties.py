@@ -6,7 +6,6 @@ import os
 from decimal import Decimal as D
 from typing import Any
 
-from factories import make_snapshot
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +14,8 @@ from hlrebal.planner import plan
 from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
 from hlrebal.targets import Targets, weights_from_mapping
+
+from factories import make_snapshot
 
 NAMES = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "kGGG", "HHH"]
 

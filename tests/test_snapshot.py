@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import MARKET, USER, btc_80_20, make_snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hlrebal.errors import ExitCode, SnapshotError
 from hlrebal.snapshot import NETWORKS, Snapshot, load_snapshot, save_snapshot
+
+from factories import MARKET, USER, btc_80_20, make_snapshot
 
 DATA = Path(__file__).parent / "data" / "snapshots"
 OLDER = DATA / "older_meta_allmids.json"
