@@ -6,10 +6,11 @@ import time
 
 import pytest
 from hyperliquid.utils.signing import sign_l1_action
-from sim_helpers import D, error_of, exchange, funded, info, limit, new_key, order_action, post, signed_body, statuses
 
 from hlrebal.sim import Simulator
 from hlrebal.sim.auth import KEPT_NONCES, ONE_DAY_MS, TWO_DAYS_MS, NonceBook
+
+from sim_helpers import D, error_of, exchange, funded, info, limit, new_key, order_action, post, signed_body, statuses
 
 
 def _err(response: dict) -> str:  # type: ignore[type-arg]

@@ -7,11 +7,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sim_helpers import D, funded, info, limit, statuses
 
 from hlrebal.sim import Simulator
 from hlrebal.sim.market import ResolvedBook, build_side
 from hlrebal.sim.numbers import is_on_lot_grid, is_valid_price
+
+from sim_helpers import D, funded, info, limit, statuses
 
 THIN = {"level_notional": 31_000, "levels": 5}  # about 10 ETH a level
 

@@ -8,9 +8,10 @@ import pytest
 import requests
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
-from sim_helpers import D, funded, info, limit, statuses
 
 from hlrebal.sim import Simulator
+
+from sim_helpers import D, funded, info, limit, statuses
 
 
 def test_fail_next_429_then_recovers(sim: Simulator) -> None:

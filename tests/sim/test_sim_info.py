@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from hyperliquid.utils.error import ClientError
 from hyperliquid.utils.types import Cloid
-from sim_helpers import D, error_of, funded, info, limit, post, statuses
 
 from hlrebal.sim import Simulator
 from hlrebal.sim.numbers import is_valid_price
+
+from sim_helpers import D, error_of, funded, info, limit, post, statuses
 
 
 def test_meta_and_contexts(sim: Simulator) -> None:

@@ -6,9 +6,10 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import pytest
-from sim_helpers import D
 
 from hlrebal.sim import SimConfig, Simulator
+
+from sim_helpers import D
 
 USER = "0x" + "aa" * 20
 

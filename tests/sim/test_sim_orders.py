@@ -6,6 +6,9 @@ from decimal import Decimal
 
 import pytest
 from hyperliquid.utils.types import Cloid
+
+from hlrebal.sim import Simulator
+
 from sim_helpers import (
     DATA,
     D,
@@ -20,8 +23,6 @@ from sim_helpers import (
     signed_body,
     statuses,
 )
-
-from hlrebal.sim import Simulator
 
 ETH_BID, ETH_ASK = D("3050.0"), D("3050.8")  # best bid/ask of the default ETH book (mid 3050.4, 2 bps)
 

@@ -6,10 +6,11 @@ import json
 from decimal import Decimal
 
 import pytest
-from sim_helpers import DATA, DEMO, D, info
 
 from hlrebal.sim import Simulator
 from hlrebal.sim.seed import SnapshotError
+
+from sim_helpers import DATA, DEMO, D, info
 
 
 def _snap(name: str) -> dict:  # type: ignore[type-arg]

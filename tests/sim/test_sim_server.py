@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sim_helpers import funded, limit, post, statuses
 
 from hlrebal.sim import Simulator
+
+from sim_helpers import funded, limit, post, statuses
 
 
 def test_start_stop_without_with_block() -> None:

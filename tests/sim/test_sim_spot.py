@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sim_helpers import DEMO, D, error_of, exchange, funded, info, limit, new_key, statuses
 
 from hlrebal.sim import Simulator
+
+from sim_helpers import DEMO, D, error_of, exchange, funded, info, limit, new_key, statuses
 
 HYPE_BID, HYPE_ASK = D("38.406"), D("38.414")  # default @107 book: mid 38.41, 2 bps
 

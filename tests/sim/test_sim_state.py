@@ -10,11 +10,12 @@ import eth_account
 import pytest
 import requests
 from hyperliquid.utils.types import Cloid
-from sim_helpers import DEMO, D, exchange, funded, info, limit, order_action, post, signed_body, statuses
 
 from hlrebal.sim import SimConfig, Simulator
 from hlrebal.sim.serve import serve
 from hlrebal.sim.state import write_atomic
+
+from sim_helpers import DEMO, D, exchange, funded, info, limit, order_action, post, signed_body, statuses
 
 
 def test_state_survives_save_and_load(tmp_path: Path) -> None:
