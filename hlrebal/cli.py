@@ -456,7 +456,6 @@ def plan(
     def body() -> None:
         from hlrebal import planner, render
         from hlrebal.session import connect
-        from hlrebal.targets import check_gross, check_universe
 
         if execute:
             _execute_flow(
@@ -478,9 +477,8 @@ def plan(
         tg = _load_targets(targets, config, profile)
         resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
         with connect(resolved, snapshot_file=snapshot, demo=demo, key_file=key_file) as conn:
-            snap = conn.read()
-        check_universe(tg, snap.assets, (c for c, a in snap.assets.items() if a.is_delisted))
-        check_gross(tg, resolved.policy.max_leverage)
+            snap = conn.read(spot=tg.mentions_spot)
+        planner.check_targets(snap, tg, resolved.policy)
         result = planner.plan(snap, tg, resolved.policy)
         if json_out:
             _print_json(render.plan_json(result))

@@ -196,12 +196,21 @@ class ExchangeClient:
     # ------------------------------------------------------------------ reads
 
     def read_snapshot(
-        self, user: str, *, spot: bool = False, open_orders: bool = True, network_label: str | None = None
+        self,
+        user: str,
+        *,
+        spot: bool = False,
+        open_orders: bool = True,
+        mode: str | None = None,
+        network_label: str | None = None,
     ) -> Snapshot:
-        """Account and market in at most 4 info requests (2 more when ``spot``).
+        """The whole account and its market, in as few info requests as the account needs.
 
-        ``open_orders=False`` skips the open-orders request: the executor's re-reads between phases
-        and rounds need positions and prices only (its IOC orders never rest).
+        Always: metaAndAssetCtxs, clearinghouseState, spotClearinghouseState (the spot balances
+        count in equity) and, unless ``open_orders=False``, openOrders. Only when needed:
+        spotMetaAndAssetCtxs (``spot`` targets, or spot tokens held) and userAbstraction (the
+        account mode matters only when it holds spot balances; ``mode`` passes a known answer).
+        At most 6 requests. The executor's re-reads skip open orders and the mode.
         """
         user = user.lower()
         doc: dict[str, Any] = {"version": 1, "user": user, "network": network_label or self.network}
@@ -209,19 +218,36 @@ class ExchangeClient:
         doc["clearinghouseState"] = self._expect(
             self.info({"type": "clearinghouseState", "user": user, "dex": ""}), dict, "clearinghouseState"
         )
+        spot_state = self._expect(
+            self.info({"type": "spotClearinghouseState", "user": user}), dict, "spotClearinghouseState"
+        )
+        doc["spotClearinghouseState"] = spot_state
+        balances = [b for b in spot_state.get("balances", []) if isinstance(b, dict) and _nonzero(b.get("total"))]
+        if spot or any(b.get("coin") != "USDC" for b in balances):
+            doc["spotMetaAndAssetCtxs"] = self._expect(
+                self.info({"type": "spotMetaAndAssetCtxs"}), list, "spotMetaAndAssetCtxs"
+            )
+        if mode is not None:
+            doc["userAbstraction"] = mode
+        elif balances:
+            answer = self._user_abstraction(user)
+            if answer is not None:
+                doc["userAbstraction"] = answer
         if open_orders:
             doc["openOrders"] = self._expect(
                 self.info({"type": "openOrders", "user": user, "dex": ""}), list, "openOrders"
             )
-        if spot:
-            doc["spotClearinghouseState"] = self._expect(
-                self.info({"type": "spotClearinghouseState", "user": user}), dict, "spotClearinghouseState"
-            )
-            doc["spotMetaAndAssetCtxs"] = self._expect(
-                self.info({"type": "spotMetaAndAssetCtxs"}), list, "spotMetaAndAssetCtxs"
-            )
         doc["time"] = int(self.clock() * 1000)
         return Snapshot.from_raw(doc, f"{self.base_url} ({user})")
+
+    def _user_abstraction(self, user: str) -> Any:
+        """The account mode, where the endpoint knows the request; None where it does not."""
+        try:
+            return self.info({"type": "userAbstraction", "user": user})
+        except ExchangeError as e:
+            if "HTTP 4" in e.message or "HTTP 422" in e.message:
+                return None
+            raise
 
     def order_status(self, user: str, cloid: str) -> dict[str, Any]:
         """orderStatus by client order id: ``{"status": "order", ...}`` or ``{"status": "unknownOid"}``."""
@@ -322,6 +348,13 @@ class ExchangeClient:
         _expect_ok(answer, "cancelling open orders")
         statuses = answer.get("response", {}).get("data", {}).get("statuses", [])
         return [s.get("error") if isinstance(s, dict) else None for s in statuses]
+
+
+def _nonzero(value: Any) -> bool:
+    try:
+        return Decimal(str(value)) != 0
+    except ArithmeticError:
+        return True
 
 
 def _expect_ok(answer: Any, what: str) -> None:

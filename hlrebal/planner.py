@@ -10,8 +10,14 @@ The plan is an ordered list of trades the exchange will accept:
   largest notional first; phase 2 is scaled down when it would not fit the margin left after phase 1
   or would take gross exposure above ``max_leverage``.
 
-Weights are measured at the reference price (mid, else mark) against the account's equity; the
-projected weights assume fills at the reference price (fees and slippage are reported separately).
+Weights are measured at the reference price (mid, else mark) against the whole account's equity
+(perps and spot, see :attr:`Snapshot.equity`); the projected weights assume fills at the reference
+price (fees and slippage are reported separately).
+
+Spot holdings are named by their pair ("HYPE/USDC"); a spot sell is phase 1 (it frees USDC), a spot
+buy phase 2. In standard accounts perp margin and spot buys draw on two separate USDC balances: the
+plan moves cash between them with ``usdClassTransfer`` steps between the phases, keeping on the perp
+side what the perp targets need. Unified accounts have one balance and need no transfer.
 """
 
 from __future__ import annotations
@@ -26,14 +32,16 @@ from pydantic import BaseModel, ConfigDict
 from hlrebal.errors import BadInputError
 from hlrebal.market import (
     MIN_ORDER_VALUE,
+    SPOT_TAKER_FEE,
     Rounding,
     fmt_decimal,
     limit_price,
     round_size,
+    round_to_step,
 )
 from hlrebal.policy import Policy
 from hlrebal.snapshot import AssetMarket, PerpPosition, Snapshot
-from hlrebal.targets import CASH, Targets
+from hlrebal.targets import CASH, Targets, check_gross, check_universe
 
 PLAN_VERSION = 1
 _ZERO = Decimal(0)
@@ -80,6 +88,7 @@ class Trade(BaseModel):
     """Leverage the increase is margined at (phase 2), or None for reductions."""
     is_cross: bool = True
     sz_decimals: int = 0
+    kind: Literal["perp", "spot"] = "perp"
 
     @property
     def is_buy(self) -> bool:
@@ -151,6 +160,25 @@ class Summary(BaseModel):
     """1 when phase 2 fits; below 1 when it was scaled down."""
     margin_scaled: bool
     gross_capped: bool
+    account_mode: str = "standard"
+    spot_cash_available: Decimal = Decimal(0)
+    """Standard accounts: spot USDC free for spot buys after phase 1 (before any transfer)."""
+    spot_cash_required: Decimal = Decimal(0)
+    """What phase 2's spot buys cost at their limits, with fees."""
+
+
+class Transfer(BaseModel):
+    """A move of USDC between the perp and the spot balances (standard accounts), between the phases."""
+
+    model_config = _FROZEN
+
+    amount: Decimal
+    to_perp: bool
+    reason: str
+
+    @property
+    def direction(self) -> str:
+        return "spot -> perp" if self.to_perp else "perp -> spot"
 
 
 class Plan(BaseModel):
@@ -169,6 +197,7 @@ class Plan(BaseModel):
     summary: Summary
     warnings: tuple[str, ...] = ()
     policy: Policy
+    transfers: tuple[Transfer, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -227,9 +256,23 @@ class _Leg:
     def phase(self) -> Literal[1, 2]:
         return 1 if self.action in REDUCING else 2
 
+    def fee_rate(self, policy: Policy) -> Decimal:
+        return SPOT_TAKER_FEE if self.market.is_spot else policy.fee_rate
+
 
 def _w(value: Decimal) -> str:
     return fmt_decimal(value.quantize(Decimal("0.0001")))
+
+
+def check_targets(snapshot: Snapshot, targets: Targets, policy: Policy) -> None:
+    """The checks of a target file that need the market: names, delisted coins, spot rules, gross."""
+    check_universe(
+        targets,
+        snapshot.assets,
+        (c for c, a in snapshot.assets.items() if a.is_delisted),
+        snapshot.spot_aliases,
+    )
+    check_gross(targets, policy.max_leverage)
 
 
 def plan(
@@ -242,9 +285,9 @@ def plan(
 ) -> Plan:
     """Turn the difference between the account and its targets into an ordered list of trades.
 
-    ``goals`` pins coins to a position size (on the lot grid) whatever the band: later execution
+    ``goals`` pins assets to a position size (on the lot grid) whatever the band: later execution
     rounds finish what the first round started. ``count_phase1_margin=False`` sizes phase 2 against
-    the margin free *now*, for re-planning increases after phase 1 has run.
+    the margin and cash free *now*, for re-planning increases after phase 1 has run.
     """
     equity = snapshot.equity
     if equity <= 0:
@@ -252,253 +295,505 @@ def plan(
             f"account {snapshot.user} has no equity ({fmt_decimal(equity)} USDC) on {snapshot.network}",
             hint="an API wallet's address holds nothing: use the account's own address (--address)",
         )
-    goals = goals or {}
-    fee_rate = policy.fee_rate
-    min_value = policy.min_trade_value
-    legs: list[_Leg] = []
-    skipped: list[Skip] = []
-    lines: dict[str, AssetLine] = {}
-    warnings: list[str] = []
+    ctx = _Context(snapshot, targets, policy, goals or {}, equity)
+    for coin in ctx.perp_coins():
+        ctx.plan_perp(coin)
+    for pair in ctx.spot_pairs():
+        ctx.plan_spot(pair)
+    return ctx.finish(count_phase1_margin)
 
-    coins = list(targets.weights)
-    targeted = set(coins)
-    coins += sorted(c for c in snapshot.positions if c not in targeted)
-    coins += sorted(c for c in goals if c not in targeted and c not in snapshot.positions)
 
-    ref_of: dict[str, Decimal] = {}
-    current_size: dict[str, Decimal] = {}
-    for coin in coins:
+class _Context:
+    """Working state of one planning pass (not shared, not kept)."""
+
+    def __init__(
+        self, snapshot: Snapshot, targets: Targets, policy: Policy, goals: Mapping[str, Decimal], equity: Decimal
+    ) -> None:
+        self.snapshot = snapshot
+        self.targets = targets
+        self.policy = policy
+        self.goals = goals
+        self.equity = equity
+        self.legs: list[_Leg] = []
+        self.skipped: list[Skip] = []
+        self.lines: dict[str, AssetLine] = {}
+        self.warnings: list[str] = []
+        self.ref_of: dict[str, Decimal] = {}
+        self.current: dict[str, Decimal] = {}
+        self.kind_of: dict[str, Literal["perp", "spot"]] = {}
+        # target keys resolved: perps by name, spot pairs by "BASE/USDC" (whatever alias was written)
+        self.perp_targets: dict[str, Decimal] = {}
+        self.spot_targets: dict[str, Decimal] = {}
+        for key, weight in targets.weights.items():
+            if key in snapshot.assets or key not in snapshot.spot_aliases:
+                self.perp_targets[key] = weight
+            else:
+                self.spot_targets[snapshot.spot_aliases[key]] = weight
+
+    # ------------------------------------------------------------------ asset lists
+
+    def perp_coins(self) -> list[str]:
+        coins = list(self.perp_targets)
+        targeted = set(coins)
+        coins += sorted(c for c in self.snapshot.positions if c not in targeted)
+        coins += sorted(
+            c for c in self.goals if c not in targeted and c not in self.snapshot.positions and "/" not in c
+        )
+        return coins
+
+    def spot_pairs(self) -> list[str]:
+        pairs = list(self.spot_targets)
+        seen = set(pairs)
+        for token, balance in sorted(self.snapshot.spot_balances.items()):
+            if token == CASH or balance.total == 0:
+                continue
+            pair = f"{token}/{CASH}"
+            if pair not in seen:
+                pairs.append(pair)
+                seen.add(pair)
+        pairs += sorted(p for p in self.goals if "/" in p and p not in seen)
+        return pairs
+
+    # ------------------------------------------------------------------ perps
+
+    def plan_perp(self, coin: str) -> None:
+        snapshot, policy, equity = self.snapshot, self.policy, self.equity
         position = snapshot.positions.get(coin)
         szi = position.szi if position is not None else _ZERO
         market = snapshot.assets.get(coin)
         ref = market.reference_price if market is not None else None
-        target = targets.weights.get(coin)
+        target = self.perp_targets.get(coin)
         if market is None or ref is None:
             why = "not in the exchange's universe" if market is None else "no usable price (no mid or mark)"
-            skipped.append(Skip(coin=coin, code="no_price" if market else "unknown", reason=why))
+            self.skipped.append(Skip(coin=coin, code="no_price" if market else "unknown", reason=why))
             value = position.position_value if position is not None else _ZERO
             weight = (value if szi > 0 else -value) / equity
-            lines[coin] = _line(coin, weight, target, weight, None, "skipped")
-            continue
-        ref_of[coin] = ref
-        current_size[coin] = szi
+            self.lines[coin] = _line(coin, weight, target, weight, None, "skipped")
+            return
+        self.ref_of[coin] = ref
+        self.current[coin] = szi
+        self.kind_of[coin] = "perp"
         w0 = szi * ref / equity
+        decided = self._decide(coin, market, szi, ref, w0, target, untargeted=policy.untargeted)
+        if decided is None:
+            return
+        desired, target_weight, threshold, goal = decided
+        new_legs = _legs_for(market, position, szi, desired, ref, policy)
+        self._keep_legs(coin, market, new_legs, w0, target_weight, threshold, goal, ref)
 
-        if coin in goals:
+    def _decide(
+        self,
+        coin: str,
+        market: AssetMarket,
+        size: Decimal,
+        ref: Decimal,
+        w0: Decimal,
+        target: Decimal | None,
+        *,
+        untargeted: str,
+    ) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+        """The size to trade to, or None (with the line and skip recorded) when nothing trades."""
+        equity, policy = self.equity, self.policy
+        kind = market.kind
+        if coin in self.goals:
             # A later execution round finishing what round 1 started: trade to the size it aimed
             # at, whatever the band (and whatever fees did to equity since).
-            desired = goals[coin]
+            desired = self.goals[coin]
             target_weight = target if target is not None else _ZERO
-            threshold = _ZERO
-            goal: Decimal | None = desired * ref / equity
-            if desired == szi:
-                lines[coin] = _line(coin, w0, target_weight, w0, threshold, "within_band", goal)
-                continue
+            goal = desired * ref / equity
+            if desired == size:
+                self.lines[coin] = _line(coin, w0, target_weight, w0, _ZERO, "within_band", goal, kind)
+                return None
+            return desired, target_weight, _ZERO, goal
+        if target is not None:
+            wt, explicit_zero = target, target == 0
+            threshold = policy.threshold(wt)
+        elif untargeted == "keep":
+            what = "perp positions" if kind == "perp" else "spot tokens"
+            self.skipped.append(
+                Skip(coin=coin, code="untargeted_kept", reason=f"not in the targets; kept ({what} untargeted=keep)")
+            )
+            self.lines[coin] = _line(coin, w0, None, w0, None, "kept", None, kind)
+            return None
         else:
-            if target is not None:
-                wt, explicit_zero = target, target == 0
-                threshold = policy.threshold(wt)
-                target_weight = wt
-            elif policy.untargeted == "keep":
-                skipped.append(
-                    Skip(coin=coin, code="untargeted_kept", reason="not in the targets; kept (untargeted=keep)")
+            wt, explicit_zero, threshold = _ZERO, True, _ZERO
+        if size == 0 and wt == 0:
+            self.lines[coin] = _line(coin, w0, wt, w0, threshold, "flat", None, kind)
+            return None
+        if explicit_zero:
+            return _ZERO, wt, threshold, wt
+        drift = w0 - wt
+        if abs(drift) <= threshold:
+            self.skipped.append(
+                Skip(
+                    coin=coin,
+                    code="within_band",
+                    reason=f"within band: drift {_signed(drift)} is not beyond {_w(threshold)}",
                 )
-                lines[coin] = _line(coin, w0, None, w0, None, "kept")
-                continue
+            )
+            self.lines[coin] = _line(coin, w0, wt, w0, threshold, "within_band", None, kind)
+            return None
+        goal = wt
+        desired = round_size(wt * equity / ref, market.sz_decimals, Rounding.NEAREST)
+        if policy.trade_to == "edge" and threshold > 0:
+            # Trade back only to the band's edge, rounding toward the target so that the projected
+            # weight lands inside the band. When one lot is wider than the whole band no grid point
+            # lies inside it: then trade to the lot nearest the target.
+            edge_weight = wt + threshold if w0 > wt else wt - threshold
+            if w0 > wt:
+                edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.FLOOR)
+                inside = edge * ref / equity >= wt - threshold
             else:
-                wt, explicit_zero, threshold, target_weight = _ZERO, True, _ZERO, _ZERO
-            goal = wt
-            if szi == 0 and wt == 0:
-                lines[coin] = _line(coin, w0, target_weight, w0, threshold, "flat")
-                continue
-            if explicit_zero:
-                desired = _ZERO
-            else:
-                drift = w0 - wt
-                if abs(drift) <= threshold:
-                    skipped.append(
-                        Skip(
-                            coin=coin,
-                            code="within_band",
-                            reason=f"within band: drift {_signed(drift)} is not beyond {_w(threshold)}",
-                        )
-                    )
-                    lines[coin] = _line(coin, w0, target_weight, w0, threshold, "within_band")
-                    continue
-                desired = round_size(wt * equity / ref, market.sz_decimals, Rounding.NEAREST)
-                if policy.trade_to == "edge" and threshold > 0:
-                    # Trade back only to the band's edge, rounding toward the target so that the
-                    # projected weight lands inside the band. When one lot is wider than the whole
-                    # band no grid point lies inside it: then trade to the lot nearest the target.
-                    edge_weight = wt + threshold if w0 > wt else wt - threshold
-                    if w0 > wt:
-                        edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.FLOOR)
-                        inside = edge * ref / equity >= wt - threshold
-                    else:
-                        edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.CEILING)
-                        inside = edge * ref / equity <= wt + threshold
-                    if inside:
-                        desired, goal = edge, edge_weight
+                edge = round_size(edge_weight * equity / ref, market.sz_decimals, Rounding.CEILING)
+                inside = edge * ref / equity <= wt + threshold
+            if inside:
+                desired, goal = edge, edge_weight
+        return desired, wt, threshold, goal
 
-        new_legs = _legs_for(market, position, szi, desired, ref, policy)
+    def _keep_legs(
+        self,
+        coin: str,
+        market: AssetMarket,
+        new_legs: list[_Leg],
+        w0: Decimal,
+        target_weight: Decimal,
+        threshold: Decimal,
+        goal: Decimal,
+        ref: Decimal,
+    ) -> None:
+        kind = market.kind
         if not new_legs:
-            skipped.append(Skip(coin=coin, code="below_lot", reason="the change is smaller than one lot"))
-            lines[coin] = _line(coin, w0, target_weight, w0, threshold, "skipped")
-            continue
-        kept_legs: list[_Leg] = []
+            if coin not in self.lines:
+                self.skipped.append(Skip(coin=coin, code="below_lot", reason="the change is smaller than one lot"))
+            self.lines.setdefault(coin, _line(coin, w0, target_weight, w0, threshold, "skipped", None, kind))
+            return
+        kept: list[_Leg] = []
+        min_value = self.policy.min_trade_value
         for leg in new_legs:
             if leg.limit <= 0 or (leg.limit <= ref if leg.is_buy else leg.limit >= ref):
                 # The grid has no price between the reference and the slippage bound: an order at
                 # the reference or behind it would not match, and one beyond would break the bound.
-                skipped.append(
+                self.skipped.append(
                     Skip(
                         coin=coin,
                         code="tick_exceeds_slippage",
                         reason=f"the exchange's price grid near {fmt_decimal(ref)} is coarser than the "
-                        f"slippage of {fmt_decimal(policy.slippage)}: no valid limit price within it",
+                        f"slippage of {fmt_decimal(self.policy.slippage)}: no valid limit price within it",
                     )
                 )
                 continue
-            whole_close = leg.action in (Action.CLOSE, Action.FLIP_CLOSE)
+            whole_close = leg.action in (Action.CLOSE, Action.FLIP_CLOSE) and not market.is_spot
             if leg.notional < min_value:
                 if whole_close:
                     leg.dust = leg.notional < MIN_ORDER_VALUE
                 else:
-                    skipped.append(
+                    rule = (
+                        " (the exchange refuses spot orders under 10 USDC)"
+                        if market.is_spot and leg.notional < MIN_ORDER_VALUE
+                        else ""
+                    )
+                    self.skipped.append(
                         Skip(
                             coin=coin,
                             code="below_minimum",
                             reason=f"{leg.action.value} of ${_usd(leg.notional)} is below the minimum "
-                            f"trade value ${_usd(min_value)}",
+                            f"trade value ${_usd(min_value)}{rule}",
                         )
                     )
                     continue
-            kept_legs.append(leg)
-        legs.extend(kept_legs)
-        lines[coin] = _line(coin, w0, target_weight, w0, threshold, "trade" if kept_legs else "skipped", goal)
+            kept.append(leg)
+        self.legs.extend(kept)
+        self.lines[coin] = _line(coin, w0, target_weight, w0, threshold, "trade" if kept else "skipped", goal, kind)
 
-    # ---- margin and gross exposure for phase 2
-    phase1 = [leg for leg in legs if leg.phase == 1]
-    phase2 = [leg for leg in legs if leg.phase == 2]
-    after1 = dict(current_size)
-    if count_phase1_margin:
-        for leg in phase1:
-            after1[leg.coin] += leg.signed
-    margin_used_after1 = _ZERO
-    for coin, size in after1.items():
-        if size != 0:
-            margin_used_after1 += (
-                abs(size)
-                * _margin_price(snapshot.assets[coin], ref_of[coin])
-                / _position_leverage(snapshot.positions.get(coin), snapshot.assets[coin])
+    # ------------------------------------------------------------------ spot
+
+    def plan_spot(self, pair: str) -> None:
+        snapshot, equity = self.snapshot, self.equity
+        market = snapshot.spot_assets.get(pair)
+        target = self.spot_targets.get(pair)
+        token = pair.split("/")[0]
+        balance = snapshot.spot_balances.get(token)
+        total = balance.total if balance is not None else _ZERO
+        free = balance.free if balance is not None else _ZERO
+        ref = market.reference_price if market is not None else None
+        if market is None or ref is None:
+            why = "no USDC market for this token" if market is None else "no usable price (no mid or mark)"
+            self.skipped.append(Skip(coin=pair, code="no_price" if market else "unknown", reason=why))
+            self.lines[pair] = _line(pair, _ZERO, target, _ZERO, None, "skipped", None, "spot")
+            return
+        self.ref_of[pair] = ref
+        self.current[pair] = total
+        self.kind_of[pair] = "spot"
+        w0 = total * ref / equity
+        decided = self._decide(pair, market, total, ref, w0, target, untargeted=self.policy.untargeted_spot)
+        if decided is None:
+            return
+        desired, target_weight, threshold, goal = decided
+        legs = _spot_legs(market, total, free, desired, ref, self.policy)
+        if desired < total and free < total and legs:
+            self.warnings.append(
+                f"{pair}: {fmt_decimal(total - free)} {token} is on hold (open orders) and cannot be sold now"
             )
-    # positions the plan does not look at (no price) still hold margin
-    for coin, position in snapshot.positions.items():
-        if coin not in after1:
-            margin_used_after1 += position.margin_used
+        self._keep_legs(pair, market, legs, w0, target_weight, threshold, goal, ref)
 
-    scale = _ONE
-    margin_scaled = gross_capped = False
-    fees = sum((leg.notional for leg in legs), _ZERO) * fee_rate
-    available = equity - fees - margin_used_after1
-    required = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), _ZERO)
-    if phase2 and required > available:
-        scale = max(available, _ZERO) / required
-        margin_scaled = True
-        phase2, dropped = _scale_legs(phase2, scale, min_value, current_size)
-        skipped.extend(dropped)
-        warnings.append(
-            f"phase 2 needs ${_usd(required)} of margin but about ${_usd(max(available, _ZERO))} is free after "
-            f"phase 1 and fees: increases scaled to {_pct(scale)} of plan"
-        )
-        required = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), _ZERO)
+    # ------------------------------------------------------------------ funding and totals
 
-    projected = dict(current_size)
-    for leg in phase1 + phase2:
-        projected[leg.coin] += leg.signed
-    gross_after = _gross(projected, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity)
-    if phase2 and gross_after > policy.max_leverage:
-        gross_without_p2 = gross_after - sum((leg.size * leg.ref for leg in phase2), _ZERO) / equity
-        room = policy.max_leverage - gross_without_p2
-        added = gross_after - gross_without_p2
-        factor = max(room, _ZERO) / added if added > 0 else _ZERO
-        gross_capped = True
-        phase2, dropped = _scale_legs(phase2, factor, min_value, current_size)
-        skipped.extend(dropped)
-        scale = scale * factor
-        warnings.append(
-            f"gross exposure after the plan would be {_w(gross_after)}, above max_leverage "
-            f"{fmt_decimal(policy.max_leverage)}: increases scaled to {_pct(factor)}"
-        )
-        required = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), _ZERO)
-        projected = dict(current_size)
-        for leg in phase1 + phase2:
-            projected[leg.coin] += leg.signed
+    def finish(self, count_phase1_margin: bool) -> Plan:
+        snapshot, policy, equity = self.snapshot, self.policy, self.equity
+        ref_of, current = self.ref_of, self.current
+        phase1 = [leg for leg in self.legs if leg.phase == 1]
+        phase2 = [leg for leg in self.legs if leg.phase == 2]
+        scale = _ONE
+        margin_scaled = gross_capped = False
+        transfers: list[Transfer] = []
+
+        funding = self._funding(phase1, phase2, count_phase1_margin)
+        perp2 = [leg for leg in phase2 if not leg.market.is_spot]
+        spot2 = [leg for leg in phase2 if leg.market.is_spot]
+        if snapshot.unified:
+            need = funding.perp_need + funding.spot_need
+            pool = funding.perp_pool + funding.spot_pool
+            if phase2 and need > pool:
+                scale = max(pool, _ZERO) / need
+                margin_scaled = True
+                phase2 = self._scale(phase2, scale)
+                self.warnings.append(
+                    f"phase 2 needs ${_usd(need)} of margin and cash but about ${_usd(max(pool, _ZERO))} is free "
+                    f"after phase 1 and fees: increases scaled to {_pct(scale)} of plan"
+                )
+        else:
+            perp_short = funding.perp_need - funding.perp_pool
+            spot_short = funding.spot_need - funding.spot_pool
+            if spot_short > 0 and perp_short < 0:
+                amount = _cents_up(min(spot_short, -perp_short))
+                if amount > -perp_short:
+                    amount = _cents_down(-perp_short)
+                if amount > 0:
+                    transfers.append(
+                        Transfer(amount=amount, to_perp=False, reason="spot buys need USDC the perp side can spare")
+                    )
+                    funding.perp_pool -= amount
+                    funding.spot_pool += amount
+            elif perp_short > 0 and spot_short < 0:
+                amount = _cents_up(min(perp_short, -spot_short))
+                if amount > -spot_short:
+                    amount = _cents_down(-spot_short)
+                if amount > 0:
+                    transfers.append(
+                        Transfer(amount=amount, to_perp=True, reason="perp margin needs USDC the spot side can spare")
+                    )
+                    funding.spot_pool -= amount
+                    funding.perp_pool += amount
+            if perp2 and funding.perp_need > funding.perp_pool:
+                factor = max(funding.perp_pool, _ZERO) / funding.perp_need
+                margin_scaled = True
+                scale = min(scale, factor)
+                perp2 = self._scale(perp2, factor)
+                self.warnings.append(
+                    f"phase 2 needs ${_usd(funding.perp_need)} of margin but about "
+                    f"${_usd(max(funding.perp_pool, _ZERO))} is free after phase 1 and fees: perp increases "
+                    f"scaled to {_pct(factor)} of plan"
+                )
+            if spot2 and funding.spot_need > funding.spot_pool:
+                factor = max(funding.spot_pool, _ZERO) / funding.spot_need
+                margin_scaled = True
+                scale = min(scale, factor)
+                spot2 = self._scale(spot2, factor)
+                self.warnings.append(
+                    f"spot buys need ${_usd(funding.spot_need)} but about ${_usd(max(funding.spot_pool, _ZERO))} "
+                    f"of spot USDC is free: spot buys scaled to {_pct(factor)} of plan"
+                )
+            phase2 = perp2 + spot2
+
+        projected = self._projected(phase1 + phase2)
         gross_after = _gross(projected, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity)
+        if phase2 and gross_after > policy.max_leverage:
+            gross_without_p2 = gross_after - sum((leg.size * leg.ref for leg in phase2), _ZERO) / equity
+            room = policy.max_leverage - gross_without_p2
+            added = gross_after - gross_without_p2
+            factor = max(room, _ZERO) / added if added > 0 else _ZERO
+            gross_capped = True
+            phase2 = self._scale(phase2, factor)
+            scale = scale * factor
+            self.warnings.append(
+                f"gross exposure after the plan would be {_w(gross_after)}, above max_leverage "
+                f"{fmt_decimal(policy.max_leverage)}: increases scaled to {_pct(factor)}"
+            )
+            projected = self._projected(phase1 + phase2)
+            gross_after = _gross(projected, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity)
+        if transfers:
+            transfers = self._trim_transfers(transfers, phase2, funding)
 
-    # ---- order, freeze, summarise
-    phase1.sort(key=lambda leg: (-leg.notional, leg.coin))
-    phase2.sort(key=lambda leg: (-leg.notional, leg.coin))
-    projected_w = {coin: size * ref_of[coin] / equity for coin, size in projected.items()}
-    current_w = {coin: size * ref_of[coin] / equity for coin, size in current_size.items()}
-    trades = tuple(
-        _freeze(leg, current_w[leg.coin], lines[leg.coin].target_weight, projected_w[leg.coin])
-        for leg in phase1 + phase2
-    )
-    asset_lines = tuple(
-        line.model_copy(update={"projected_weight": projected_w[line.coin]}) if line.coin in projected_w else line
-        for line in lines.values()
-    )
-    net_before = _net(current_size, ref_of, equity) + _unpriced_net(snapshot, ref_of, equity)
-    net_after = _net(projected, ref_of, equity) + _unpriced_net(snapshot, ref_of, equity)
-    cash_line = AssetLine.model_construct(
-        coin=CASH,
-        kind="cash",
-        current_weight=_ONE - net_before,
-        target_weight=targets.cash if not _has_kept(asset_lines) else None,
-        projected_weight=_ONE - net_after,
-        threshold=None,
-        status="cash",
-    )
-    traded = sum((t.size * t.reference_price for t in trades), _ZERO)
-    summary = Summary.model_construct(
-        equity=equity,
-        turnover=traded / equity,
-        traded_notional=traded,
-        estimated_fees=sum((t.notional for t in trades), _ZERO) * fee_rate,
-        worst_case_slippage=sum((t.size * abs(t.limit_price - t.reference_price) for t in trades), _ZERO),
-        gross_before=_gross(current_size, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity),
-        gross_after=gross_after,
-        net_before=net_before,
-        net_after=net_after,
-        margin_available=available,
-        margin_required=required,
-        scale_factor=scale,
-        margin_scaled=margin_scaled,
-        gross_capped=gross_capped,
-    )
-    if snapshot.open_orders:
-        coins_traded = {t.coin for t in trades}
-        busy = sorted({o.coin for o in snapshot.open_orders})
-        clash = [c for c in busy if c in coins_traded]
-        warnings.append(
-            f"the account has {len(snapshot.open_orders)} open order(s) on {', '.join(busy)}: they hold "
-            "margin and can fill during a rebalance"
-            + (f" (traded coins among them: {', '.join(clash)})" if clash else "")
+        # ---- order, freeze, summarise
+        phase1.sort(key=lambda leg: (-leg.notional, leg.coin))
+        phase2.sort(key=lambda leg: (-leg.notional, leg.coin))
+        projected_w = {coin: size * ref_of[coin] / equity for coin, size in projected.items()}
+        current_w = {coin: size * ref_of[coin] / equity for coin, size in current.items()}
+        trades = tuple(
+            _freeze(leg, current_w[leg.coin], self.lines[leg.coin].target_weight, projected_w[leg.coin])
+            for leg in phase1 + phase2
         )
-    return Plan.model_construct(
-        version=PLAN_VERSION,
-        user=snapshot.user,
-        network=snapshot.network,
-        snapshot_time=snapshot.time,
-        equity=equity,
-        trades=trades,
-        skipped=tuple(skipped),
-        assets=(*asset_lines, cash_line),
-        summary=summary,
-        warnings=tuple(warnings),
-        policy=policy,
-    )
+        asset_lines = tuple(
+            line.model_copy(update={"projected_weight": projected_w[line.coin]}) if line.coin in projected_w else line
+            for line in self.lines.values()
+        )
+        net_before = _net(current, ref_of, equity) + _unpriced_net(snapshot, ref_of, equity)
+        net_after = _net(projected, ref_of, equity) + _unpriced_net(snapshot, ref_of, equity)
+        # Spot tokens nobody trades or prices still count in equity: they are not cash.
+        other = (
+            sum(
+                (
+                    b.total * (snapshot.token_price(t) or _ZERO)
+                    for t, b in snapshot.spot_balances.items()
+                    if t != CASH and f"{t}/{CASH}" not in ref_of
+                ),
+                _ZERO,
+            )
+            / equity
+        )
+        cash_line = AssetLine.model_construct(
+            coin=CASH,
+            kind="cash",
+            current_weight=_ONE - net_before - other,
+            target_weight=self.targets.cash if not _has_kept(asset_lines) else None,
+            projected_weight=_ONE - net_after - other,
+            threshold=None,
+            status="cash",
+        )
+        traded = sum((t.size * t.reference_price for t in trades), _ZERO)
+        fees = sum((leg.notional * leg.fee_rate(policy) for leg in phase1 + phase2), _ZERO)
+        required = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), _ZERO)
+        summary = Summary.model_construct(
+            equity=equity,
+            turnover=traded / equity,
+            traded_notional=traded,
+            estimated_fees=fees,
+            worst_case_slippage=sum((t.size * abs(t.limit_price - t.reference_price) for t in trades), _ZERO),
+            gross_before=_gross(current, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity),
+            gross_after=gross_after,
+            net_before=net_before,
+            net_after=net_after,
+            margin_available=funding.perp_pool_before_transfers,
+            margin_required=required,
+            scale_factor=scale,
+            margin_scaled=margin_scaled,
+            gross_capped=gross_capped,
+            account_mode=snapshot.account_mode,
+            spot_cash_available=funding.spot_pool_before_transfers,
+            spot_cash_required=sum(
+                (leg.notional * (_ONE + SPOT_TAKER_FEE) for leg in phase2 if leg.market.is_spot), _ZERO
+            ),
+        )
+        if snapshot.open_orders:
+            coins_traded = {t.coin for t in trades}
+            busy = sorted({o.coin for o in snapshot.open_orders})
+            clash = [c for c in busy if c in coins_traded]
+            self.warnings.append(
+                f"the account has {len(snapshot.open_orders)} open order(s) on {', '.join(busy)}: they hold "
+                "margin and can fill during a rebalance"
+                + (f" (traded coins among them: {', '.join(clash)})" if clash else "")
+            )
+        if snapshot.unpriced_tokens:
+            self.warnings.append(
+                f"spot tokens without a USDC price are not counted in equity: {', '.join(snapshot.unpriced_tokens)}"
+            )
+        return Plan.model_construct(
+            version=PLAN_VERSION,
+            user=snapshot.user,
+            network=snapshot.network,
+            snapshot_time=snapshot.time,
+            equity=equity,
+            trades=trades,
+            skipped=tuple(self.skipped),
+            assets=(*asset_lines, cash_line),
+            summary=summary,
+            warnings=tuple(self.warnings),
+            policy=policy,
+            transfers=tuple(transfers),
+        )
+
+    def _projected(self, legs: Iterable[_Leg]) -> dict[str, Decimal]:
+        projected = dict(self.current)
+        for leg in legs:
+            projected[leg.coin] += leg.signed
+        return projected
+
+    def _scale(self, legs: list[_Leg], factor: Decimal) -> list[_Leg]:
+        kept, dropped = _scale_legs(legs, factor, self.policy.min_trade_value, self.current)
+        self.skipped.extend(dropped)
+        return kept
+
+    def _funding(self, phase1: list[_Leg], phase2: list[_Leg], count_phase1: bool) -> _Funding:
+        """The USDC each side has for phase 2 and what phase 2 needs of it."""
+        snapshot, policy = self.snapshot, self.policy
+        after1 = {c: s for c, s in self.current.items() if self.kind_of.get(c) == "perp"}
+        spot_proceeds = _ZERO
+        if count_phase1:
+            for leg in phase1:
+                if leg.market.is_spot:
+                    spot_proceeds += leg.notional * (_ONE - SPOT_TAKER_FEE)
+                else:
+                    after1[leg.coin] += leg.signed
+        margin_used = _ZERO
+        for coin, size in after1.items():
+            if size != 0:
+                market = snapshot.assets[coin]
+                margin_used += (
+                    abs(size)
+                    * _margin_price(market, self.ref_of[coin])
+                    / _position_leverage(snapshot.positions.get(coin), market)
+                )
+        for coin, position in snapshot.positions.items():
+            if coin not in after1:  # positions the plan does not look at (no price) still hold margin
+                margin_used += position.margin_used
+        perp_fees = sum((leg.notional * policy.fee_rate for leg in phase1 + phase2 if not leg.market.is_spot), _ZERO)
+        spot_need = sum((leg.notional * (_ONE + SPOT_TAKER_FEE) for leg in phase2 if leg.market.is_spot), _ZERO)
+        perp_need = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), _ZERO)
+        usdc = snapshot.spot_balances.get(CASH)
+        spot_free = usdc.free if usdc is not None else _ZERO
+        if snapshot.unified:
+            # One balance: the spot USDC total already holds the perp side's value.
+            pool = snapshot.spot_usdc - margin_used - perp_fees + spot_proceeds
+            return _Funding(pool, _ZERO, perp_need, spot_need)
+        perp_pool = snapshot.account_value - perp_fees - margin_used
+        return _Funding(perp_pool, spot_free + spot_proceeds, perp_need, spot_need)
+
+    def _trim_transfers(self, transfers: list[Transfer], phase2: list[_Leg], funding: _Funding) -> list[Transfer]:
+        """Shrink (or drop) a transfer to what the final, possibly scaled, phase 2 still needs."""
+        spot_need = sum((leg.notional * (_ONE + SPOT_TAKER_FEE) for leg in phase2 if leg.market.is_spot), _ZERO)
+        perp_need = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), _ZERO)
+        kept = []
+        for t in transfers:
+            short = (
+                perp_need - funding.perp_pool_before_transfers
+                if t.to_perp
+                else spot_need - funding.spot_pool_before_transfers
+            )
+            if short <= 0:
+                continue
+            amount = min(t.amount, _cents_up(short))
+            kept.append(t if amount == t.amount else t.model_copy(update={"amount": amount}))
+        return kept
+
+
+class _Funding:
+    """USDC pools for phase 2: the perp side (margin) and the spot side (buys)."""
+
+    def __init__(self, perp_pool: Decimal, spot_pool: Decimal, perp_need: Decimal, spot_need: Decimal) -> None:
+        self.perp_pool = perp_pool
+        self.spot_pool = spot_pool
+        self.perp_need = perp_need
+        self.spot_need = spot_need
+        self.perp_pool_before_transfers = perp_pool
+        self.spot_pool_before_transfers = spot_pool
+
+
+def _cents_up(value: Decimal) -> Decimal:
+    return round_to_step(value, Decimal("0.01"), Rounding.CEILING)
+
+
+def _cents_down(value: Decimal) -> Decimal:
+    return round_to_step(value, Decimal("0.01"), Rounding.FLOOR)
 
 
 def _legs_for(
@@ -509,7 +804,7 @@ def _legs_for(
     ref: Decimal,
     policy: Policy,
 ) -> list[_Leg]:
-    """The legs that take a position from ``szi`` to ``desired`` (both on the lot grid)."""
+    """The legs that take a perp position from ``szi`` to ``desired`` (both on the lot grid)."""
     if desired == szi:
         return []
     szd = market.sz_decimals
@@ -534,6 +829,34 @@ def _legs_for(
     if abs(desired) * reopen_limit < policy.min_trade_value:
         return [leg(Action.CLOSE, szi < 0, abs(szi))]
     return [reduction]
+
+
+def _spot_legs(
+    market: AssetMarket, total: Decimal, free: Decimal, desired: Decimal, ref: Decimal, policy: Policy
+) -> list[_Leg]:
+    """The order that takes a spot balance from ``total`` to ``desired`` tokens.
+
+    Sells never exceed the free balance (rounded down to the lot); a sell that would leave less than
+    the minimum behind sells everything that is free instead.
+    """
+    szd = market.sz_decimals
+    slip = policy.slippage
+    if desired > total:
+        size = round_size(desired - total, szd, Rounding.NEAREST)
+        if size <= 0:
+            return []
+        action = Action.OPEN if total == 0 else Action.INCREASE
+        return [_Leg(market, action, True, size, ref, limit_price(ref, True, slip, szd, spot=True), None, True)]
+    sellable = round_size(free, szd, Rounding.DOWN)
+    size = min(round_size(total - desired, szd, Rounding.NEAREST), sellable)
+    if size <= 0:
+        return []
+    sell_limit = limit_price(ref, False, slip, szd, spot=True)
+    remainder = total - size
+    if desired == 0 or remainder * sell_limit < policy.min_trade_value:
+        size = sellable
+    action = Action.CLOSE if size == total else Action.REDUCE
+    return [_Leg(market, action, False, size, ref, sell_limit, None, True)]
 
 
 def _open_leverage(position: PerpPosition | None, market: AssetMarket, policy: Policy) -> tuple[int, bool]:
@@ -619,10 +942,11 @@ def _line(
     threshold: Decimal | None,
     status: Any,
     goal: Decimal | None = None,
+    kind: str = "perp",
 ) -> AssetLine:
     return AssetLine.model_construct(
         coin=coin,
-        kind="perp",
+        kind=kind,
         current_weight=current,
         target_weight=target,
         projected_weight=projected,
@@ -643,7 +967,7 @@ def _freeze(leg: _Leg, current: Decimal, target: Decimal | None, projected: Deci
         reference_price=leg.ref,
         limit_price=leg.limit,
         notional=leg.notional,
-        reduce_only=leg.phase == 1,
+        reduce_only=leg.phase == 1 and not leg.market.is_spot,
         dust=leg.dust,
         current_weight=current,
         target_weight=target if target is not None else _ZERO,
@@ -651,6 +975,7 @@ def _freeze(leg: _Leg, current: Decimal, target: Decimal | None, projected: Deci
         leverage=leg.leverage,
         is_cross=leg.is_cross,
         sz_decimals=leg.market.sz_decimals,
+        kind=leg.market.kind,
     )
 
 

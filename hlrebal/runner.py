@@ -18,7 +18,7 @@ from hlrebal.executor import ExecutionReport, Executor, new_run_id, reconcile
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
 from hlrebal.render import plan_json
 from hlrebal.session import Connection
-from hlrebal.targets import Targets, check_gross, check_universe
+from hlrebal.targets import Targets
 
 
 class RunUI(Protocol):
@@ -84,9 +84,8 @@ def execute_run(
             if pending:
                 ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
                 reconciled = reconcile(conn.client, conn.user, journal, pending)
-            snap = conn.read()
-            check_universe(targets, snap.assets, (c for c, a in snap.assets.items() if a.is_delisted))
-            check_gross(targets, resolved.policy.max_leverage)
+            snap = conn.read(spot=targets.mentions_spot)
+            planner.check_targets(snap, targets, resolved.policy)
             confirmed = planner.plan(snap, targets, resolved.policy)
             journal.record("plan", round=0, plan=plan_json(confirmed))
             ui.show_plan(confirmed)

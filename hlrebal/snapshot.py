@@ -51,6 +51,16 @@ class AssetMarket(BaseModel):
     mid: Decimal | None = None
     mark: Decimal | None = None
     oracle: Decimal | None = None
+    base: str | None = None
+    """Spot only: the base token (what the balance is held in)."""
+    quote: str | None = None
+    """Spot only: the quote token (USDC for the pairs hlrebal trades)."""
+    wire: str | None = None
+    """Spot only: the exchange's coin name for the pair ("PURR/USDC" or "@107")."""
+
+    @property
+    def is_spot(self) -> bool:
+        return self.kind == "spot"
 
     @property
     def reference_price(self) -> Decimal | None:
@@ -75,6 +85,25 @@ class PerpPosition(BaseModel):
     margin_used: Decimal = Decimal(0)
     position_value: Decimal = Decimal(0)
     unrealized_pnl: Decimal = Decimal(0)
+
+
+class SpotBalance(BaseModel):
+    """A spot token balance: ``hold`` is locked by open orders (and, in unified mode, perp margin)."""
+
+    model_config = _FROZEN
+
+    token: str
+    total: Decimal
+    hold: Decimal = Decimal(0)
+    entry_ntl: Decimal = Decimal(0)
+
+    @property
+    def free(self) -> Decimal:
+        return self.total - self.hold
+
+
+AccountMode = Literal["standard", "unified", "portfolio"]
+CASH_TOKEN = "USDC"
 
 
 class OpenOrder(BaseModel):
@@ -107,17 +136,71 @@ class Snapshot(BaseModel):
     assets: dict[str, AssetMarket] = Field(default_factory=dict)
     open_orders: tuple[OpenOrder, ...] = ()
     taker_fee: Decimal | None = None
+    account_mode: AccountMode = "standard"
+    mode_source: str = "default"
+    """How the mode was learnt: "userAbstraction", "balances" (their shape) or "default"."""
+    spot_balances: dict[str, SpotBalance] = Field(default_factory=dict)
+    spot_assets: dict[str, AssetMarket] = Field(default_factory=dict)
+    """Spot pairs quoted in USDC, keyed by "BASE/USDC"."""
+    spot_aliases: dict[str, str] = Field(default_factory=dict)
+    """Every name a spot pair goes by ("@107", "HYPE/USDC") -> its key in ``spot_assets``."""
+    has_spot_state: bool = False
     raw: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
 
     @property
+    def unified(self) -> bool:
+        """Unified or portfolio-margin account: one USDC balance, reported on the spot side."""
+        return self.account_mode in ("unified", "portfolio")
+
+    def spot_pair_of(self, token: str) -> AssetMarket | None:
+        """The USDC pair a token trades in (None for USDC itself or a token without one)."""
+        return self.spot_assets.get(f"{token}/{CASH_TOKEN}")
+
+    def token_price(self, token: str) -> Decimal | None:
+        """A spot token's value in USDC (1 for USDC; the pair's reference price otherwise)."""
+        if token == CASH_TOKEN:
+            return Decimal(1)
+        pair = self.spot_pair_of(token)
+        return pair.reference_price if pair is not None else None
+
+    @property
+    def spot_usdc(self) -> Decimal:
+        balance = self.spot_balances.get(CASH_TOKEN)
+        return balance.total if balance is not None else Decimal(0)
+
+    @property
+    def spot_value(self) -> Decimal:
+        """Spot balances at their mids (USDC at 1); tokens without a USDC price are not counted."""
+        total = Decimal(0)
+        for token, balance in self.spot_balances.items():
+            price = self.token_price(token)
+            if price is not None:
+                total += balance.total * price
+        return total
+
+    @property
+    def unpriced_tokens(self) -> list[str]:
+        return sorted(t for t, b in self.spot_balances.items() if b.total != 0 and self.token_price(t) is None)
+
+    @property
     def equity(self) -> Decimal:
-        """Account equity the weights are fractions of."""
-        return self.account_value
+        """Whole-account equity, counted once: in standard mode the perp account value plus the spot
+        balances; in unified/portfolio mode the spot balances alone (the perp side's value is
+        already in the one USDC balance the spot clearinghouse reports)."""
+        if self.unified:
+            return self.spot_value
+        return self.account_value + self.spot_value
+
+    @property
+    def perp_collateral(self) -> Decimal:
+        """What perp margin is drawn from: the perp account value, or in unified mode the USDC
+        balance not held by spot orders (approximated by the spot USDC total)."""
+        return self.spot_usdc if self.unified else self.account_value
 
     @property
     def is_empty(self) -> bool:
         """No equity and no positions: usually an API wallet's address instead of the account's."""
-        return self.account_value == 0 and not self.positions
+        return self.equity == 0 and not self.positions and not any(b.total for b in self.spot_balances.values())
 
     @classmethod
     def from_raw(cls, doc: Mapping[str, Any], source: str = "<snapshot>") -> Snapshot:
@@ -239,12 +322,17 @@ def _parse_inner(doc: Mapping[str, Any]) -> Snapshot:
     if isinstance(fees, dict) and fees.get("userCrossRate") is not None:
         taker_fee = _dec(fees["userCrossRate"], "userFees.userCrossRate")
 
+    account_value = _req(summary.get("accountValue"), "clearinghouseState.marginSummary.accountValue")
+    spot_assets, aliases = _parse_spot_market(doc)
+    balances = _parse_spot_balances(doc.get("spotClearinghouseState"))
+    mode, mode_source = _account_mode(doc.get("userAbstraction"), account_value, positions, balances)
+
     return Snapshot.model_construct(
         version=SNAPSHOT_VERSION,
         user=user.lower(),
         network=network,
         time=time_ms,
-        account_value=_req(summary.get("accountValue"), "clearinghouseState.marginSummary.accountValue"),
+        account_value=account_value,
         total_margin_used=_dec(summary.get("totalMarginUsed", "0"), "marginSummary.totalMarginUsed"),
         total_ntl_pos=_dec(summary.get("totalNtlPos", "0"), "marginSummary.totalNtlPos"),
         withdrawable=_dec(state.get("withdrawable", "0"), "clearinghouseState.withdrawable"),
@@ -252,8 +340,119 @@ def _parse_inner(doc: Mapping[str, Any]) -> Snapshot:
         assets=assets,
         open_orders=_parse_open_orders(doc.get("openOrders")),
         taker_fee=taker_fee,
+        account_mode=mode,
+        mode_source=mode_source,
+        spot_balances=balances,
+        spot_assets=spot_assets,
+        spot_aliases=aliases,
+        has_spot_state="spotClearinghouseState" in doc,
         raw=dict(doc),
     )
+
+
+_MODES: dict[str, AccountMode] = {
+    "default": "standard",
+    "disabled": "standard",
+    "standard": "standard",
+    "unifiedAccount": "unified",
+    "unified": "unified",
+    "portfolioMargin": "portfolio",
+    "portfolio": "portfolio",
+}
+
+
+def _account_mode(
+    answer: Any, account_value: Decimal, positions: Mapping[str, PerpPosition], balances: Mapping[str, SpotBalance]
+) -> tuple[AccountMode, str]:
+    """The account mode: from the userAbstraction answer when there is one, else the balances' shape.
+
+    The shape: a unified account keeps its USDC on the spot side and its perp account value reads
+    about zero while positions are open (their notional is paid from the spot USDC).
+    """
+    if isinstance(answer, str):
+        if answer not in _MODES:
+            raise _Bad(f"userAbstraction: unknown account mode {answer!r}")
+        return _MODES[answer], "userAbstraction"
+    if isinstance(answer, dict) and isinstance(answer.get("abstraction"), str) and answer["abstraction"] in _MODES:
+        return _MODES[answer["abstraction"]], "userAbstraction"
+    usdc = balances.get(CASH_TOKEN)
+    if positions and usdc is not None and usdc.total > 0 and usdc.hold > 0:
+        notional = sum((p.position_value for p in positions.values()), Decimal(0))
+        if notional > 0 and abs(account_value) < notional / 20:
+            return "unified", "balances"
+    return "standard", "default"
+
+
+def _parse_spot_balances(raw: Any) -> dict[str, SpotBalance]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not isinstance(raw.get("balances", []), list):
+        raise _Bad("spotClearinghouseState: expected {balances: [...]}")
+    out: dict[str, SpotBalance] = {}
+    for i, b in enumerate(raw.get("balances", [])):
+        where = f"spotClearinghouseState.balances[{i}]"
+        token = b.get("coin") if isinstance(b, dict) else None
+        if not isinstance(token, str):
+            raise _Bad(f"{where}.coin: missing")
+        out[token] = SpotBalance.model_construct(
+            token=token,
+            total=_req(b.get("total"), f"{where}.total"),
+            hold=_dec(b.get("hold", "0"), f"{where}.hold") or Decimal(0),
+            entry_ntl=_dec(b.get("entryNtl", "0"), f"{where}.entryNtl") or Decimal(0),
+        )
+    return out
+
+
+def _parse_spot_market(doc: Mapping[str, Any]) -> tuple[dict[str, AssetMarket], dict[str, str]]:
+    """USDC-quoted spot pairs keyed by "BASE/USDC", with every alias ("@107") mapped to that key."""
+    raw = doc.get("spotMetaAndAssetCtxs")
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[0], dict):
+        raise _Bad("spotMetaAndAssetCtxs: expected [spotMeta, assetCtxs]")
+    meta, ctxs = raw
+    tokens = {}
+    for i, t in enumerate(meta.get("tokens", [])):
+        tokens[_int(t.get("index"), f"spotMetaAndAssetCtxs.tokens[{i}].index")] = t
+    ctx_by_coin = {c.get("coin"): c for c in ctxs if isinstance(c, dict)} if isinstance(ctxs, list) else {}
+    markets: dict[str, AssetMarket] = {}
+    aliases: dict[str, str] = {}
+    pairs = sorted(meta.get("universe", []), key=lambda u: (not u.get("isCanonical", False), u.get("index", 0)))
+    for u in pairs:
+        index = _int(u.get("index"), "spotMetaAndAssetCtxs.universe.index")
+        where = f"spotMetaAndAssetCtxs.universe[{index}]"
+        pair_tokens = u.get("tokens")
+        if not isinstance(pair_tokens, list) or len(pair_tokens) != 2:
+            raise _Bad(f"{where}.tokens: expected [base, quote]")
+        base, quote = tokens.get(pair_tokens[0]), tokens.get(pair_tokens[1])
+        if base is None or quote is None:
+            raise _Bad(f"{where}.tokens: unknown token index")
+        display = f"{base['name']}/{quote['name']}"
+        wire = str(u.get("name"))
+        if quote["name"] != CASH_TOKEN or display in markets:
+            # hlrebal values and trades spot in USDC; a second pair of the same tokens is an alias.
+            if display in markets:
+                aliases.setdefault(wire, display)
+            continue
+        ctx = ctx_by_coin.get(wire, {})
+        markets[display] = AssetMarket.model_construct(
+            coin=display,
+            asset_id=10_000 + index,
+            kind="spot",
+            sz_decimals=_int(base.get("szDecimals"), f"{where} base szDecimals"),
+            max_leverage=1,
+            only_isolated=False,
+            is_delisted=False,
+            mid=_dec(ctx.get("midPx"), f"{where}.midPx", optional=True),
+            mark=_dec(ctx.get("markPx"), f"{where}.markPx", optional=True),
+            oracle=None,
+            base=str(base["name"]),
+            quote=str(quote["name"]),
+            wire=wire,
+        )
+        aliases[display] = display
+        aliases[wire] = display
+    return markets, aliases
 
 
 def _parse_perp_market(doc: Mapping[str, Any]) -> dict[str, AssetMarket]:

@@ -68,6 +68,11 @@ class Targets(BaseModel):
         return sum((abs(w) for w in self.weights.values()), Decimal(0))
 
     @property
+    def mentions_spot(self) -> bool:
+        """True when a key names a spot pair ("HYPE/USDC", "@107"): the spot market must be read."""
+        return any("/" in key or key.startswith("@") for key in self.weights)
+
+    @property
     def net(self) -> Decimal:
         """Sum of signed non-cash weights."""
         return sum(self.weights.values(), Decimal(0))
@@ -237,22 +242,45 @@ def check_universe(
     targets: Targets,
     known: Iterable[str],
     delisted: Iterable[str] = (),
+    spot_aliases: Mapping[str, str] | None = None,
 ) -> None:
-    """Reject coins the exchange does not list, and non-zero weights on delisted coins.
+    """Reject names the exchange does not list, non-zero weights on delisted coins, and spot misuse.
 
-    Coin names are case-sensitive, as on the exchange; close matches are suggested ("btc" -> "BTC").
+    Perp coins are named as on the exchange, case-sensitive; spot holdings by their pair
+    ("HYPE/USDC", "PURR/USDC" or "@107"). A name that is both a perp and a spot token ("HYPE") is the
+    perp; the spot holding must be written as a pair. Spot weights cannot be negative (no shorts on
+    spot), and one pair may be named only once. Close matches are suggested ("btc" -> "BTC").
     """
     known_set = set(known)
     delisted_set = set(delisted)
+    spot = dict(spot_aliases or {})
+    seen_pairs: dict[str, str] = {}
     for coin, weight in targets.weights.items():
-        if coin not in known_set:
-            raise _err(targets.source, coin, f"is not traded on this exchange{_suggest(coin, known_set)}")
-        if coin in delisted_set and weight != 0:
-            raise _err(
-                targets.source,
-                coin,
-                "is delisted: it can only be closed (weight 0); remove it or set its weight to 0",
-            )
+        if coin in known_set:
+            if coin in delisted_set and weight != 0:
+                raise _err(
+                    targets.source,
+                    coin,
+                    "is delisted: it can only be closed (weight 0); remove it or set its weight to 0",
+                )
+            continue
+        if coin in spot:
+            pair = spot[coin]
+            if weight < 0:
+                raise _err(targets.source, coin, "spot holdings cannot be negative (there are no spot shorts)")
+            if pair in seen_pairs:
+                raise _err(
+                    targets.source,
+                    coin,
+                    f"names the same spot pair as {seen_pairs[pair]!r} ({pair}); give each holding once",
+                )
+            seen_pairs[pair] = coin
+            continue
+        names = known_set | {k for k in spot if "/" in k}
+        hint = ""
+        if "/" not in coin and not coin.startswith("@") and f"{coin}/{CASH}" in spot:
+            hint = f" (the spot token is written as a pair: {coin + '/' + CASH!r})"
+        raise _err(targets.source, coin, f"is not traded on this exchange{hint or _suggest(coin, names)}")
 
 
 def _suggest(coin: str, known: set[str]) -> str:
