@@ -7,6 +7,7 @@ account, so demo execution signs real orders that the simulator verifies.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import shutil
@@ -62,7 +63,14 @@ def running_demo() -> Iterator[DemoAccount]:
     folder.mkdir(parents=True, exist_ok=True)
     doc = demo_snapshot_doc()
     key = _demo_key(folder)
-    sim = Simulator(snapshot=doc, state=folder / "state.json", autosave=True)
+    # A newer hlrebal may ship a different demo account: start that one over rather than mixing.
+    seed = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    marker = folder / "seed.sha256"
+    state = folder / "state.json"
+    if marker.exists() and marker.read_text().strip() != seed:
+        state.unlink(missing_ok=True)
+    marker.write_text(seed + "\n")
+    sim = Simulator(snapshot=doc, state=state, autosave=True)
     with sim:
         yield DemoAccount(sim=sim, url=sim.url, user=str(doc["user"]).lower(), key=key)
 

@@ -341,6 +341,28 @@ class ExchangeClient:
         answer = self._exchange("updateLeverage", self._signed_l1(action, expires_after=None))
         _expect_ok(answer, f"setting {coin} leverage to {leverage}x {'cross' if is_cross else 'isolated'}")
 
+    def usd_class_transfer(self, amount: Decimal, *, to_perp: bool) -> None:
+        """Move USDC between the perp and spot balances: a user-signed action (the account's own key;
+        an API wallet cannot sign it and a vault cannot make it). Raises OrderAnswerLost when the
+        answer never arrived (the caller re-reads balances before trusting either outcome)."""
+        from hyperliquid.utils.signing import sign_usd_class_transfer_action
+
+        if self._wallet is None:
+            raise BadInputError("no signing key: transfers need the account's own key")
+        if self._vault is not None:
+            raise BadInputError("a vault or sub-account signer cannot make usdClassTransfer")
+        nonce = self.next_nonce()
+        action = {
+            "type": "usdClassTransfer",
+            "amount": format(amount.normalize(), "f"),
+            "toPerp": to_perp,
+            "nonce": nonce,
+        }
+        signature = sign_usd_class_transfer_action(self._wallet, action, self.is_mainnet)
+        payload = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None, "expiresAfter": None}
+        answer = self._exchange("usdClassTransfer", payload)
+        _expect_ok(answer, f"moving {amount} USDC {'to perp' if to_perp else 'to spot'}")
+
     def cancel(self, cancels: Sequence[tuple[int, int]]) -> list[str | None]:
         """Cancel (asset, oid) pairs in one request; returns an error (or None) per cancel."""
         action = {"type": "cancel", "cancels": [{"a": a, "o": o} for a, o in cancels]}

@@ -98,6 +98,8 @@ class ExecutionReport:
     final_snapshot: Snapshot | None = None
     leverage_set: list[str] = field(default_factory=list)
     reconciled: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[str] = field(default_factory=list)
+    blocked_transfers: list[str] = field(default_factory=list)
 
     @property
     def fees(self) -> Decimal:
@@ -142,6 +144,7 @@ class Executor:
         reconfirm: Callable[[Plan, str], bool] | None = None,
         cancel_open_orders: bool = False,
         refused_dust: dict[str, str] | None = None,
+        can_transfer: bool = True,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         run_id: str | None = None,
@@ -156,6 +159,9 @@ class Executor:
         self.reconfirm = reconfirm
         self.cancel_open_orders = cancel_open_orders
         self.refused_dust = dict(refused_dust or {})
+        self.can_transfer = can_transfer
+        self._spot = targets.mentions_spot
+        self._mode: str | None = None
         self.clock = clock
         self.sleep = sleep
         self.run_id = run_id or journal.run_id
@@ -174,10 +180,25 @@ class Executor:
 
     def _read(self, *, open_orders: bool = False) -> Snapshot:
         self._check_stop("before reading the account")
-        return self.client.read_snapshot(self.user, open_orders=open_orders, network_label=self.client.network)
+        return self.client.read_snapshot(
+            self.user,
+            spot=self._spot,
+            open_orders=open_orders,
+            mode=self._mode,
+            network_label=self.client.network,
+        )
 
-    def _plan(self, snap: Snapshot, policy: Policy, *, count_phase1_margin: bool = True) -> Plan:
-        result = plan(snap, self.targets, policy, goals=self._goals, count_phase1_margin=count_phase1_margin)
+    def _plan(
+        self, snap: Snapshot, policy: Policy, *, count_phase1_margin: bool = True, allow_transfers: bool | None = None
+    ) -> Plan:
+        result = plan(
+            snap,
+            self.targets,
+            policy,
+            goals=self._goals,
+            count_phase1_margin=count_phase1_margin,
+            allow_transfers=self.can_transfer if allow_transfers is None else allow_transfers,
+        )
         return self._drop_refused_dust(result)
 
     def _drop_refused_dust(self, p: Plan) -> Plan:
@@ -225,8 +246,8 @@ class Executor:
                     f"{t.coin} {t.side} of ${t.notional:,.2f} exceeds max_order_value ${policy.max_order_value:,.2f}",
                     hint="raise --max-order-value or trade in smaller steps",
                 )
-            market = snap.assets[t.coin]
-            if market.oracle is not None and market.oracle > 0:
+            market = snap.market_of(t.coin)
+            if market is not None and market.oracle is not None and market.oracle > 0:
                 deviation = abs(t.reference_price - market.oracle) / market.oracle
                 if deviation > policy.max_price_deviation:
                     raise GuardError(
@@ -237,7 +258,7 @@ class Executor:
 
     def _open_orders_guard(self, p: Plan, snap: Snapshot) -> Snapshot:
         traded = {t.coin for t in p.trades}
-        clashing = [o for o in snap.open_orders if o.coin in traded]
+        clashing = [o for o in snap.open_orders if snap.spot_aliases.get(o.coin, o.coin) in traded]
         if not clashing:
             return snap
         coins = ", ".join(sorted({o.coin for o in clashing}))
@@ -249,7 +270,7 @@ class Executor:
             )
         self._check_stop("before cancelling open orders")
         self.progress(f"cancelling {len(clashing)} open order(s) on {coins}")
-        cancels = [(snap.assets[o.coin].asset_id, o.oid) for o in clashing]
+        cancels = [(m.asset_id, o.oid) for o in clashing if (m := snap.market_of(o.coin)) is not None]
         errors = self.client.cancel(cancels)
         self.journal.record("cancelled", orders=[{"coin": o.coin, "oid": o.oid} for o in clashing], errors=errors)
         return self._read()
@@ -372,13 +393,58 @@ class Executor:
                 f"order below $10 ({out.error}); it is left as it is and not retried"
             )
 
+    def _transfer(
+        self, p: Plan, snap: Snapshot, phase2: list[Trade], n: int, policy: Policy
+    ) -> tuple[Snapshot, list[Trade]]:
+        """Make the plan's cash transfers before phase 2; when one cannot be made, size phase 2 to
+        the cash each side has and report the transfer the owner must make."""
+        for t in p.transfers:
+            if t.blocked:
+                note = f"the owner must transfer ${t.amount:,.2f} USDC {t.direction} (an API wallet or vault cannot)"
+                if note not in self.report.blocked_transfers:
+                    self.report.blocked_transfers.append(note)
+                continue
+            self._check_stop("before a transfer")
+            self.progress(f"round {n}: moving ${t.amount:,.2f} USDC {t.direction}")
+            before = snap.spot_usdc
+            self.journal.record("transfer_sent", round=n, amount=t.amount, to_perp=t.to_perp)
+            try:
+                self.client.usd_class_transfer(t.amount, to_perp=t.to_perp)
+                self.journal.record("transfer_result", round=n, status="ok")
+                self.report.transfers.append(f"{t.amount} USDC {t.direction}")
+            except OrderAnswerLost as e:
+                # No id to ask for: the balances say whether it happened. Never resend it blindly.
+                snap = self._read()
+                moved = abs(snap.spot_usdc - before) >= t.amount / 2
+                self.journal.record("transfer_result", round=n, status="ok" if moved else "unknown", error=e.message)
+                if moved:
+                    self.report.transfers.append(f"{t.amount} USDC {t.direction}")
+                else:
+                    return self._without_transfers(snap, policy, n, f"the answer to a transfer was lost ({e.message})")
+            except ExchangeError as e:
+                self.journal.record("transfer_result", round=n, status="error", error=e.message)
+                snap = self._read()
+                return self._without_transfers(snap, policy, n, f"a transfer was refused: {e.message}")
+        return snap, phase2
+
+    def _without_transfers(self, snap: Snapshot, policy: Policy, n: int, why: str) -> tuple[Snapshot, list[Trade]]:
+        self.report.warnings.append(f"round {n}: {why}; phase 2 sized to the cash each side has")
+        p = self._plan(snap, policy, count_phase1_margin=False, allow_transfers=False)
+        unfinished = {t.coin for t in p.phase(1)}
+        return snap, [t for t in p.phase(2) if t.coin not in unfinished]
+
     # ------------------------------------------------------------------ the run
 
     def run(self, confirmed: Plan, snapshot: Snapshot) -> ExecutionReport:
         """Execute until the plan is empty, nothing fills, or ``max_rounds`` is reached."""
         report = self.report
         self._start_equity = snapshot.equity
+        raw_mode = snapshot.raw.get("userAbstraction")
+        self._mode = raw_mode if isinstance(raw_mode, str) else None
+        self._spot = self._spot or bool(snapshot.spot_assets)
         snap, current = snapshot, self._drop_refused_dust(confirmed)
+        if confirmed.transfers and not self.can_transfer:
+            current = self._plan(snap, self._policy_for_round(1))
         try:
             for n in range(1, self.policy.max_rounds + 1):
                 round_policy = self._policy_for_round(n)
@@ -403,19 +469,22 @@ class Executor:
                 phase1 = list(current.phase(1))
                 sent1 = self._send(phase1, n, 1)
                 phase2 = list(current.phase(2))
-                if phase2 and sent1:
+                plan2 = current
+                if (phase2 or current.transfers) and sent1:
                     snap = self._read()
-                    replanned = self._plan(snap, round_policy, count_phase1_margin=False)
-                    unfinished = {t.coin for t in replanned.phase(1)}
-                    phase2 = [t for t in replanned.phase(2) if t.coin not in unfinished]
-                    held_back = sorted({t.coin for t in replanned.phase(2) if t.coin in unfinished})
+                    plan2 = self._plan(snap, round_policy, count_phase1_margin=False)
+                    unfinished = {t.coin for t in plan2.phase(1)}
+                    phase2 = [t for t in plan2.phase(2) if t.coin not in unfinished]
+                    held_back = sorted({t.coin for t in plan2.phase(2) if t.coin in unfinished})
                     if held_back:
                         rnd.note += f"increases held back until reductions finish: {', '.join(held_back)}. "
-                    if replanned.summary.margin_scaled:
-                        note = "phase 2 scaled down to the margin actually free after phase 1"
+                    if plan2.summary.margin_scaled:
+                        note = "phase 2 scaled down to the margin and cash actually free after phase 1"
                         rnd.note += note + ". "
                         report.warnings.append(f"round {n}: {note}")
-                    self._guards(replanned.model_copy(update={"trades": tuple(phase2)}), snap)
+                    self._guards(plan2.model_copy(update={"trades": tuple(phase2)}), snap)
+                if phase2 and plan2.transfers:
+                    snap, phase2 = self._transfer(plan2, snap, phase2, n, round_policy)
                 if phase2:
                     self._set_leverage(phase2, snap)
                 sent2 = self._send(phase2, n, 2)
@@ -479,11 +548,18 @@ class Executor:
     def _finish(self) -> None:
         report = self.report
         final = report.final_plan
-        if final is None or final.is_empty:
+        blocked = [t for t in final.transfers if t.blocked] if final is not None else []
+        for t in blocked:
+            note = f"the owner must transfer ${t.amount:,.2f} USDC {t.direction} (an API wallet or vault cannot)"
+            if note not in report.blocked_transfers:
+                report.blocked_transfers.append(note)
+        if (final is None or final.is_empty) and not blocked:
             report.exit_code, report.outcome = ExitCode.OK, "done"
             report.message = "the account is at its targets" if report.orders else "nothing to do"
             return
-        remaining = ", ".join(f"{t.coin} {t.side} {t.size}" for t in final.trades)
+        remaining = ", ".join(f"{t.coin} {t.side} {t.size}" for t in final.trades) if final is not None else ""
+        if report.blocked_transfers:
+            remaining = "; ".join([*filter(None, [remaining]), *report.blocked_transfers]) + ", then run again"
         report.exit_code = ExitCode.PARTIAL
         if report.orders and not report.any_filled:
             report.outcome, report.message = (

@@ -175,6 +175,8 @@ class Transfer(BaseModel):
     amount: Decimal
     to_perp: bool
     reason: str
+    blocked: bool = False
+    """The signer may not move cash (an API wallet, or a vault): the account's owner must do it."""
 
     @property
     def direction(self) -> str:
@@ -282,12 +284,15 @@ def plan(
     *,
     goals: Mapping[str, Decimal] | None = None,
     count_phase1_margin: bool = True,
+    allow_transfers: bool = True,
 ) -> Plan:
     """Turn the difference between the account and its targets into an ordered list of trades.
 
     ``goals`` pins assets to a position size (on the lot grid) whatever the band: later execution
     rounds finish what the first round started. ``count_phase1_margin=False`` sizes phase 2 against
     the margin and cash free *now*, for re-planning increases after phase 1 has run.
+    ``allow_transfers=False`` (an API wallet or a vault signs) sizes phase 2 to the cash each side
+    already has; the transfers that would have helped are listed as blocked, for the owner to make.
     """
     equity = snapshot.equity
     if equity <= 0:
@@ -300,7 +305,7 @@ def plan(
         ctx.plan_perp(coin)
     for pair in ctx.spot_pairs():
         ctx.plan_spot(pair)
-    return ctx.finish(count_phase1_margin)
+    return ctx.finish(count_phase1_margin, allow_transfers)
 
 
 class _Context:
@@ -538,7 +543,7 @@ class _Context:
 
     # ------------------------------------------------------------------ funding and totals
 
-    def finish(self, count_phase1_margin: bool) -> Plan:
+    def finish(self, count_phase1_margin: bool, allow_transfers: bool = True) -> Plan:
         snapshot, policy, equity = self.snapshot, self.policy, self.equity
         ref_of, current = self.ref_of, self.current
         phase1 = [leg for leg in self.legs if leg.phase == 1]
@@ -570,20 +575,32 @@ class _Context:
                     amount = _cents_down(-perp_short)
                 if amount > 0:
                     transfers.append(
-                        Transfer(amount=amount, to_perp=False, reason="spot buys need USDC the perp side can spare")
+                        Transfer(
+                            amount=amount,
+                            to_perp=False,
+                            reason="spot buys need USDC the perp side can spare",
+                            blocked=not allow_transfers,
+                        )
                     )
-                    funding.perp_pool -= amount
-                    funding.spot_pool += amount
+                    if allow_transfers:
+                        funding.perp_pool -= amount
+                        funding.spot_pool += amount
             elif perp_short > 0 and spot_short < 0:
                 amount = _cents_up(min(perp_short, -spot_short))
                 if amount > -spot_short:
                     amount = _cents_down(-spot_short)
                 if amount > 0:
                     transfers.append(
-                        Transfer(amount=amount, to_perp=True, reason="perp margin needs USDC the spot side can spare")
+                        Transfer(
+                            amount=amount,
+                            to_perp=True,
+                            reason="perp margin needs USDC the spot side can spare",
+                            blocked=not allow_transfers,
+                        )
                     )
-                    funding.spot_pool -= amount
-                    funding.perp_pool += amount
+                    if allow_transfers:
+                        funding.spot_pool -= amount
+                        funding.perp_pool += amount
             if perp2 and funding.perp_need > funding.perp_pool:
                 factor = max(funding.perp_pool, _ZERO) / funding.perp_need
                 margin_scaled = True
@@ -621,8 +638,14 @@ class _Context:
             )
             projected = self._projected(phase1 + phase2)
             gross_after = _gross(projected, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity)
-        if transfers:
+        if transfers and allow_transfers:
             transfers = self._trim_transfers(transfers, phase2, funding)
+        for t in transfers:
+            if t.blocked:
+                self.warnings.append(
+                    f"the signer cannot move cash: the account's owner must transfer ${_usd(t.amount)} USDC "
+                    f"{t.direction} (usdClassTransfer) for the rest of the plan to fit"
+                )
 
         # ---- order, freeze, summarise
         phase1.sort(key=lambda leg: (-leg.notional, leg.coin))
@@ -686,7 +709,7 @@ class _Context:
         )
         if snapshot.open_orders:
             coins_traded = {t.coin for t in trades}
-            busy = sorted({o.coin for o in snapshot.open_orders})
+            busy = sorted({snapshot.spot_aliases.get(o.coin, o.coin) for o in snapshot.open_orders})
             clash = [c for c in busy if c in coins_traded]
             self.warnings.append(
                 f"the account has {len(snapshot.open_orders)} open order(s) on {', '.join(busy)}: they hold "

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from hlrebal.executor import ExecutionReport
 from hlrebal.market import fmt_decimal
-from hlrebal.planner import Plan, Trade
+from hlrebal.planner import Plan, Trade, Transfer
 from hlrebal.snapshot import Snapshot
 
 WEIGHT_PLACES = Decimal("1e-10")
@@ -51,9 +51,20 @@ def trade_json(t: Trade) -> dict[str, Any]:
         "dust": t.dust,
         "leverage": t.leverage,
         "is_cross": t.is_cross,
+        "kind": t.kind,
         "current_weight": weight(t.current_weight),
         "target_weight": weight(t.target_weight),
         "projected_weight": weight(t.projected_weight),
+    }
+
+
+def transfer_json(t: Transfer) -> dict[str, Any]:
+    return {
+        "amount": dec(t.amount),
+        "to_perp": t.to_perp,
+        "direction": t.direction,
+        "reason": t.reason,
+        "blocked": t.blocked,
     }
 
 
@@ -68,6 +79,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "snapshot_time": plan.snapshot_time,
         "equity": dec(plan.equity),
         "trades": [trade_json(t) for t in plan.trades],
+        "transfers": [transfer_json(t) for t in plan.transfers],
         "skipped": [{"coin": k.coin, "code": k.code, "reason": k.reason} for k in plan.skipped],
         "assets": [
             {
@@ -97,6 +109,9 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "margin_scaled": s.margin_scaled,
             "gross_capped": s.gross_capped,
             "trade_count": len(plan.trades),
+            "account_mode": s.account_mode,
+            "spot_cash_available": dec(s.spot_cash_available, Decimal("0.01")),
+            "spot_cash_required": dec(s.spot_cash_required, Decimal("0.01")),
         },
         "warnings": list(plan.warnings),
         "policy": policy_json(plan),
@@ -144,7 +159,17 @@ def plan_table(plan: Plan) -> Table:
         ("reduce-only", "center"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for i, t in enumerate(plan.trades, 1):
+    rows: list[tuple[Any, ...]] = [("trade", t) for t in plan.trades]
+    # transfers sit after the sells that free the cash and before the buys that need it
+    first2 = next((i for i, (_, t) in enumerate(rows) if t.phase == 2), len(rows))
+    rows[first2:first2] = [("transfer", x) for x in plan.transfers]
+    for i, (what, t) in enumerate(rows, 1):
+        if what == "transfer":
+            label = "transfer" + (" (owner must make it)" if t.blocked else "")
+            table.add_row(
+                str(i), "1→2", "USDC", label, t.direction, fmt_decimal(t.amount), "", "", usd(t.amount), t.reason, ""
+            )
+            continue
         side = Text(t.side, style="green" if t.is_buy else "red")
         action = t.action.value + (" (dust)" if t.dust else "")
         table.add_row(
@@ -188,7 +213,12 @@ def summary_table(plan: Plan) -> Table:
         ("gross exposure", f"{pct(s.gross_before)} → {pct(s.gross_after)}"),
         ("net exposure", f"{pct(s.net_before)} → {pct(s.net_after)}"),
         ("phase 2 margin", f"{usd(s.margin_required)} needed of {usd(max(s.margin_available, _ZERO))} free"),
+        ("account mode", s.account_mode),
     ]
+    if s.spot_cash_required > 0:
+        rows.append(
+            ("spot buys", f"{usd(s.spot_cash_required)} needed of {usd(max(s.spot_cash_available, _ZERO))} spot USDC")
+        )
     if s.margin_scaled or s.gross_capped:
         rows.append(("phase 2 scaled to", pct(s.scale_factor)))
     for what, value in rows:
@@ -269,6 +299,21 @@ def account_json(snap: Snapshot) -> dict[str, Any]:
         "time": snap.time,
         "equity": dec(equity),
         "empty": snap.is_empty,
+        "account_mode": snap.account_mode,
+        "mode_source": snap.mode_source,
+        "perp_account_value": dec(snap.account_value),
+        "spot": [
+            {
+                "token": b.token,
+                "total": dec(b.total),
+                "hold": dec(b.hold),
+                "price": dec(snap.token_price(b.token)),
+                "value": dec(b.total * p, Decimal("0.01")) if (p := snap.token_price(b.token)) is not None else None,
+                "weight": weight(b.total * p / equity) if p is not None and equity > 0 else None,
+            }
+            for b in snap.spot_balances.values()
+            if b.total != 0
+        ],
         "margin_used": dec(snap.total_margin_used),
         "withdrawable": dec(snap.withdrawable),
         "positions": positions,
@@ -287,6 +332,9 @@ def account_renderable(snap: Snapshot) -> RenderableType:
     head.add_column("value", justify="right")
     head.add_row("address", f"{snap.user} ({snap.network})")
     head.add_row("equity", usd(snap.equity))
+    head.add_row("account mode", f"{snap.account_mode} (from {snap.mode_source})")
+    if not snap.unified:
+        head.add_row("perp account value", usd(snap.account_value))
     head.add_row("margin used", usd(snap.total_margin_used))
     head.add_row("withdrawable", usd(snap.withdrawable))
     parts.append(head)
@@ -314,6 +362,20 @@ def account_renderable(snap: Snapshot) -> RenderableType:
                 usd(Decimal(p["unrealized_pnl"])),
             )
         parts.append(table)
+    if doc["spot"]:
+        spot = Table(title="Spot balances", title_justify="left", header_style="bold")
+        for name in ("token", "total", "on hold", "price", "value", "weight"):
+            spot.add_column(name, justify="left" if name == "token" else "right")
+        for b in doc["spot"]:
+            spot.add_row(
+                b["token"],
+                b["total"],
+                b["hold"],
+                b["price"] or "-",
+                usd(Decimal(b["value"])) if b["value"] is not None else "-",
+                pct(Decimal(b["weight"])) if b["weight"] is not None else "-",
+            )
+        parts.append(spot)
     if snap.open_orders:
         orders = Table(title="Open orders (they hold margin and can fill during a rebalance)", title_justify="left")
         for name in ("coin", "side", "size", "limit", "oid"):
@@ -399,6 +461,8 @@ def execution_json(report: ExecutionReport, plan: Plan | None = None) -> dict[st
             for o in report.orders
         ],
         "leverage_set": report.leverage_set,
+        "transfers": report.transfers,
+        "blocked_transfers": report.blocked_transfers,
         "reconciled": report.reconciled,
         "final": {
             "equity": dec(equity),
@@ -461,6 +525,10 @@ def execution_renderable(report: ExecutionReport) -> RenderableType:
     summary.add_row("fees", usd(report.fees))
     for item in report.leverage_set:
         summary.add_row("leverage set", item)
+    for item in report.transfers:
+        summary.add_row("transferred", item)
+    for item in report.blocked_transfers:
+        summary.add_row("to do by the owner", item)
     parts.append(summary)
     for w in report.warnings:
         parts.append(Text(f"warning: {w}", style="yellow"))

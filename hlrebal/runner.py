@@ -102,6 +102,8 @@ def execute_run(
                 reconfirm=None if assume_yes else ui.reconfirm,
                 cancel_open_orders=cancel_open_orders,
                 refused_dust=refused_dust(journal_file, conn.user),
+                # usdClassTransfer is user-signed: only the account's own key, never a vault's leader
+                can_transfer=conn.signer == conn.user and conn.vault is None,
                 run_id=run_id,
             )
             report = executor.run(confirmed, snap)

@@ -152,6 +152,13 @@ class Snapshot(BaseModel):
         """Unified or portfolio-margin account: one USDC balance, reported on the spot side."""
         return self.account_mode in ("unified", "portfolio")
 
+    def market_of(self, name: str) -> AssetMarket | None:
+        """The market a name refers to: a perp coin, or a spot pair by any of its names."""
+        market = self.assets.get(name)
+        if market is None and name in self.spot_aliases:
+            market = self.spot_assets.get(self.spot_aliases[name])
+        return market
+
     def spot_pair_of(self, token: str) -> AssetMarket | None:
         """The USDC pair a token trades in (None for USDC itself or a token without one)."""
         return self.spot_assets.get(f"{token}/{CASH_TOKEN}")

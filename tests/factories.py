@@ -56,6 +56,10 @@ def make_snapshot(
     prices: Mapping[str, str | None] | None = None,
     open_orders: list[dict[str, Any]] | None = None,
     time_ms: int = 1_793_000_000_000,
+    spot: Mapping[str, str] | None = None,
+    spot_prices: Mapping[str, str] | None = None,
+    spot_hold: Mapping[str, str] | None = None,
+    mode: str | None = None,
 ) -> dict[str, Any]:
     """A snapshot document: ``positions`` maps coin -> szi or (szi, leverage[, is_cross]).
 
@@ -119,7 +123,7 @@ def make_snapshot(
         "totalRawUsd": str(Decimal(str(cash))),
         "totalMarginUsed": str(margin),
     }
-    return {
+    doc: dict[str, Any] = {
         "version": 1,
         "user": user,
         "network": network,
@@ -135,6 +139,52 @@ def make_snapshot(
         "metaAndAssetCtxs": [{"universe": universe, "marginTables": [], "collateralToken": 0}, ctxs],
         "openOrders": open_orders or [],
     }
+    if spot is not None:
+        doc["spotClearinghouseState"] = spot_state(spot, spot_hold)
+        doc["spotMetaAndAssetCtxs"] = spot_market(spot_prices)
+    if mode is not None:
+        doc["userAbstraction"] = mode
+    return doc
+
+
+SPOT_TOKENS = [("USDC", 0, 8), ("PURR", 1, 0), ("HYPE", 150, 2), ("UBTC", 197, 5)]
+# (pair name on the wire, base token index, universe index, price)
+SPOT_PAIRS = [("PURR/USDC", 1, 0, "0.18123"), ("@107", 150, 107, "38.41"), ("@142", 197, 142, "85590")]
+
+
+def spot_state(balances: Mapping[str, str], hold: Mapping[str, str] | None = None) -> dict[str, Any]:
+    index = {name: i for name, i, _ in SPOT_TOKENS}
+    return {
+        "balances": [
+            {"coin": t, "token": index[t], "total": str(v), "hold": str((hold or {}).get(t, "0.0")), "entryNtl": "0.0"}
+            for t, v in balances.items()
+        ]
+    }
+
+
+def spot_market(prices: Mapping[str, str] | None = None) -> list[Any]:
+    prices = prices or {}
+    tokens = [
+        {"name": n, "szDecimals": d, "weiDecimals": 8, "index": i, "tokenId": f"0x{i:032x}", "isCanonical": i < 2}
+        for n, i, d in SPOT_TOKENS
+    ]
+    universe = [
+        {"tokens": [base, 0], "name": wire, "index": idx, "isCanonical": idx == 0} for wire, base, idx, _ in SPOT_PAIRS
+    ]
+    ctxs = []
+    for wire, _, _, px in SPOT_PAIRS:
+        price = prices.get(wire, px)
+        ctxs.append(
+            {
+                "coin": wire,
+                "prevDayPx": px,
+                "dayNtlVlm": "1000000.0",
+                "markPx": price,
+                "midPx": price,
+                "circulatingSupply": "1000000.0",
+            }
+        )
+    return [{"universe": universe, "tokens": tokens}, ctxs]
 
 
 def btc_80_20() -> dict[str, Any]:

@@ -111,7 +111,8 @@ def test_comment_keys_are_ignored_and_no_snapshot_means_default_market() -> None
     snap = _snap("demo")
     snap["_anything"] = {"not": "a request"}
     with Simulator(snapshot=snap) as s:
-        assert info(s).user_state(snap["user"])["marginSummary"]["accountValue"] == "100000.0"
+        expected = Decimal(snap["clearinghouseState"]["marginSummary"]["accountValue"])
+        assert Decimal(info(s).user_state(snap["user"])["marginSummary"]["accountValue"]) == expected
     with Simulator() as s:
         assert s.engine.accounts == {}
         assert [p["name"] for p in info(s).meta()["universe"]] == ["BTC", "ETH", "SOL", "HYPE"]

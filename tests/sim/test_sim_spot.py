@@ -214,4 +214,5 @@ def test_demo_snapshot_with_a_spot_holding(make_sim) -> None:  # type: ignore[no
     s = make_sim(snap)
     held = balances(s, snap["user"])
     assert D(held["HYPE"]["total"]) == D("100.25") and D(held["USDC"]["total"]) == D("12.5")
-    assert D(info(s).user_state(snap["user"])["marginSummary"]["accountValue"]) == 100_000
+    perp_value = D(snap["clearinghouseState"]["marginSummary"]["accountValue"])
+    assert D(info(s).user_state(snap["user"])["marginSummary"]["accountValue"]) == perp_value

@@ -56,9 +56,9 @@ def test_state_survives_save_and_load(tmp_path: Path) -> None:
         assert statuses(exchange(s, key).cancel("BTC", oid)) == ["success"]
         assert s.engine.vaults["0x" + "5" * 40].leader == key.address.lower()
         # the seeded demo account came along
-        assert client.user_state("0xde30000000000000000000000000000000000001")["marginSummary"]["accountValue"] == (
-            "100000.0"
-        )
+        seeded = json.loads(DEMO.read_text())["clearinghouseState"]["marginSummary"]["accountValue"]
+        demo_user = "0xde30000000000000000000000000000000000001"
+        assert D(client.user_state(demo_user)["marginSummary"]["accountValue"]) == D(seeded)
 
 
 def test_state_file_wins_over_snapshot(tmp_path: Path) -> None:

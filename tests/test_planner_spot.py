@@ -1,0 +1,226 @@
+"""Whole-account planning: spot holdings by pair, standard and unified accounts, cash movement."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hlrebal.errors import ExitCode, TargetFileError
+from hlrebal.market import MIN_ORDER_VALUE, SPOT_TAKER_FEE, is_valid_price, is_valid_size
+from hlrebal.planner import Action, Plan, check_targets, plan
+from hlrebal.policy import Policy
+from hlrebal.snapshot import Snapshot
+from hlrebal.targets import weights_from_mapping
+
+from factories import make_snapshot
+
+
+def run(doc: dict[str, Any], weights: dict[str, Any], **policy: Any) -> Plan:
+    snap = Snapshot.from_raw(doc)
+    targets = weights_from_mapping(weights)
+    pol = Policy(**policy)
+    check_targets(snap, targets, pol)
+    return plan(snap, targets, pol)
+
+
+def trade(p: Plan, coin: str) -> Any:
+    return next(t for t in p.trades if t.coin == coin)
+
+
+def perp_only_100k() -> dict[str, Any]:
+    return make_snapshot({}, cash="100000", spot={"USDC": "0"})
+
+
+def test_equity_counts_perp_and_spot_once_in_standard_mode() -> None:
+    doc = make_snapshot({"BTC": ("0.5", 10)}, cash="50000", spot={"USDC": "1000", "HYPE": "100"})
+    snap = Snapshot.from_raw(doc)
+    assert snap.account_mode == "standard"
+    assert snap.equity == D("50000") + D("0.5") * D("85600") + D("1000") + D("100") * D("38.41")
+
+
+def test_equity_counts_the_one_balance_in_unified_mode() -> None:
+    # Unified: the perp account value reads about zero; the spot USDC total carries the account.
+    ntl = D("0.5") * D("85600")
+    doc = make_snapshot(
+        {"BTC": ("0.5", 10)}, cash=str(-ntl), spot={"USDC": "90000", "HYPE": "100"}, mode="unifiedAccount"
+    )
+    snap = Snapshot.from_raw(doc)
+    assert snap.account_mode == "unified" and snap.mode_source == "userAbstraction"
+    assert snap.account_value == 0
+    assert snap.equity == D("90000") + D("3841")
+
+
+def test_unified_mode_is_recognised_from_the_balances_shape_without_user_abstraction() -> None:
+    ntl = D("0.5") * D("85600")
+    doc = make_snapshot({"BTC": ("0.5", 10)}, cash=str(-ntl), spot={"USDC": "90000"}, spot_hold={"USDC": "4280"})
+    snap = Snapshot.from_raw(doc)
+    assert (snap.account_mode, snap.mode_source) == ("unified", "balances")
+
+
+def test_seed_style_whole_account_target_from_perp_usdc_only() -> None:
+    """30% BTC perp, 20% HYPE spot, 50% USDC from an account holding only perp USDC."""
+    p = run(perp_only_100k(), {"BTC": 0.3, "HYPE/USDC": 0.2, "USDC": 0.5})
+    hype = trade(p, "HYPE/USDC")
+    assert hype.kind == "spot" and hype.side == "buy" and hype.phase == 2 and not hype.reduce_only
+    assert hype.asset_id == 10_107
+    assert hype.size == D("520.7")  # 20% of $100,000 at 38.41, on HYPE's 2-decimal lot grid
+    assert is_valid_price(hype.limit_price, 2, spot=True)
+    (transfer,) = p.transfers
+    assert transfer.to_perp is False and not transfer.blocked
+    cost = hype.size * hype.limit_price * (1 + SPOT_TAKER_FEE)
+    assert cost <= transfer.amount < cost + D("0.02")
+    btc = trade(p, "BTC")
+    assert btc.kind == "perp" and btc.phase == 2
+    assert not p.summary.margin_scaled
+    line = {a.coin: a for a in p.assets}
+    assert abs(line["HYPE/USDC"].projected_weight - D("0.2")) < D("0.001")
+    assert abs(line["USDC"].projected_weight - D("0.5")) < D("0.001")
+
+
+def test_spot_sells_come_first_and_fund_perp_margin_with_a_transfer_to_perp() -> None:
+    # All in spot (HYPE and USDC), little on the perp side: a BTC long needs margin moved to perp.
+    doc = make_snapshot({}, cash="500", spot={"USDC": "20000", "HYPE": "2000"})
+    p = run(doc, {"BTC": 0.5, "HYPE/USDC": 0.2}, leverage=2)
+    hype = trade(p, "HYPE/USDC")
+    assert (hype.phase, hype.side, hype.action) == (1, "sell", Action.REDUCE)
+    (transfer,) = p.transfers
+    assert transfer.to_perp is True
+    btc = trade(p, "BTC")
+    assert btc.notional / btc.leverage <= transfer.amount + D("500")
+
+
+def test_spot_sells_never_exceed_the_free_balance() -> None:
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "0", "HYPE": "100"}, spot_hold={"HYPE": "60"})
+    p = run(doc, {"HYPE/USDC": 0})
+    sell = trade(p, "HYPE/USDC")
+    assert sell.size == D("40") and sell.side == "sell"
+    assert any("on hold" in w for w in p.warnings)
+
+
+def test_sub_minimum_spot_trades_are_skipped_not_sent() -> None:
+    doc = make_snapshot({}, cash="1000", spot={"USDC": "0", "HYPE": "0.2"})  # $7.68 of HYPE
+    p = run(doc, {"HYPE/USDC": 0})
+    assert not p.trades
+    skip = next(s for s in p.skipped if s.coin == "HYPE/USDC")
+    assert skip.code == "below_minimum" and "10 USDC" in skip.reason
+
+
+def test_untargeted_spot_tokens_are_kept_unless_asked() -> None:
+    doc = make_snapshot({"BTC": ("0.5", 10)}, cash="50000", spot={"USDC": "0", "HYPE": "200"})
+    kept = run(doc, {"BTC": 0.4})
+    assert "HYPE/USDC" not in {t.coin for t in kept.trades}
+    assert any(s.coin == "HYPE/USDC" and s.code == "untargeted_kept" for s in kept.skipped)
+    closed = run(doc, {"BTC": 0.4}, untargeted_spot="close")
+    sell = trade(closed, "HYPE/USDC")
+    assert sell.size == D("200") and sell.action == Action.CLOSE and not sell.reduce_only
+
+
+def test_unified_accounts_need_no_transfer_and_share_one_pool() -> None:
+    ntl = D("0.5") * D("85600")
+    doc = make_snapshot({"BTC": ("0.5", 10)}, cash=str(-ntl), spot={"USDC": "90000"}, mode="unifiedAccount")
+    p = run(doc, {"BTC": 0.4, "HYPE/USDC": 0.2})
+    assert p.transfers == ()
+    assert {t.coin for t in p.trades} == {"BTC", "HYPE/USDC"}
+    assert p.summary.account_mode == "unified" and not p.summary.margin_scaled
+
+
+def test_blocked_transfers_scale_spot_buys_and_name_what_the_owner_must_do() -> None:
+    snap = Snapshot.from_raw(perp_only_100k())
+    targets = weights_from_mapping({"BTC": 0.3, "HYPE/USDC": 0.2})
+    p = plan(snap, targets, Policy(), allow_transfers=False)
+    (t,) = p.transfers
+    assert t.blocked and not t.to_perp
+    assert "HYPE/USDC" not in {x.coin for x in p.trades}  # no spot USDC: nothing can be bought
+    assert any("owner must transfer" in w for w in p.warnings)
+
+
+@pytest.mark.parametrize(
+    ("weights", "fragment"),
+    [
+        ({"HYPE/USDC": -0.1}, "cannot be negative"),
+        ({"HYPE/USDC": 0.1, "@107": 0.1}, "same spot pair"),
+        ({"PURR": 0.1}, "'PURR/USDC'"),
+        ({"HYPE/USDT": 0.1}, "not traded"),
+    ],
+)
+def test_spot_target_mistakes_are_bad_input(weights: dict[str, float], fragment: str) -> None:
+    snap = Snapshot.from_raw(perp_only_100k())
+    with pytest.raises(TargetFileError) as e:
+        check_targets(snap, weights_from_mapping(weights), Policy())
+    assert e.value.exit_code == ExitCode.BAD_INPUT and fragment in str(e.value)
+
+
+def test_a_name_that_is_both_perp_and_spot_is_the_perp_unless_written_as_a_pair() -> None:
+    doc = make_snapshot({}, cash="100000", spot={"USDC": "0"})
+    p = run(doc, {"HYPE": 0.1})
+    assert trade(p, "HYPE").kind == "perp"
+    q = run(doc, {"@107": 0.1})
+    assert trade(q, "HYPE/USDC").kind == "spot"
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@st.composite
+def spot_scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, D], Policy]:
+    hype_price = draw(st.sampled_from(["38.41", "0.5123", "1234.5"]))
+    purr_price = draw(st.sampled_from(["0.18123", "0.001234", "2.5"]))
+    spot = {
+        "USDC": str(D(draw(st.integers(0, 200_000)))),
+        "HYPE": str(D(draw(st.integers(0, 500_000))) / 100),
+        "PURR": str(D(draw(st.integers(0, 2_000_000)))),
+    }
+    hold = {"HYPE": str(D(draw(st.integers(0, 100))) / 100)} if draw(st.booleans()) else {}
+    if D(hold.get("HYPE", "0")) > D(spot["HYPE"]):
+        hold = {}
+    perp_cash = str(D(draw(st.integers(0, 200_000))))
+    doc = make_snapshot(
+        {},
+        cash=perp_cash,
+        spot=spot,
+        spot_hold=hold,
+        spot_prices={"@107": hype_price, "PURR/USDC": purr_price},
+    )
+    w_hype = D(draw(st.integers(0, 50))) / 100
+    w_purr = D(draw(st.integers(0, 30))) / 100
+    w_btc = D(draw(st.integers(-30, 30))) / 100
+    weights = {"HYPE/USDC": w_hype, "PURR/USDC": w_purr, "BTC": w_btc}
+    policy = Policy(
+        band=D(draw(st.sampled_from(["0", "0.02", "0.05"]))),
+        untargeted_spot=draw(st.sampled_from(["keep", "close"])),
+        slippage=D(draw(st.sampled_from(["0.002", "0.01"]))),
+    )
+    return doc, weights, policy
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spot_scenarios())
+def test_spot_orders_are_valid_above_the_minimum_and_within_the_free_balance(
+    s: tuple[dict[str, Any], dict[str, D], Policy],
+) -> None:
+    doc, weights, policy = s
+    snap = Snapshot.from_raw(doc)
+    if snap.equity <= 0:
+        return
+    p = plan(snap, weights_from_mapping(weights), policy)
+    for t in p.trades:
+        spot = t.kind == "spot"
+        assert is_valid_size(t.size, t.sz_decimals)
+        assert is_valid_price(t.limit_price, t.sz_decimals, spot=spot)
+        if spot:
+            assert not t.reduce_only
+            assert t.notional >= MIN_ORDER_VALUE  # no spot dust exemption on the exchange
+            if t.side == "sell":
+                assert t.phase == 1
+                token = t.coin.split("/")[0]
+                assert t.size <= snap.spot_balances[token].free
+            else:
+                assert t.phase == 2
+    assert plan(snap, weights_from_mapping(weights), policy) == p
+    # transfers only ever move what the source side can spare
+    for tr in p.transfers:
+        assert tr.amount > 0
