@@ -1,8 +1,8 @@
 """The demo paper account: an in-process simulator seeded from the bundled demo snapshot.
 
 Its state lives in the user's data directory between runs (``hlrebal demo reset`` starts it over).
-On first use the demo creates its own local key (mode 0600), approved as an API wallet of the demo
-account, so demo execution signs real orders that the simulator verifies.
+On first use the demo creates its own local key (mode 0600) and the paper account is that key's own
+account, so demo execution signs real orders (and transfers) that the simulator verifies.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from hlrebal.config import data_dir
+from hlrebal.exchange import address_of
 from hlrebal.keys import SigningKey, read_key_file, write_key_file
 
 if TYPE_CHECKING:
@@ -70,14 +71,12 @@ def running_demo() -> Iterator[DemoAccount]:
     if marker.exists() and marker.read_text().strip() != seed:
         state.unlink(missing_ok=True)
     marker.write_text(seed + "\n")
+    # The demo key owns the paper account, so demo runs can sign everything a real owner can,
+    # usdClassTransfer included.
+    doc["user"] = address_of(key)
     sim = Simulator(snapshot=doc, state=state, autosave=True)
     with sim:
-        yield DemoAccount(sim=sim, url=sim.url, user=str(doc["user"]).lower(), key=key)
-
-
-def approve_demo_agent(demo: DemoAccount, agent_address: str) -> None:
-    """Make the demo key an approved API wallet of the demo account (idempotent)."""
-    demo.sim.approve_agent(demo.user, agent_address, "hlrebal-demo")
+        yield DemoAccount(sim=sim, url=sim.url, user=doc["user"], key=key)
 
 
 def reset_demo() -> bool:

@@ -102,6 +102,16 @@ def decimal_to_wire_float(value: Decimal, what: str) -> float:
     return as_float
 
 
+def address_of(key: SigningKey) -> str:
+    """The address a private key signs as (lowercase)."""
+    import eth_account
+
+    try:
+        return str(eth_account.Account.from_key(key.secret.get_secret_value()).address).lower()
+    except (ValueError, TypeError):
+        raise BadInputError(f"the key from {key.source} is not a valid secp256k1 private key") from None
+
+
 class ExchangeClient:
     """Reads and (once a signer is attached) writes against one Hyperliquid-compatible endpoint."""
 

@@ -549,10 +549,11 @@ class Executor:
         report = self.report
         final = report.final_plan
         blocked = [t for t in final.transfers if t.blocked] if final is not None else []
-        for t in blocked:
-            note = f"the owner must transfer ${t.amount:,.2f} USDC {t.direction} (an API wallet or vault cannot)"
-            if note not in report.blocked_transfers:
-                report.blocked_transfers.append(note)
+        if blocked:  # the latest amounts: what is still missing now, not what was missing mid-run
+            report.blocked_transfers = [
+                f"the owner must transfer ${t.amount:,.2f} USDC {t.direction} (an API wallet or vault cannot)"
+                for t in blocked
+            ]
         if (final is None or final.is_empty) and not blocked:
             report.exit_code, report.outcome = ExitCode.OK, "done"
             report.message = "the account is at its targets" if report.orders else "nothing to do"
@@ -642,6 +643,10 @@ def reconcile(client: ExchangeClient, user: str, journal: Journal, pending: Sequ
 def _position_goals(p: Plan, snap: Snapshot) -> dict[str, Decimal]:
     """The position size each traded coin is meant to end at: what later rounds finish."""
     sizes = {coin: pos.szi for coin, pos in snap.positions.items()}
+    for pair, market in snap.spot_assets.items():
+        balance = snap.spot_balances.get(market.base or "")
+        if balance is not None:
+            sizes[pair] = balance.total
     for t in p.trades:
         sizes[t.coin] = sizes.get(t.coin, _ZERO) + t.signed_size
     return {t.coin: sizes[t.coin] for t in p.trades}

@@ -258,6 +258,13 @@ class _Leg:
     def phase(self) -> Literal[1, 2]:
         return 1 if self.action in REDUCING else 2
 
+    @property
+    def received(self) -> Decimal:
+        """The position change the leg brings: a spot buy arrives less its fee (paid in the token)."""
+        if self.market.is_spot and self.is_buy:
+            return self.size * (_ONE - SPOT_TAKER_FEE)
+        return self.signed
+
     def fee_rate(self, policy: Policy) -> Decimal:
         return SPOT_TAKER_FEE if self.market.is_spot else policy.fee_rate
 
@@ -738,7 +745,7 @@ class _Context:
     def _projected(self, legs: Iterable[_Leg]) -> dict[str, Decimal]:
         projected = dict(self.current)
         for leg in legs:
-            projected[leg.coin] += leg.signed
+            projected[leg.coin] += leg.received
         return projected
 
     def _scale(self, legs: list[_Leg], factor: Decimal) -> list[_Leg]:
@@ -865,7 +872,8 @@ def _spot_legs(
     szd = market.sz_decimals
     slip = policy.slippage
     if desired > total:
-        size = round_size(desired - total, szd, Rounding.NEAREST)
+        # The spot fee is paid in the token received: buy enough that what arrives is the goal.
+        size = round_size((desired - total) / (_ONE - SPOT_TAKER_FEE), szd, Rounding.NEAREST)
         if size <= 0:
             return []
         action = Action.OPEN if total == 0 else Action.INCREASE

@@ -72,7 +72,7 @@ def connect(
 
     with ExitStack() as stack:
         if demo:
-            from hlrebal.demo import approve_demo_agent, running_demo
+            from hlrebal.demo import running_demo
 
             account = stack.enter_context(running_demo())
             client = ExchangeClient(account.url, network="demo", timeout=timeout or DEFAULT_TIMEOUT)
@@ -80,7 +80,6 @@ def connect(
             if need_signer:
                 conn.key = account.key
                 conn.signer = client.attach_signer(account.key)
-                approve_demo_agent(account, conn.signer)
             yield conn
             return
 

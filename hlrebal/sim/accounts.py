@@ -4,6 +4,11 @@ Bookkeeping model (the exchange's own): an account's cross ledger is its "raw US
 the cash flows of every trade (buying 1 BTC at 85,000 takes 85,000 from raw USD). Then
 accountValue = raw USD + sum(szi x mark), and nothing else needs to remember entry prices.
 An isolated position carries its own raw USD (``iso_raw``); its margin is iso_raw + szi x mark.
+
+Builder-deployed (HIP-3) dexes each have their own clearinghouse: ``Account.dexes[name]`` is an
+Account of its own (same address, ``dex`` set), holding that dex's collateral, positions and
+leverage, valued and margined alone. Resting orders count against the clearinghouse of their
+coin's dex only.
 """
 
 from __future__ import annotations
@@ -68,11 +73,23 @@ class Account:
     spot_taker_fee: Decimal | None = None
     spot_maker_fee: Decimal | None = None
     scheduled_cancel: int | None = None
+    dex: str = ""  # "" for the main perp clearinghouse; a builder dex's name for its own one
+    dexes: dict[str, Account] = field(default_factory=dict)  # builder dex name -> clearinghouse
 
     @property
     def pooled(self) -> bool:
-        """Unified or portfolio margin: one USDC balance, kept in spot."""
-        return self.mode in POOLED_MODES
+        """Unified or portfolio margin: one USDC balance, kept in spot (main clearinghouse only)."""
+        return self.mode in POOLED_MODES and self.dex == ""
+
+    def clearinghouse(self, dex: str, create: bool = True) -> Account | None:
+        """The perp clearinghouse of one dex: this account for "", else its builder-dex part."""
+        if dex == "":
+            return self
+        part = self.dexes.get(dex)
+        if part is None and create:
+            part = Account(address=self.address, dex=dex)
+            self.dexes[dex] = part
+        return part
 
     def clone(self) -> Account:
         return copy.deepcopy(self)
@@ -135,7 +152,7 @@ def order_margin(market: Market, account: Account, orders: list[RestingOrder], d
         if order.is_spot or order.reduce_only:
             continue
         asset = market.perp_by_name.get(order.coin)
-        if asset is None:
+        if asset is None or asset.dex != account.dex:
             continue
         pos = account.positions.get(order.coin)
         szi = pos.szi if pos else ZERO

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Literal
 
 Refill = Literal["immediate", "per_request", "never"]
+UnknownDex = Literal["error", "null"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,28 @@ class BookConfig:
 
 
 @dataclass(frozen=True)
+class DexConfig:
+    """A builder-deployed (HIP-3) perp dex to list: ``assets`` are
+    (coin without the "name:" prefix, szDecimals, maxLeverage, price) tuples; ``info`` extra
+    perpDexs fields (fullName, deployer, ...); ``fee_multiplier`` scales the base fee rates."""
+
+    name: str
+    assets: tuple[tuple[str, int, int, Decimal | str | int | float], ...] = ()
+    collateral_token: int = 0
+    fee_multiplier: Decimal = Decimal(1)
+    info: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name or ":" in self.name:
+            raise ValueError(f"invalid perp dex name {self.name!r}")
+        object.__setattr__(self, "assets", tuple(tuple(a) for a in self.assets))
+        if not isinstance(self.fee_multiplier, Decimal):
+            object.__setattr__(self, "fee_multiplier", Decimal(str(self.fee_multiplier)))
+        if self.fee_multiplier < 0:
+            raise ValueError("fee_multiplier must not be negative")
+
+
+@dataclass(frozen=True)
 class SimConfig:
     """Exchange-wide settings. Numbers may be given as str, int, float or Decimal."""
 
@@ -60,8 +83,14 @@ class SimConfig:
     # with "User or API Wallet 0x.. does not exist.", as on the exchange. True makes any such
     # signer a new empty account instead.
     auto_create_accounts: bool = False
-    # Per-coin book overrides, keyed by coin name ("BTC", "@107", "PURR/USDC").
+    # Per-coin book overrides, keyed by coin name ("BTC", "@107", "PURR/USDC", "xyz:XYZ100").
     books: dict[str, BookConfig] = field(default_factory=dict)
+    # Answer to a dex-scoped /info request (meta, metaAndAssetCtxs, clearinghouseState,
+    # openOrders, frontendOpenOrders, allMids) naming a dex perpDexs does not list: "error" is
+    # HTTP 500 with an empty body (as reported against the live API), "null" a 200 `null`.
+    unknown_dex: UnknownDex = "error"
+    # Builder-deployed perp dexes present from the start (after any the snapshot seeds).
+    dexes: tuple[DexConfig, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -82,3 +111,6 @@ class SimConfig:
             raise ValueError("levels must be at least 1")
         if self.default_leverage < 1:
             raise ValueError("default_leverage must be at least 1")
+        if self.unknown_dex not in ("error", "null"):
+            raise ValueError(f"unknown_dex must be error or null, not {self.unknown_dex!r}")
+        object.__setattr__(self, "dexes", tuple(self.dexes))

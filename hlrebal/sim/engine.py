@@ -141,15 +141,35 @@ class Engine:
         key = address.lower()
         return [o for o in self.open_orders.values() if o.account == key]
 
+    def book(self, acct: Account, asset: PerpAsset) -> Account:
+        """The clearinghouse of ``acct`` that holds ``asset`` (its own, or its part on a builder dex)."""
+        book = acct.clearinghouse(asset.dex)
+        assert book is not None
+        return book
+
+    def perp_fee_rate(self, acct: Account, asset: PerpAsset, maker: bool) -> Decimal:
+        """The account's perp rate (its own or the base tier), times the dex's fee multiplier."""
+        rate = ledger.fee_rate(acct, self.config, False, maker)
+        if asset.dex:
+            rate *= self.market.dex_by_name[asset.dex].fee_multiplier
+        return rate
+
     def available(self, acct: Account, orders: list[RestingOrder] | None = None) -> Decimal:
         if orders is None:
             orders = self.orders_of(acct.address)
         return available_margin(self.market, acct, orders, self.config.default_leverage)
 
-    def fund(self, address: str, usdc: Decimal) -> None:
-        """Credit USDC: to the perp ledger, or to the one spot balance in unified mode."""
+    def fund(self, address: str, usdc: Decimal, dex: str = "") -> None:
+        """Credit USDC: to the perp ledger, or to the one spot balance in unified mode; with
+        ``dex``, to that builder dex's own clearinghouse (in its collateral token)."""
+        if not self.market.has_dex(dex):
+            raise ValueError(f"unknown perp dex {dex!r}")
         acct = self.ensure_account(address)
-        if acct.pooled:
+        if dex:
+            book = acct.clearinghouse(dex)
+            assert book is not None
+            book.perp_raw += usdc
+        elif acct.pooled:
             token = self.market.usdc().name
             acct.spot[token] = acct.spot.get(token, ZERO) + usdc
         else:
@@ -222,7 +242,7 @@ class Engine:
             del self.open_orders[order.oid]
             size = order.sz
             if order.reduce_only and isinstance(inst, PerpAsset):
-                pos = acct.positions.get(inst.name)
+                pos = self.book(acct, inst).positions.get(inst.name)
                 szi = pos.szi if pos else ZERO
                 if szi == 0 or (order.is_buy == (szi > 0)):
                     record.status, record.status_time, record.sz_left = "canceled", now, ZERO
@@ -344,7 +364,8 @@ class Engine:
         self, acct: Account, asset: PerpAsset, record: OrderRecord, size: Decimal, px: Decimal, tif: str
     ) -> Status:
         is_buy = bool(record.is_buy)
-        pos = acct.positions.get(asset.name)
+        book = self.book(acct, asset)  # a builder-dex asset is margined in that dex's clearinghouse
+        pos = book.positions.get(asset.name)
         szi = pos.szi if pos else ZERO
         closes_all = False
         if record.reduce_only:
@@ -365,17 +386,10 @@ class Engine:
         filled = sum((q for _, q in takes), ZERO)
         rest = size - filled if tif in ("Gtc", "Alo") else ZERO
         if increasing:
-            trial = acct.clone()
+            trial = book.clone()
+            rate = self.perp_fee_rate(acct, asset, False)
             for level, qty in takes:
-                ledger.apply_perp(
-                    trial,
-                    asset,
-                    is_buy,
-                    qty,
-                    level.px,
-                    ledger.fee_rate(trial, self.config, False, False),
-                    self.config.default_leverage,
-                )
+                ledger.apply_perp(trial, asset, is_buy, qty, level.px, rate, self.config.default_leverage)
             orders = self.orders_of(acct.address)
             if rest > 0:
                 orders.append(self._resting(0, acct, asset, record, px, rest, size, tif))
@@ -490,13 +504,14 @@ class Engine:
         now: int,
     ) -> None:
         if isinstance(inst, PerpAsset):
-            pos = acct.positions.get(inst.name)
+            book = self.book(acct, inst)
+            pos = book.positions.get(inst.name)
             start = pos.szi if pos else ZERO
-            rate = ledger.fee_rate(acct, self.config, False, maker)
-            fee, closed = ledger.apply_perp(acct, inst, is_buy, qty, px, rate, self.config.default_leverage)
+            rate = self.perp_fee_rate(acct, inst, maker)
+            fee, closed = ledger.apply_perp(book, inst, is_buy, qty, px, rate, self.config.default_leverage)
             after = start + (qty if is_buy else -qty)
             direction = ledger.perp_dir(start, after)
-            fee_token = self.market.usdc().name
+            fee_token = self.market.collateral_name(inst.dex)
         else:
             start = acct.spot.get(inst.base.name, ZERO)
             rate = ledger.fee_rate(acct, self.config, True, maker)
@@ -566,6 +581,7 @@ class Engine:
             return rules.INVALID_LEVERAGE
         if is_cross and inst.only_isolated:
             return rules.CROSS_NOT_ALLOWED
+        acct = self.book(acct, inst)  # from here on, the clearinghouse of the asset's dex
         current = leverage_for(acct, inst, self.config.default_leverage)
         pos = acct.positions.get(inst.name)
         if pos is not None and current.is_cross != is_cross:

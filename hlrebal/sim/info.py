@@ -7,7 +7,7 @@ from typing import Any
 
 from hlrebal.sim.accounts import Account, perp_summary, spot_holds
 from hlrebal.sim.engine import Engine, OrderRecord
-from hlrebal.sim.market import Market, PerpAsset, SpotPair
+from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair
 from hlrebal.sim.numbers import ZERO, fmt, fmt_places, fmt_usd
 from hlrebal.sim.rules import reject_status
 
@@ -19,17 +19,28 @@ MODE_WIRE = {
 }
 
 
+# Info types that answer for one perp dex, chosen by the body's "dex" ("" or absent: the main
+# dex). Other types ignore "dex" (userFills is reported to return every dex's fills whatever it
+# says).
+DEX_TYPES = ("meta", "metaAndAssetCtxs", "clearinghouseState", "openOrders", "frontendOpenOrders", "allMids")
+
+
 class BadRequest(Exception):
     """The body does not describe a known request: the server answers 422."""
+
+
+class UnknownDex(Exception):
+    """A dex-scoped request names a dex that perpDexs does not list."""
 
 
 def _px(value: Decimal | None) -> str | None:
     return fmt(value) if value is not None else None
 
 
-def meta(market: Market) -> dict[str, Any]:
+def meta(market: Market, dex: str = "") -> dict[str, Any]:
+    builder = market.dex_by_name[dex] if dex else None
     universe = []
-    for asset in market.perps:
+    for asset in market.dex_perps(dex):
         entry = dict(asset.meta) if asset.meta else {}
         entry.setdefault("szDecimals", asset.sz_decimals)
         entry.setdefault("name", asset.name)
@@ -39,10 +50,31 @@ def meta(market: Market) -> dict[str, Any]:
         if asset.is_delisted:
             entry["isDelisted"] = True
         universe.append(entry)
-    out: dict[str, Any] = {"universe": universe, "marginTables": market.margin_tables}
-    out.update({k: v for k, v in market.meta_extra.items() if k not in out})
+    tables = builder.margin_tables if builder is not None else market.margin_tables
+    extra = builder.meta_extra if builder is not None else market.meta_extra
+    out: dict[str, Any] = {"universe": universe, "marginTables": tables}
+    out.update({k: v for k, v in extra.items() if k not in out})
     out.setdefault("collateralToken", 0)
     return out
+
+
+def perp_dexs(market: Market) -> list[dict[str, Any] | None]:
+    """perpDexs: null for the main dex, then one entry per builder dex."""
+    return [None, *(perp_dex_entry(d) for d in market.dexes)]
+
+
+def perp_dex_entry(dex: PerpDex) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": dex.name,
+        "fullName": dex.name,
+        "deployer": "0x" + "0" * 40,
+        "oracleUpdater": None,
+        "feeRecipient": None,
+        "assetToStreamingOiCap": [],
+    }
+    entry.update(dex.info)
+    entry["name"] = dex.name
+    return entry
 
 
 def perp_ctx(asset: PerpAsset) -> dict[str, Any]:
@@ -97,9 +129,11 @@ def spot_ctx(pair: SpotPair) -> dict[str, Any]:
     return ctx
 
 
-def all_mids(market: Market) -> dict[str, str]:
+def all_mids(market: Market, dex: str = "") -> dict[str, str]:
+    """Mids of one dex's perps; the main dex's answer also carries the spot pairs."""
+    instruments: list[Any] = [*market.perps, *market.pairs] if dex == "" else list(market.dex_perps(dex))
     mids: dict[str, str] = {}
-    for inst in market.all_instruments():
+    for inst in instruments:
         mid = inst.book_mid
         if mid is not None:
             mids[inst.coin] = fmt(mid)
@@ -124,8 +158,10 @@ def _summary_dict(value: Decimal, ntl: Decimal, raw: Decimal, used: Decimal) -> 
     }
 
 
-def clearinghouse_state(engine: Engine, user: str) -> dict[str, Any]:
-    acct = engine.account(user) or Account(address=user.lower())
+def clearinghouse_state(engine: Engine, user: str, dex: str = "") -> dict[str, Any]:
+    owner = engine.account(user)
+    acct = owner.clearinghouse(dex, create=False) if owner is not None else None
+    acct = acct or Account(address=user.lower(), dex=dex)
     summary = perp_summary(engine.market, acct, engine.orders_of(acct.address), engine.config.default_leverage)
     positions = []
     for view in summary.positions:
@@ -229,8 +265,16 @@ def _order_wire(record: OrderRecord, frontend: bool) -> dict[str, Any]:
     return data
 
 
-def open_orders(engine: Engine, user: str, frontend: bool) -> list[dict[str, Any]]:
-    orders = sorted(engine.orders_of(user), key=lambda o: -o.oid)
+def _order_dex(market: Market, coin: str) -> str:
+    asset = market.perp_by_name.get(coin)
+    return asset.dex if asset is not None else ""
+
+
+def open_orders(engine: Engine, user: str, frontend: bool, dex: str = "") -> list[dict[str, Any]]:
+    """Resting orders on one dex (the main dex's answer also lists spot orders)."""
+    orders = sorted(
+        (o for o in engine.orders_of(user) if _order_dex(engine.market, o.coin) == dex), key=lambda o: -o.oid
+    )
     out = []
     for order in orders:
         record = engine.records_by_oid[order.oid]
@@ -302,35 +346,51 @@ def _user(body: dict[str, Any]) -> str:
     return user.lower()
 
 
+def request_dex(market: Market, body: dict[str, Any]) -> str:
+    """The dex a body asks about: "" (main) when absent; UnknownDex when perpDexs lacks it."""
+    dex = body.get("dex")
+    if dex is None:
+        return ""
+    if not isinstance(dex, str):
+        raise BadRequest("dex")
+    if body.get("type") in DEX_TYPES and not market.has_dex(dex):
+        raise UnknownDex(dex)
+    return dex
+
+
 def answer(engine: Engine, body: dict[str, Any]) -> Any:
-    """The response to one /info body; raises BadRequest for an unknown or malformed one."""
+    """The response to one /info body; raises BadRequest for an unknown or malformed one and
+    UnknownDex for a dex-scoped one naming a dex perpDexs does not list."""
     kind = body.get("type")
     market = engine.market
+    dex = request_dex(market, body) if kind in DEX_TYPES else ""
     if kind == "meta":
-        return meta(market)
+        return meta(market, dex)
     if kind == "metaAndAssetCtxs":
-        return [meta(market), [perp_ctx(a) for a in market.perps]]
+        return [meta(market, dex), [perp_ctx(a) for a in market.dex_perps(dex)]]
+    if kind == "allPerpMetas":
+        return [meta(market, d) for d in ("", *(x.name for x in market.dexes))]
     if kind == "spotMeta":
         return spot_meta(market)
     if kind == "spotMetaAndAssetCtxs":
         return [spot_meta(market), [spot_ctx(p) for p in market.pairs]]
     if kind == "allMids":
-        return all_mids(market)
+        return all_mids(market, dex)
     if kind == "perpDexs":
-        return [None]
+        return perp_dexs(market)
     if kind == "l2Book":
         coin = body.get("coin")
         if not isinstance(coin, str):
             raise BadRequest("coin")
         return l2_book(engine, coin)
     if kind == "clearinghouseState":
-        return clearinghouse_state(engine, _user(body))
+        return clearinghouse_state(engine, _user(body), dex)
     if kind == "spotClearinghouseState":
         return spot_clearinghouse_state(engine, _user(body))
     if kind == "openOrders":
-        return open_orders(engine, _user(body), frontend=False)
+        return open_orders(engine, _user(body), frontend=False, dex=dex)
     if kind == "frontendOpenOrders":
-        return open_orders(engine, _user(body), frontend=True)
+        return open_orders(engine, _user(body), frontend=True, dex=dex)
     if kind == "orderStatus":
         return order_status(engine, _user(body), body.get("oid"))
     if kind == "userFills":

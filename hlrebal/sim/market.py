@@ -13,9 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from hlrebal.sim.config import BookConfig, SimConfig
-from hlrebal.sim.numbers import ZERO, round_price, round_size_down, tick_at
+from hlrebal.sim.numbers import ONE, ZERO, round_price, round_size_down, tick_at
 
 SPOT_OFFSET = 10_000
+# Builder-deployed (HIP-3) perps: 100000 + (place of the dex in perpDexs) x 10000 + index in its
+# universe; the main dex is place 0, so the first builder dex starts at 110000.
+DEX_BASE = 100_000
+DEX_SPAN = 10_000
 
 
 @dataclass
@@ -33,10 +37,12 @@ class PerpAsset:
     oracle: Decimal | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     ctx: dict[str, Any] = field(default_factory=dict)
+    dex: str = ""  # "" for the main dex, else the builder dex's name ("xyz" for "xyz:XYZ100")
+    offset: int = 0  # asset id of index 0: 0 on the main dex, 110000, 120000, ... on builder dexes
 
     @property
     def asset_id(self) -> int:
-        return self.index
+        return self.offset + self.index
 
     @property
     def coin(self) -> str:
@@ -115,6 +121,37 @@ class SpotPair:
 Instrument = PerpAsset | SpotPair
 
 
+@dataclass
+class PerpDex:
+    """A builder-deployed (HIP-3) perp dex: its perpDexs entry, its own universe and settings.
+
+    ``position``: its place in perpDexs (the main dex, null, is place 0). ``info``: the perpDexs
+    entry as served (name, fullName, deployer, ...). ``meta_extra``: meta keys other than
+    universe/marginTables (collateralToken, ...). ``fee_multiplier`` scales the base fee rates.
+    """
+
+    name: str
+    position: int
+    info: dict[str, Any] = field(default_factory=dict)
+    perps: list[PerpAsset] = field(default_factory=list)
+    margin_tables: list[Any] = field(default_factory=list)
+    meta_extra: dict[str, Any] = field(default_factory=dict)
+    fee_multiplier: Decimal = ONE
+
+    @property
+    def offset(self) -> int:
+        return DEX_BASE + self.position * DEX_SPAN
+
+    @property
+    def collateral_token(self) -> int:
+        return int(self.meta_extra.get("collateralToken", 0))
+
+    def place_perps(self) -> None:
+        """Stamp the dex's name and asset-id offset on its perps."""
+        for index, asset in enumerate(self.perps):
+            asset.index, asset.dex, asset.offset = index, self.name, self.offset
+
+
 @dataclass(frozen=True)
 class Level:
     """One book level: price, size still resting, index from the top of the book."""
@@ -170,8 +207,10 @@ class Market:
         margin_tables: list[Any] | None = None,
         spot_meta_extra: dict[str, Any] | None = None,
         meta_extra: dict[str, Any] | None = None,
+        dexes: list[PerpDex] | None = None,
     ) -> None:
         self.perps = perps
+        self.dexes: list[PerpDex] = dexes or []
         self.tokens = tokens
         self.pairs = pairs
         self.margin_tables = margin_tables if margin_tables is not None else []
@@ -183,7 +222,12 @@ class Market:
         self._reindex()
 
     def _reindex(self) -> None:
-        self.perp_by_name = {p.name: p for p in self.perps}
+        for position, dex in enumerate(self.dexes, start=1):
+            dex.position = position
+            dex.place_perps()
+        self.dex_by_name = {d.name: d for d in self.dexes}
+        self.perp_by_name = {p.name: p for p in self.all_perps()}
+        self.dex_perp_by_id = {p.asset_id: p for d in self.dexes for p in d.perps}
         self.token_by_index = {t.index: t for t in self.tokens}
         self.token_by_name = {t.name: t for t in self.tokens}
         self.pair_by_name = {p.name: p for p in self.pairs}
@@ -192,15 +236,45 @@ class Market:
     # ---- lookup ---------------------------------------------------------------------------
 
     def instrument(self, asset_id: int) -> Instrument | None:
-        """The perp or spot pair with this asset id."""
+        """The perp (main or builder dex) or spot pair with this asset id."""
         if 0 <= asset_id < SPOT_OFFSET:
             return self.perps[asset_id] if asset_id < len(self.perps) else None
         if SPOT_OFFSET <= asset_id < 2 * SPOT_OFFSET:
             return self.pair_by_index.get(asset_id - SPOT_OFFSET)
-        return None
+        return self.dex_perp_by_id.get(asset_id)
+
+    # ---- perp dexes -----------------------------------------------------------------------
+
+    def all_perps(self) -> list[PerpAsset]:
+        """Perps of the main dex, then of each builder dex in perpDexs order."""
+        return [*self.perps, *(p for d in self.dexes for p in d.perps)]
+
+    def has_dex(self, dex: str) -> bool:
+        return dex == "" or dex in self.dex_by_name
+
+    def dex_perps(self, dex: str) -> list[PerpAsset]:
+        """The universe of one dex ("" the main dex)."""
+        return self.perps if dex == "" else self.dex_by_name[dex].perps
+
+    def add_dex(self, dex: PerpDex) -> PerpDex:
+        """Append a builder dex to perpDexs (its place and asset ids follow from the order)."""
+        if dex.name in self.dex_by_name or not dex.name:
+            raise ValueError(f"perp dex {dex.name!r} exists already or has no name")
+        for asset in dex.perps:
+            if asset.name in self.perp_by_name or asset.name in self.pair_by_name:
+                raise ValueError(f"coin {asset.name!r} is listed already")
+        self.dexes.append(dex)
+        self._reindex()
+        return dex
+
+    def collateral_name(self, dex: str) -> str:
+        """The name of a dex's collateral token (USDC unless its meta says otherwise)."""
+        index = self.dex_by_name[dex].collateral_token if dex else 0
+        token = self.token_by_index.get(index)
+        return token.name if token is not None else "USDC"
 
     def by_coin(self, coin: str) -> Instrument | None:
-        """The perp ("BTC") or spot pair ("PURR/USDC", "@107") named ``coin``."""
+        """The perp ("BTC", "xyz:XYZ100") or spot pair ("PURR/USDC", "@107") named ``coin``."""
         return self.perp_by_name.get(coin) or self.pair_by_name.get(coin)
 
     def resolve(self, name: str) -> Instrument | None:
@@ -225,7 +299,7 @@ class Market:
         return None
 
     def all_instruments(self) -> list[Instrument]:
-        return [*self.perps, *self.pairs]
+        return [*self.perps, *self.pairs, *(p for d in self.dexes for p in d.perps)]
 
     # ---- books ----------------------------------------------------------------------------
 

@@ -7,6 +7,12 @@ A snapshot is a JSON object whose keys are info request types and values the raw
 recordings carry "meta" + "allMids" instead of metaAndAssetCtxs. Keys starting with "_" are
 comments. The account named by "user" is seeded so that it reads back with exactly the
 snapshot's accountValue at the marks the sim uses.
+
+Builder-deployed (HIP-3) perp dexes: "perpDexs": [null, {"name": "xyz", ...}, ...] (the info
+answer as is; it fixes each dex's place, hence its asset ids) and "dexes": {"xyz":
+{"metaAndAssetCtxs": [meta, ctxs], "clearinghouseState": {...}}} (optionally "meta",
+"allMids", "openOrders", and the sim's own "feeMultiplier"). A dex listed in perpDexs without
+data gets an empty universe; one with data but missing from perpDexs is appended to it.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hlrebal.sim.accounts import LeverageSetting, Position, RestingOrder
-from hlrebal.sim.config import SimConfig
+from hlrebal.sim.accounts import Account, LeverageSetting, Position, RestingOrder
+from hlrebal.sim.config import DexConfig, SimConfig
 from hlrebal.sim.engine import Engine, OrderRecord
-from hlrebal.sim.market import Market, PerpAsset, SpotPair, SpotToken
+from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair, SpotToken
 from hlrebal.sim.numbers import ZERO, parse_wire
 
 MODE_FROM_WIRE = {
@@ -113,31 +119,45 @@ def default_market() -> Market:
     return Market(perps, [usdc, purr, hype], pairs, margin_tables=tables)
 
 
-def build_market(snap: dict[str, Any]) -> Market:
-    mids = snap.get("allMids") or {}
-    if not isinstance(mids, dict):
-        raise SnapshotError("allMids must be an object")
+def _held_prices(state: Any) -> dict[str, Decimal]:
+    """positionValue / |szi| of each held coin: the price of a coin the snapshot gives none."""
     held: dict[str, Decimal] = {}
-    state = snap.get("clearinghouseState") or {}
+    if not isinstance(state, dict):
+        return held
     for entry in state.get("assetPositions", []):
         pos = entry.get("position", {})
         szi = _num(pos.get("szi"), "szi")
         if szi != 0 and pos.get("positionValue") is not None:
             held[pos.get("coin")] = _num(pos["positionValue"], "positionValue") / abs(szi)
-    if snap.get("metaAndAssetCtxs") is not None:
-        pair = snap["metaAndAssetCtxs"]
+    return held
+
+
+def _meta_and_ctxs(data: dict[str, Any], where: str) -> tuple[dict[str, Any], list[Any] | None]:
+    if data.get("metaAndAssetCtxs") is not None:
+        pair = data["metaAndAssetCtxs"]
         if not isinstance(pair, list) or len(pair) != 2:
-            raise SnapshotError("metaAndAssetCtxs must be [meta, ctxs]")
+            raise SnapshotError(f"{where}metaAndAssetCtxs must be [meta, ctxs]")
         meta, ctxs = pair[0], pair[1]
-    elif snap.get("meta") is not None:
-        meta, ctxs = snap["meta"], None
+    elif data.get("meta") is not None:
+        meta, ctxs = data["meta"], None
     else:
-        raise SnapshotError("the snapshot has neither metaAndAssetCtxs nor meta")
-    universe = meta.get("universe") if isinstance(meta, dict) else None
-    if not isinstance(universe, list):
-        raise SnapshotError("meta.universe is missing")
+        raise SnapshotError(f"the snapshot has neither {where}metaAndAssetCtxs nor {where}meta")
+    if not isinstance(meta, dict) or not isinstance(meta.get("universe"), list):
+        raise SnapshotError(f"{where}meta.universe is missing")
+    return meta, ctxs
+
+
+def _only_isolated(entry: dict[str, Any]) -> bool:
+    """onlyIsolated, or a marginMode that forbids cross margin (GUESS: "strictIsolated" and
+    "noCross", as later metas write it)."""
+    return bool(entry.get("onlyIsolated", False)) or entry.get("marginMode") in ("strictIsolated", "noCross")
+
+
+def _perps(
+    meta: dict[str, Any], ctxs: list[Any] | None, mids: dict[str, Any], held: dict[str, Decimal]
+) -> list[PerpAsset]:
     perps = []
-    for index, entry in enumerate(universe):
+    for index, entry in enumerate(meta["universe"]):
         name = entry["name"]
         ctx = dict(ctxs[index]) if ctxs is not None and index < len(ctxs) else {}
         fallback = _opt(mids.get(name)) or held.get(name)
@@ -152,7 +172,7 @@ def build_market(snap: dict[str, Any]) -> Market:
                 name=name,
                 sz_decimals=int(entry["szDecimals"]),
                 max_leverage=int(entry["maxLeverage"]),
-                only_isolated=bool(entry.get("onlyIsolated", False)),
+                only_isolated=_only_isolated(entry),
                 is_delisted=bool(entry.get("isDelisted", False)),
                 mark=mark,
                 mid=mid,
@@ -161,10 +181,119 @@ def build_market(snap: dict[str, Any]) -> Market:
                 ctx={k: v for k, v in ctx.items() if k not in PRICE_KEYS},
             )
         )
+    return perps
+
+
+def build_market(snap: dict[str, Any]) -> Market:
+    mids = snap.get("allMids") or {}
+    if not isinstance(mids, dict):
+        raise SnapshotError("allMids must be an object")
+    meta, ctxs = _meta_and_ctxs(snap, "")
+    perps = _perps(meta, ctxs, mids, _held_prices(snap.get("clearinghouseState")))
     extra = {k: v for k, v in meta.items() if k not in ("universe", "marginTables")}
     market = Market(perps, [], [], margin_tables=meta.get("marginTables"), meta_extra=extra)
     _seed_spot(market, snap, mids)
+    _seed_dexes(market, snap)
     return market
+
+
+def _dex_data(snap: dict[str, Any]) -> dict[str, Any]:
+    data = snap.get("dexes") or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise SnapshotError('"dexes" must map each dex name to an object')
+    return data
+
+
+def _seed_dexes(market: Market, snap: dict[str, Any]) -> None:
+    """The builder dexes of "perpDexs" (in its order) and "dexes", with their markets."""
+    listed = snap.get("perpDexs")
+    if listed is None:
+        listed = [None]
+    if not isinstance(listed, list) or not all(e is None or isinstance(e, dict) for e in listed):
+        raise SnapshotError("perpDexs must be a list of null and objects")
+    data = _dex_data(snap)
+    entries: list[dict[str, Any]] = [e for e in listed if e is not None]
+    known = {e.get("name") for e in entries}
+    entries += [{"name": name} for name in data if name not in known]
+    for entry in entries:
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise SnapshotError(f"perpDexs entry without a name: {entry!r}")
+        dex_snap = data.get(name) or {}
+        info = {k: v for k, v in entry.items() if k != "name"}
+        if not dex_snap:
+            market.add_dex(PerpDex(name=name, position=0, info=info, meta_extra={"collateralToken": 0}))
+            continue
+        where = f"dexes.{name}."
+        mids = dex_snap.get("allMids") or {}
+        meta, ctxs = _meta_and_ctxs(dex_snap, where)
+        perps = _perps(meta, ctxs, mids, _held_prices(dex_snap.get("clearinghouseState")))
+        for asset in perps:
+            if not asset.name.startswith(f"{name}:"):
+                raise SnapshotError(f"{where}meta lists {asset.name!r}: a {name} coin is named {name}:COIN")
+        multiplier = _opt(dex_snap.get("feeMultiplier"))
+        try:
+            market.add_dex(
+                PerpDex(
+                    name=name,
+                    position=0,
+                    info=info,
+                    perps=perps,
+                    margin_tables=list(meta.get("marginTables") or []),
+                    meta_extra={k: v for k, v in meta.items() if k not in ("universe", "marginTables")},
+                    fee_multiplier=multiplier if multiplier is not None else Decimal(1),
+                )
+            )
+        except ValueError as e:
+            raise SnapshotError(str(e)) from e
+
+
+def dex_from_config(dex: DexConfig) -> PerpDex:
+    """A builder dex from ``sim.add_dex`` / ``SimConfig.dexes`` arguments."""
+    perps = []
+    for index, spec in enumerate(dex.assets):
+        if len(spec) != 4:
+            raise ValueError(f"a dex asset is (coin, szDecimals, maxLeverage, price), not {spec!r}")
+        coin, sz_decimals, max_leverage, px = spec
+        if not isinstance(coin, str) or not coin or ":" in coin:
+            raise ValueError(f"a dex asset's coin is given without the dex prefix, not {coin!r}")
+        price = parse_wire(px if not isinstance(px, float) else repr(px))
+        if price is None or price <= 0:
+            raise ValueError(f"invalid price for {coin}: {px!r}")
+        name = f"{dex.name}:{coin}"
+        perps.append(
+            PerpAsset(
+                index=index,
+                name=name,
+                sz_decimals=int(sz_decimals),
+                max_leverage=int(max_leverage),
+                mark=price,
+                mid=price,
+                oracle=price,
+                meta={
+                    "szDecimals": int(sz_decimals),
+                    "name": name,
+                    "maxLeverage": int(max_leverage),
+                    "marginTableId": int(max_leverage),
+                },
+            )
+        )
+    tables = [
+        [lev, {"description": "", "marginTiers": [{"lowerBound": "0.0", "maxLeverage": lev}]}]
+        for lev in sorted({p.max_leverage for p in perps})
+    ]
+    info: dict[str, Any] = {"fullName": dex.name, "deployer": "0x" + "0" * 40, "oracleUpdater": None}
+    info.update({"feeRecipient": None, "assetToStreamingOiCap": []})
+    info.update(dex.info)
+    return PerpDex(
+        name=dex.name,
+        position=0,
+        info=info,
+        perps=perps,
+        margin_tables=tables,
+        meta_extra={"collateralToken": dex.collateral_token},
+        fee_multiplier=dex.fee_multiplier,
+    )
 
 
 def _seed_spot(market: Market, snap: dict[str, Any], mids: dict[str, Any]) -> None:
@@ -212,21 +341,46 @@ def _seed_spot(market: Market, snap: dict[str, Any], mids: dict[str, Any]) -> No
 
 def seed_user(engine: Engine, snap: dict[str, Any]) -> None:
     """Seed the snapshot's "user": positions, leverage, USDC (so accountValue reads back exactly),
-    spot balances, fee rates, account mode and open orders."""
+    spot balances, fee rates, account mode and open orders; the same on each builder dex."""
     user = snap.get("user")
     state = snap.get("clearinghouseState")
-    if not isinstance(user, str) or not isinstance(state, dict):
+    if not isinstance(user, str):
         return
-    market = engine.market
+    dexes = {name: d for name, d in _dex_data(snap).items() if isinstance(d.get("clearinghouseState"), dict)}
+    if not isinstance(state, dict) and not dexes:
+        return
     acct = engine.ensure_account(user)
-    value = _num(state.get("marginSummary", {}).get("accountValue"), "accountValue")
+    value = _seed_clearinghouse(engine, acct, state) if isinstance(state, dict) else ZERO
+    mode = snap.get("userAbstraction")
+    if isinstance(mode, str):
+        acct.mode = MODE_FROM_WIRE.get(mode, "default")  # type: ignore[assignment]
+    _seed_spot_balances(engine, snap, acct.address, value)
+    fees = snap.get("userFees")
+    if isinstance(fees, dict):
+        acct.taker_fee = _opt(fees.get("userCrossRate"))
+        acct.maker_fee = _opt(fees.get("userAddRate"))
+        acct.spot_taker_fee = _opt(fees.get("userSpotCrossRate"))
+        acct.spot_maker_fee = _opt(fees.get("userSpotAddRate"))
+    _seed_open_orders(engine, snap.get("openOrders"), acct.address)
+    for name, dex_snap in dexes.items():
+        book = acct.clearinghouse(name)
+        assert book is not None
+        _seed_clearinghouse(engine, book, dex_snap["clearinghouseState"], f"dexes.{name}.")
+        _seed_open_orders(engine, dex_snap.get("openOrders"), acct.address)
+
+
+def _seed_clearinghouse(engine: Engine, acct: Account, state: dict[str, Any], where: str = "") -> Decimal:
+    """Positions, leverage and raw USD of one clearinghouse (main, or a builder dex's) so that it
+    reads back with the recorded accountValue; returns that accountValue."""
+    market = engine.market
+    value = _num(state.get("marginSummary", {}).get("accountValue"), f"{where}accountValue")
     raw = value
     for entry in state.get("assetPositions", []):
         pos = entry["position"]
         coin = pos["coin"]
         asset = market.perp_by_name.get(coin)
-        if asset is None:
-            raise SnapshotError(f"position in {coin}, which the universe does not list")
+        if asset is None or asset.dex != acct.dex:
+            raise SnapshotError(f"{where}position in {coin}, which the universe does not list")
         szi = _num(pos["szi"], "szi")
         if szi == 0:
             continue
@@ -253,17 +407,7 @@ def seed_user(engine: Engine, snap: dict[str, Any]) -> None:
             position.cum_funding = {k: str(v) for k, v in funding.items()}
         acct.positions[coin] = position
     acct.perp_raw = raw
-    mode = snap.get("userAbstraction")
-    if isinstance(mode, str):
-        acct.mode = MODE_FROM_WIRE.get(mode, "default")  # type: ignore[assignment]
-    _seed_spot_balances(engine, snap, acct.address, value)
-    fees = snap.get("userFees")
-    if isinstance(fees, dict):
-        acct.taker_fee = _opt(fees.get("userCrossRate"))
-        acct.maker_fee = _opt(fees.get("userAddRate"))
-        acct.spot_taker_fee = _opt(fees.get("userSpotCrossRate"))
-        acct.spot_maker_fee = _opt(fees.get("userSpotAddRate"))
-    _seed_open_orders(engine, snap, acct.address)
+    return value
 
 
 def _seed_spot_balances(engine: Engine, snap: dict[str, Any], address: str, perp_value: Decimal) -> None:
@@ -285,8 +429,8 @@ def _seed_spot_balances(engine: Engine, snap: dict[str, Any], address: str, perp
             acct.spot_entry_ntl[token] = entry
 
 
-def _seed_open_orders(engine: Engine, snap: dict[str, Any], address: str) -> None:
-    for order in snap.get("openOrders") or []:
+def _seed_open_orders(engine: Engine, orders: Any, address: str) -> None:
+    for order in orders or []:
         inst = engine.market.by_coin(order.get("coin", ""))
         oid = order.get("oid")
         if inst is None or not isinstance(oid, int):
@@ -343,7 +487,16 @@ def build_engine(snapshot: str | Path | dict[str, Any] | None, config: SimConfig
     """A fresh engine: seeded from the snapshot, or the default market with no accounts."""
     snap = load(snapshot)
     if snap is None:
-        return Engine(default_market(), config, clock)
-    engine = Engine(build_market(snap), config, clock)
-    seed_user(engine, snap)
+        engine = Engine(default_market(), config, clock)
+    else:
+        engine = Engine(build_market(snap), config, clock)
+        seed_user(engine, snap)
+    add_config_dexes(engine.market, config)
     return engine
+
+
+def add_config_dexes(market: Market, config: SimConfig) -> None:
+    """List the SimConfig's dexes that the market does not have yet (after the snapshot's)."""
+    for dex in config.dexes:
+        if dex.name not in market.dex_by_name:
+            market.add_dex(dex_from_config(dex))

@@ -140,9 +140,12 @@ class Simulator:
         with self._lock:
             try:
                 if endpoint == "info":
-                    if not isinstance(body, dict) or body.get("dex") not in (None, ""):
+                    if not isinstance(body, dict):
                         return 422, DESERIALIZE
-                    return 200, info.answer(self.engine, body)
+                    try:
+                        return 200, info.answer(self.engine, body)
+                    except info.UnknownDex:
+                        return (200, None) if self.config.unknown_dex == "null" else (500, "")
                 outcome = actions.handle(self.engine, body)
                 if self.autosave:
                     self._save_if_configured()
