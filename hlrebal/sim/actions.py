@@ -11,7 +11,7 @@ from hlrebal.sim.engine import Engine
 from hlrebal.sim.numbers import parse_wire
 
 L1_ACTIONS = ("order", "cancel", "cancelByCloid", "updateLeverage", "scheduleCancel")
-USER_SIGNED_ACTIONS = ("approveAgent", "usdClassTransfer")
+USER_SIGNED_ACTIONS = ("approveAgent", "usdClassTransfer", "sendAsset")
 UNSUPPORTED = "Action type {kind} is not supported by the hlrebal simulator."
 UNKNOWN_VAULT = "Vault not registered: {vault}"  # GUESS
 
@@ -183,7 +183,33 @@ def _dispatch(engine: Engine, kind: str, action: dict[str, Any], acct: Account, 
             raise BadRequest("approveAgent")
         engine.approve_agent(acct.address, agent, name)
         return ok_default()
+    if kind == "sendAsset":
+        return _send_asset(engine, action, acct, signer)
     return _usd_class_transfer(engine, action, acct, signer)
+
+
+def _send_asset(engine: Engine, action: dict[str, Any], acct: Account, signer: str) -> Outcome:
+    """Move a token between the spot balance ("spot"), the main perp dex ("") and builder dexes,
+    to the signer's own account or another (``destination``), optionally from a sub-account."""
+    fields = ("destination", "sourceDex", "destinationDex", "token", "amount")
+    if not all(isinstance(action.get(k), str) for k in fields) or not _is_address(action["destination"]):
+        raise BadRequest("sendAsset")
+    sub = action.get("fromSubAccount") or ""
+    if not isinstance(sub, str):
+        raise BadRequest("sendAsset fromSubAccount")
+    if sub:
+        info = engine.vaults.get(sub.lower())
+        if info is None or info.leader != signer:
+            return err(auth.NO_WALLET.format(address=signer))
+        acct = engine.ensure_account(sub)
+    amount = parse_wire(action["amount"])
+    if amount is None or amount <= 0:
+        return err(rules.INVALID_AMOUNT)
+    token = action["token"].split(":")[0]
+    refusal = engine.send_asset(
+        acct, action["destination"], action["sourceDex"], action["destinationDex"], token, amount
+    )
+    return err(refusal) if refusal else ok_default()
 
 
 def _usd_class_transfer(engine: Engine, action: dict[str, Any], acct: Account, signer: str) -> Outcome:

@@ -625,6 +625,41 @@ class Engine:
             acct.spot[usdc] = acct.spot.get(usdc, ZERO) + amount
         return None
 
+    def send_asset(
+        self, acct: Account, destination: str, source: str, target: str, token: str, amount: Decimal
+    ) -> str | None:
+        """sendAsset: ``token`` from ``acct``'s ``source`` ("spot", "" the main perp dex, or a
+        builder dex) to ``destination``'s ``target``. A perp dex side must be in its collateral
+        token; a pooled (unified/portfolio) account's main perp side is its spot balance."""
+        market = self.market
+        if token not in market.token_by_name:
+            return rules.SEND_ASSET_UNKNOWN_TOKEN.format(token=token)
+        for dex in (source, target):
+            if dex != "spot" and not market.has_dex(dex):
+                return rules.SEND_ASSET_DEX.format(dex=dex)
+            if dex != "spot" and market.collateral_name(dex) != token:
+                return rules.SEND_ASSET_TOKEN.format(dex=dex or '""', token=token)
+        orders = self.orders_of(acct.address)
+        if source == "spot" or (source == "" and acct.pooled):
+            have = free_spot(market, acct, orders, token, self.config.default_leverage)
+        else:
+            book = acct.clearinghouse(source)
+            assert book is not None
+            have = perp_summary(market, book, orders, self.config.default_leverage).withdrawable
+        if amount > have:
+            return rules.SEND_ASSET_BALANCE
+        self._move(acct, source, token, -amount)
+        self._move(self.ensure_account(destination), target, token, amount)
+        return None
+
+    def _move(self, acct: Account, dex: str, token: str, amount: Decimal) -> None:
+        if dex == "spot" or (dex == "" and acct.pooled):
+            acct.spot[token] = acct.spot.get(token, ZERO) + amount
+        else:
+            book = acct.clearinghouse(dex)
+            assert book is not None
+            book.perp_raw += amount
+
     def approve_agent(self, account: str, agent: str, name: str) -> None:
         """Register ``agent`` for ``account``; an unnamed approval replaces the previous unnamed
         agent, a named one the agent of the same name."""

@@ -41,6 +41,10 @@ LEVERAGE_MARGIN = "Insufficient margin to update leverage."  # GUESS
 TRANSFER_BALANCE = "Insufficient balance for usdClassTransfer."  # GUESS
 INVALID_AMOUNT = "Invalid amount."  # GUESS
 VAULT_TRANSFER = "Vaults cannot make usdClassTransfer."  # GUESS
+SEND_ASSET_BALANCE = "Insufficient balance for sendAsset."  # GUESS
+SEND_ASSET_DEX = "Invalid dex: {dex}"  # GUESS
+SEND_ASSET_TOKEN = "Token must match the collateral token of dex {dex}: {token}"  # GUESS
+SEND_ASSET_UNKNOWN_TOKEN = "Invalid token: {token}"  # GUESS
 SCHEDULE_TOO_EARLY = "Scheduled cancel time too early, must be at least 5 seconds after current time."  # GUESS
 
 BAND = Decimal("0.8")

@@ -14,8 +14,8 @@ from typing import Any
 
 from hlrebal.sim import actions, info, seed
 from hlrebal.sim import state as state_io
-from hlrebal.sim.accounts import leverage_for, perp_summary
-from hlrebal.sim.config import BookConfig, SimConfig
+from hlrebal.sim.accounts import Account, leverage_for, perp_summary
+from hlrebal.sim.config import BookConfig, DexConfig, SimConfig
 from hlrebal.sim.engine import Vault
 from hlrebal.sim.faults import Fault, FaultPlan, Latency, PriceMove
 from hlrebal.sim.market import PerpAsset
@@ -62,6 +62,7 @@ class Simulator:
         self._lock = threading.RLock()
         if self.state_path is not None and self.state_path.exists():
             self.engine = state_io.load(self.state_path, self.config, self.clock)
+            seed.add_config_dexes(self.engine.market, self.config)
         else:
             self.engine = seed.build_engine(snapshot, self.config, self.clock)
             if self.autosave and self.state_path is not None:
@@ -181,11 +182,35 @@ class Simulator:
         if self.state_path is not None:
             state_io.save(self.engine, self.state_path)
 
-    def fund(self, address: str, usdc: Decimal | str | int | float) -> None:
-        """Add USDC to an account (perp side; the one spot balance in unified mode)."""
+    def fund(self, address: str, usdc: Decimal | str | int | float, dex: str = "") -> None:
+        """Add USDC to an account (perp side; the one spot balance in unified mode). ``dex``: to
+        that builder dex's own clearinghouse instead (its collateral token)."""
         with self._lock:
-            self.engine.fund(address, to_decimal(usdc))
+            self.engine.fund(address, to_decimal(usdc), dex)
             self._changed()
+
+    def add_dex(
+        self,
+        name: str,
+        assets: list[tuple[str, int, int, Decimal | str | int | float]] | tuple[Any, ...] = (),
+        collateral_token: int = 0,
+        fee_multiplier: Decimal | str | int | float = 1,
+        info: dict[str, Any] | None = None,
+    ) -> list[int]:
+        """List a builder-deployed (HIP-3) perp dex after the existing ones. ``assets``:
+        (coin without the prefix, szDecimals, maxLeverage, price) tuples, traded as "name:COIN".
+        ``info``: extra perpDexs fields (fullName, deployer, ...). Returns the assets' ids."""
+        config = DexConfig(
+            name=name,
+            assets=tuple(assets),
+            collateral_token=collateral_token,
+            fee_multiplier=to_decimal(fee_multiplier),
+            info=dict(info or {}),
+        )
+        with self._lock:
+            dex = self.engine.market.add_dex(seed.dex_from_config(config))
+            self._changed()
+            return [asset.asset_id for asset in dex.perps]
 
     def fund_spot(self, address: str, token: str, amount: Decimal | str | int | float) -> None:
         """Add a spot balance ("USDC", "HYPE", ...)."""
@@ -282,38 +307,53 @@ class Simulator:
                     "positions": {},
                     "spot": {},
                     "open_orders": [],
-                }
-            summary = perp_summary(engine.market, acct, engine.orders_of(acct.address), engine.config.default_leverage)
-            positions = {}
-            for coin, pos in acct.positions.items():
-                asset = engine.market.perp_by_name[coin]
-                setting = leverage_for(acct, asset, engine.config.default_leverage)
-                positions[coin] = {
-                    "szi": pos.szi,
-                    "entry_px": pos.entry_px,
-                    "leverage": setting.value,
-                    "is_cross": setting.is_cross,
-                    "iso_raw": pos.iso_raw,
+                    "dexes": {},
                 }
             return {
                 "address": acct.address,
                 "exists": True,
                 "mode": acct.mode,
-                "usdc": acct.perp_raw,
-                "account_value": summary.account_value,
-                "withdrawable": summary.withdrawable,
-                "margin_used": summary.margin_used,
-                "available": engine.available(acct),
-                "positions": positions,
+                **self._perp_view(acct),
                 "spot": {t: v for t, v in acct.spot.items() if v != 0},
                 "open_orders": sorted(o.oid for o in engine.orders_of(acct.address)),
+                "dexes": {name: self._perp_view(part) for name, part in sorted(acct.dexes.items())},
             }
+
+    def _perp_view(self, book: Account) -> dict[str, Any]:
+        """One clearinghouse (main, or a builder dex's) in Decimals."""
+        engine = self.engine
+        orders = engine.orders_of(book.address)
+        summary = perp_summary(engine.market, book, orders, engine.config.default_leverage)
+        positions = {}
+        for coin, pos in book.positions.items():
+            asset = engine.market.perp_by_name[coin]
+            setting = leverage_for(book, asset, engine.config.default_leverage)
+            positions[coin] = {
+                "szi": pos.szi,
+                "entry_px": pos.entry_px,
+                "leverage": setting.value,
+                "is_cross": setting.is_cross,
+                "iso_raw": pos.iso_raw,
+            }
+        view: dict[str, Any] = {
+            "usdc": book.perp_raw,
+            "account_value": summary.account_value,
+            "withdrawable": summary.withdrawable,
+            "margin_used": summary.margin_used,
+            "available": engine.available(book, orders),
+            "positions": positions,
+        }
+        if book.dex:
+            view["open_orders"] = sorted(
+                o.oid for o in orders if (a := engine.market.perp_by_name.get(o.coin)) is not None and a.dex == book.dex
+            )
+        return view
 
     def leverage(self, address: str, coin: str) -> tuple[int, bool]:
         """(leverage, is_cross) the account would trade ``coin`` at."""
         with self._lock:
             asset = self.engine.market.perp_by_name[coin]
-            acct = self.engine.ensure_account(address)
+            acct = self.engine.book(self.engine.ensure_account(address), asset)
             setting = leverage_for(acct, asset, self.config.default_leverage)
             return setting.value, setting.is_cross
 
@@ -322,9 +362,12 @@ class Simulator:
             inst = self.engine.market.resolve(coin)
             return inst.book_mid if inst is not None else None
 
-    def perp_names(self) -> list[str]:
+    def perp_names(self, dex: str | None = None) -> list[str]:
+        """Perp coins of one dex ("" the main dex), or of every dex when None."""
         with self._lock:
-            return [p.name for p in self.engine.market.perps if isinstance(p, PerpAsset)]
+            market = self.engine.market
+            perps = market.all_perps() if dex is None else market.dex_perps(dex)
+            return [p.name for p in perps if isinstance(p, PerpAsset)]
 
     # ---- state -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 from hlrebal.sim.accounts import Account, LeverageSetting, Position, RestingOrder
 from hlrebal.sim.config import BookConfig, SimConfig
 from hlrebal.sim.engine import Agent, Engine, Fill, OrderRecord, Vault
-from hlrebal.sim.market import Market, PerpAsset, SpotPair, SpotToken
+from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair, SpotToken
 
 FORMAT = 1
 
@@ -39,21 +39,17 @@ def dump(engine: Engine) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "market": {
-            "perps": [
+            "perps": [_dump_perp(p) for p in market.perps],
+            "dexes": [
                 {
-                    "index": p.index,
-                    "name": p.name,
-                    "sz_decimals": p.sz_decimals,
-                    "max_leverage": p.max_leverage,
-                    "only_isolated": p.only_isolated,
-                    "is_delisted": p.is_delisted,
-                    "mark": _d(p.mark),
-                    "mid": _d(p.mid),
-                    "oracle": _d(p.oracle),
-                    "meta": p.meta,
-                    "ctx": p.ctx,
+                    "name": d.name,
+                    "info": d.info,
+                    "perps": [_dump_perp(p) for p in d.perps],
+                    "margin_tables": d.margin_tables,
+                    "meta_extra": d.meta_extra,
+                    "fee_multiplier": str(d.fee_multiplier),
                 }
-                for p in market.perps
+                for d in market.dexes
             ],
             "tokens": [
                 {
@@ -103,6 +99,38 @@ def dump(engine: Engine) -> dict[str, Any]:
     }
 
 
+def _dump_perp(p: PerpAsset) -> dict[str, Any]:
+    return {
+        "index": p.index,
+        "name": p.name,
+        "sz_decimals": p.sz_decimals,
+        "max_leverage": p.max_leverage,
+        "only_isolated": p.only_isolated,
+        "is_delisted": p.is_delisted,
+        "mark": _d(p.mark),
+        "mid": _d(p.mid),
+        "oracle": _d(p.oracle),
+        "meta": p.meta,
+        "ctx": p.ctx,
+    }
+
+
+def _restore_perp(p: dict[str, Any]) -> PerpAsset:
+    return PerpAsset(
+        index=p["index"],
+        name=p["name"],
+        sz_decimals=p["sz_decimals"],
+        max_leverage=p["max_leverage"],
+        only_isolated=p["only_isolated"],
+        is_delisted=p["is_delisted"],
+        mark=_D(p["mark"]),
+        mid=_D(p["mid"]),
+        oracle=_D(p["oracle"]),
+        meta=p["meta"],
+        ctx=p["ctx"],
+    )
+
+
 def _dump_account(a: Account) -> dict[str, Any]:
     return {
         "address": a.address,
@@ -123,7 +151,28 @@ def _dump_account(a: Account) -> dict[str, Any]:
         "spot_entry_ntl": {t: str(v) for t, v in a.spot_entry_ntl.items()},
         "fees": [_d(a.taker_fee), _d(a.maker_fee), _d(a.spot_taker_fee), _d(a.spot_maker_fee)],
         "scheduled_cancel": a.scheduled_cancel,
+        "dex": a.dex,
+        "dexes": {name: _dump_account(part) for name, part in a.dexes.items()},
     }
+
+
+def _restore_account(a: dict[str, Any]) -> Account:
+    acct = Account(address=a["address"], perp_raw=Decimal(a["perp_raw"]), mode=a["mode"], dex=a.get("dex", ""))
+    for p in a["positions"]:
+        acct.positions[p["coin"]] = Position(
+            coin=p["coin"],
+            szi=Decimal(p["szi"]),
+            entry_px=Decimal(p["entry_px"]),
+            iso_raw=Decimal(p["iso_raw"]),
+            cum_funding=p["cum_funding"],
+        )
+    acct.leverage = {c: LeverageSetting(s["value"], s["is_cross"]) for c, s in a["leverage"].items()}
+    acct.spot = {t: Decimal(v) for t, v in a["spot"].items()}
+    acct.spot_entry_ntl = {t: Decimal(v) for t, v in a["spot_entry_ntl"].items()}
+    acct.taker_fee, acct.maker_fee, acct.spot_taker_fee, acct.spot_maker_fee = (_D(x) for x in a["fees"])
+    acct.scheduled_cancel = a["scheduled_cancel"]
+    acct.dexes = {name: _restore_account(part) for name, part in (a.get("dexes") or {}).items()}
+    return acct
 
 
 def _dump_order(o: RestingOrder) -> dict[str, Any]:
@@ -145,21 +194,18 @@ def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -
     if data.get("format") != FORMAT:
         raise ValueError(f"unsupported sim state format {data.get('format')!r}")
     m = data["market"]
-    perps = [
-        PerpAsset(
-            index=p["index"],
-            name=p["name"],
-            sz_decimals=p["sz_decimals"],
-            max_leverage=p["max_leverage"],
-            only_isolated=p["only_isolated"],
-            is_delisted=p["is_delisted"],
-            mark=_D(p["mark"]),
-            mid=_D(p["mid"]),
-            oracle=_D(p["oracle"]),
-            meta=p["meta"],
-            ctx=p["ctx"],
+    perps = [_restore_perp(p) for p in m["perps"]]
+    dexes = [
+        PerpDex(
+            name=d["name"],
+            position=position,
+            info=d["info"],
+            perps=[_restore_perp(p) for p in d["perps"]],
+            margin_tables=d["margin_tables"],
+            meta_extra=d["meta_extra"],
+            fee_multiplier=Decimal(d["fee_multiplier"]),
         )
-        for p in m["perps"]
+        for position, d in enumerate(m.get("dexes") or [], start=1)
     ]
     tokens = [SpotToken(t["index"], t["name"], t["sz_decimals"], t["wei_decimals"], t["meta"]) for t in m["tokens"]]
     by_index = {t.index: t for t in tokens}
@@ -183,6 +229,7 @@ def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -
         margin_tables=m["margin_tables"],
         meta_extra=m["meta_extra"],
         spot_meta_extra=m["spot_meta_extra"],
+        dexes=dexes,
     )
     for coin, b in m["book_overrides"].items():
         market.book_overrides[coin] = BookConfig(
@@ -198,20 +245,7 @@ def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -
         )
     engine = Engine(market, config, clock)
     for a in data["accounts"]:
-        acct = Account(address=a["address"], perp_raw=Decimal(a["perp_raw"]), mode=a["mode"])
-        for p in a["positions"]:
-            acct.positions[p["coin"]] = Position(
-                coin=p["coin"],
-                szi=Decimal(p["szi"]),
-                entry_px=Decimal(p["entry_px"]),
-                iso_raw=Decimal(p["iso_raw"]),
-                cum_funding=p["cum_funding"],
-            )
-        acct.leverage = {c: LeverageSetting(s["value"], s["is_cross"]) for c, s in a["leverage"].items()}
-        acct.spot = {t: Decimal(v) for t, v in a["spot"].items()}
-        acct.spot_entry_ntl = {t: Decimal(v) for t, v in a["spot_entry_ntl"].items()}
-        acct.taker_fee, acct.maker_fee, acct.spot_taker_fee, acct.spot_maker_fee = (_D(x) for x in a["fees"])
-        acct.scheduled_cancel = a["scheduled_cancel"]
+        acct = _restore_account(a)
         engine.accounts[acct.address] = acct
     engine.agents = {addr: Agent(**a) for addr, a in data["agents"].items()}
     engine.vaults = {addr: Vault(**v) for addr, v in data["vaults"].items()}
