@@ -768,5 +768,26 @@ def _root(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    With ``--json`` anywhere on the command line, usage errors (an unknown option, a value of the
+    wrong type) are JSON documents on stdout too, with the same exit code (2).
+    """
+    if "--json" not in sys.argv[1:]:
+        app()
+        return
+    try:
+        result = app(standalone_mode=False)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except typer.TyperException as e:
+        from hlrebal.render import error_json
+
+        code = int(getattr(e, "exit_code", 2))
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        sys.stdout.write(json.dumps(error_json("usage", message, code), indent=2) + "\n")
+        sys.stderr.write(f"error: {message}\n")
+        sys.exit(code)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from hlrebal.errors import ExchangeError, ExitCode, GuardError, HlrebalError, Interrupted
 from hlrebal.exchange import ExchangeClient, OrderAnswerLost, OrderOutcome, OrderSpec
 from hlrebal.journal import Journal
+from hlrebal.market import SPOT_TAKER_FEE
 from hlrebal.planner import Plan, Trade, plan
 from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
@@ -207,7 +208,8 @@ class Executor:
             return p
         keep: list[Trade] = []
         for t in p.trades:
-            if t.dust and self.refused_dust.get(t.coin) == str(t.size.normalize()):
+            refused = self.refused_dust.get(t.coin)
+            if t.dust and refused is not None and Decimal(refused) == t.size:
                 message = (
                     f"{t.coin}: the exchange refused to close this ${t.notional:.2f} dust position "
                     f"({t.size}); it is reported, not retried"
@@ -271,7 +273,7 @@ class Executor:
         self._check_stop("before cancelling open orders")
         self.progress(f"cancelling {len(clashing)} open order(s) on {coins}")
         cancels = [(m.asset_id, o.oid) for o in clashing if (m := snap.market_of(o.coin)) is not None]
-        errors = self.client.cancel(cancels)
+        errors = self._idempotent(lambda: self.client.cancel(cancels), "cancelling open orders")
         self.journal.record("cancelled", orders=[{"coin": o.coin, "oid": o.oid} for o in clashing], errors=errors)
         return self._read()
 
@@ -290,10 +292,26 @@ class Executor:
             self._check_stop("before setting leverage")
             mode = "cross" if t.is_cross else "isolated"
             self.progress(f"setting {t.coin} leverage to {t.leverage}x {mode}")
-            self.client.update_leverage(t.asset_id, t.leverage, is_cross=t.is_cross, coin=t.coin)
+            self._idempotent(
+                lambda t=t: self.client.update_leverage(t.asset_id, t.leverage, is_cross=t.is_cross, coin=t.coin),
+                f"setting {t.coin} leverage",
+            )
             self.journal.record("leverage", coin=t.coin, leverage=t.leverage, margin=mode)
             self.report.leverage_set.append(f"{t.coin} {t.leverage}x {mode}")
             done.add(t.coin)
+
+    def _idempotent(self, action: Callable[[], Any], what: str) -> Any:
+        """Run an action that is safe to repeat (set leverage, cancel): a lost answer is retried."""
+        for attempt in range(3):
+            try:
+                return action()
+            except OrderAnswerLost as e:
+                if attempt == 2:
+                    raise
+                self.progress(f"{what}: {e.message}; trying again (it is safe to repeat)")
+                self.sleep(0.5 * (attempt + 1))
+                self._check_stop(f"before retrying {what}")
+        return None
 
     def _send(self, trades: Sequence[Trade], n_round: int, phase: int) -> list[OrderReport]:
         """One bulk request for ``trades``; every order journaled before, every status after."""
@@ -371,14 +389,12 @@ class Executor:
         return reports
 
     def _recover(self, specs: Sequence[OrderSpec], expires: int) -> list[OrderOutcome]:
-        """After a lost answer: wait until the request has expired, then ask for every cloid."""
-        wait = expires / 1000 - self.clock() + 0.2
+        """After a lost answer: wait until the request has expired (and a margin for clocks that
+        disagree), then ask for every cloid; sizes and prices come from the account's fills."""
+        wait = expires / 1000 - self.clock() + EXPIRY_MARGIN_S
         if wait > 0:
             self.sleep(wait)
-        outcomes = []
-        for spec in specs:
-            outcomes.append(status_to_outcome(spec.cloid, self.client.order_status(self.user, spec.cloid)))
-        return outcomes
+        return resolve_orders(self.client, self.user, [spec.cloid for spec in specs])
 
     def _apply(self, rep: OrderReport, out: OrderOutcome) -> None:
         rep.status = out.status
@@ -386,12 +402,42 @@ class Executor:
         rep.avg_price = out.avg_px
         rep.oid = out.oid
         rep.error = out.error
-        if rep.dust and out.status == "error" and out.error and "minimum value" in out.error:
-            self.refused_dust[rep.coin] = str(rep.size.normalize())
+        if rep.dust and out.status == "error" and out.error and is_min_value_refusal(out.error):
+            self.refused_dust[rep.coin] = format(rep.size, "f")
             self.report.warnings.append(
                 f"{rep.coin}: the exchange will not close this dust position ({rep.size}) with a reduce-only "
                 f"order below $10 ({out.error}); it is left as it is and not retried"
             )
+
+    def _account(self, sent: Sequence[OrderReport], expected: dict[str, Decimal]) -> None:
+        """Count what filled: turnover over the run, and the holdings the next read must show."""
+        for o in sent:
+            if o.filled_size <= 0:
+                continue
+            self._turnover_done += o.filled_size * o.reference_price
+            signed = o.filled_size if o.side == "buy" else -o.filled_size
+            if "/" in o.coin and o.side == "buy":
+                signed = o.filled_size * (1 - SPOT_TAKER_FEE)  # the spot fee is paid in the token
+            expected[o.coin] = expected.get(o.coin, _ZERO) + signed
+
+    def _verified_read(self, expected: dict[str, Decimal]) -> Snapshot:
+        """Read the account and check it shows the fills the exchange reported; a read that lags (or
+        belongs to another account) is read once more, then the run stops rather than trade on it."""
+        for attempt in range(2):
+            snap = self._read()
+            wrong = _mismatches(snap, expected)
+            if not wrong:
+                return snap
+            if attempt == 0:
+                self.progress("the account read back does not show the reported fills yet; reading again")
+                self.sleep(READ_BACK_PAUSE_S)
+        self.journal.record("inconsistent_read", mismatches=wrong)
+        raise InconsistentAccount(
+            "the account read back does not match the fills the exchange reported ("
+            + "; ".join(wrong)
+            + "): not trading on it",
+            hint="check the account (and that the key trades the address you gave), then run again",
+        )
 
     def _transfer(
         self, p: Plan, snap: Snapshot, phase2: list[Trade], n: int, policy: Policy
@@ -466,12 +512,14 @@ class Executor:
                 self.journal.record(
                     "plan", round=n, slippage=round_policy.slippage, trades=[_trade_doc(t) for t in current.trades]
                 )
+                expected = _holdings(snap)
                 phase1 = list(current.phase(1))
                 sent1 = self._send(phase1, n, 1)
+                self._account(sent1, expected)
                 phase2 = list(current.phase(2))
                 plan2 = current
                 if (phase2 or current.transfers) and sent1:
-                    snap = self._read()
+                    snap = self._verified_read(expected)
                     plan2 = self._plan(snap, round_policy, count_phase1_margin=False)
                     unfinished = {t.coin for t in plan2.phase(1)}
                     phase2 = [t for t in plan2.phase(2) if t.coin not in unfinished]
@@ -488,12 +536,12 @@ class Executor:
                 if phase2:
                     self._set_leverage(phase2, snap)
                 sent2 = self._send(phase2, n, 2)
+                self._account(sent2, expected)
                 sent = sent1 + sent2
                 rnd.sent = len(sent)
                 rnd.filled = sum(1 for o in sent if o.filled_size > 0)
                 rnd.notional_filled = sum((o.filled_size * (o.avg_price or _ZERO) for o in sent), _ZERO)
-                self._turnover_done += sum((o.filled_size * o.reference_price for o in sent), _ZERO)
-                snap = self._read()
+                snap = self._verified_read(expected)
                 after = self._plan(snap, self._policy_for_round(n + 1))
                 report.final_plan, report.final_snapshot = after, snap
                 self.journal.record(
@@ -516,7 +564,10 @@ class Executor:
         except Interrupted as e:
             report.exit_code, report.outcome, report.message = ExitCode.INTERRUPTED, "interrupted", e.message
         except GuardError as e:
-            report.exit_code, report.outcome, report.message = ExitCode.GUARD, "refused", e.message
+            # A guard's refusal is exit 4 (what stopped the run matters most to a monitor); the
+            # message says when orders had already gone out.
+            report.exit_code, report.outcome = ExitCode.GUARD, "refused"
+            report.message = f"stopped by a guard after orders were placed: {e.message}" if report.orders else e.message
             if e.hint:
                 report.message += f" ({e.hint})"
         except ExchangeError as e:
@@ -593,39 +644,93 @@ class Executor:
                 o.fee = o.filled_size * o.avg_price * self.policy.fee_rate
 
 
-def status_to_outcome(cloid: str, answer: dict[str, Any]) -> OrderOutcome:
-    """Turn an orderStatus answer into what the order did."""
+#: orderStatus statuses under which an order may have filled (fully or in part)
+_MAY_HAVE_FILLED = frozenset({"filled", "canceled", "open", "marginCanceled"})
+#: the exchange's reject status for an order below the minimum value
+MIN_VALUE_REJECTED = "minTradeNtlRejected"
+#: after an order request's expiresAfter, how long to wait for clocks that disagree
+EXPIRY_MARGIN_S = 1.5
+
+
+def status_to_outcome(
+    cloid: str, answer: dict[str, Any], fills: dict[int, tuple[Decimal, Decimal]] | None = None
+) -> OrderOutcome:
+    """Turn an orderStatus answer into what the order did.
+
+    Only an order the exchange accepted (filled, canceled after a partial fill, open) can have
+    filled; every reject status (``iocCancelRejected``, ``perpMarginRejected``, ...) filled nothing,
+    whatever its sizes say. The filled size and average price come from the account's fills for the
+    order id (``fills``: oid -> (size, notional)) when given, as orderStatus carries no average price.
+    """
     if answer.get("status") != "order":
         return OrderOutcome(cloid=cloid, status="error", error="never placed (the exchange does not know it)")
     order = answer.get("order", {})
     inner = order.get("order", {})
     status = str(order.get("status", ""))
-    try:
-        orig = Decimal(str(inner.get("origSz", "0")))
-        left = Decimal(str(inner.get("sz", "0")))
-    except ArithmeticError:
-        orig = left = _ZERO
-    filled = orig - left if orig >= left else _ZERO
-    if status == "open":
-        return OrderOutcome(cloid=cloid, status="resting", filled_size=filled, oid=inner.get("oid"))
-    if status == "filled" or filled > 0:
+    oid = inner.get("oid") if isinstance(inner.get("oid"), int) else None
+    if status not in _MAY_HAVE_FILLED:
+        return OrderOutcome(cloid=cloid, status="error", error=f"order {status or 'rejected'}", oid=oid)
+    if fills is not None and oid is not None:
+        size, notional = fills.get(oid, (_ZERO, _ZERO))
+        avg = notional / size if size > 0 else None
+    else:
+        try:
+            orig = Decimal(str(inner.get("origSz", "0")))
+            left = Decimal(str(inner.get("sz", "0")))
+        except ArithmeticError:
+            orig = left = _ZERO
+        size = orig - left if status != "filled" else orig
+        size = max(size, _ZERO)
         px = inner.get("avgPx") or inner.get("limitPx")
-        return OrderOutcome(
-            cloid=cloid,
-            status="filled",
-            filled_size=filled if filled > 0 else orig,
-            avg_px=Decimal(str(px)) if px is not None else None,
-            oid=inner.get("oid"),
-        )
-    return OrderOutcome(cloid=cloid, status="error", error=f"order {status or 'not filled'}", oid=inner.get("oid"))
+        avg = Decimal(str(px)) if px is not None and size > 0 else None
+    if status == "open":
+        return OrderOutcome(cloid=cloid, status="resting", filled_size=size, avg_px=avg, oid=oid)
+    if size > 0:
+        return OrderOutcome(cloid=cloid, status="filled", filled_size=size, avg_px=avg, oid=oid)
+    return OrderOutcome(cloid=cloid, status="error", error=f"order {status}, nothing filled", oid=oid)
 
 
-def reconcile(client: ExchangeClient, user: str, journal: Journal, pending: Sequence[Any]) -> list[dict[str, Any]]:
-    """Resolve orders an earlier run sent without recording a result; record each answer."""
+def fills_by_oid(client: ExchangeClient, user: str) -> dict[int, tuple[Decimal, Decimal]]:
+    """The account's recent fills summed per order id: oid -> (size, notional)."""
+    out: dict[int, tuple[Decimal, Decimal]] = {}
+    for fill in client.user_fills(user):
+        oid = fill.get("oid")
+        if not isinstance(oid, int):
+            continue
+        sz = Decimal(str(fill.get("sz", "0")))
+        px = Decimal(str(fill.get("px", "0")))
+        size, notional = out.get(oid, (_ZERO, _ZERO))
+        out[oid] = (size + sz, notional + sz * px)
+    return out
+
+
+def resolve_orders(client: ExchangeClient, user: str, cloids: Sequence[str]) -> list[OrderOutcome]:
+    """What became of orders whose answer was lost: orderStatus by cloid, fills from userFills."""
+    answers = [client.order_status(user, cloid) for cloid in cloids]
+    fills = fills_by_oid(client, user) if any(a.get("status") == "order" for a in answers) else {}
+    return [status_to_outcome(cloid, answer, fills) for cloid, answer in zip(cloids, answers, strict=True)]
+
+
+def reconcile(
+    client: ExchangeClient,
+    user: str,
+    journal: Journal,
+    pending: Sequence[Any],
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[dict[str, Any]]:
+    """Resolve orders an earlier run sent without recording a result; record each answer.
+
+    An order of a run killed a moment ago may still be on its way: wait until every pending order's
+    ``expiresAfter`` has passed (it can no longer be placed) before asking about it.
+    """
+    latest = max((int(p.entry.get("expires_after") or 0) for p in pending), default=0)
+    wait = latest / 1000 + EXPIRY_MARGIN_S - clock()
+    if wait > 0:
+        sleep(wait)
     results = []
-    for order in pending:
-        answer = client.order_status(user, order.cloid)
-        outcome = status_to_outcome(order.cloid, answer)
+    for order, outcome in zip(pending, resolve_orders(client, user, [p.cloid for p in pending]), strict=True):
         entry = journal.record(
             "reconciled",
             cloid=order.cloid,
@@ -638,6 +743,43 @@ def reconcile(client: ExchangeClient, user: str, journal: Journal, pending: Sequ
         )
         results.append(entry)
     return results
+
+
+READ_BACK_PAUSE_S = 0.5
+
+
+class InconsistentAccount(ExchangeError):
+    """The account read back contradicts the fills the exchange reported (exit 5 once orders are out)."""
+
+    kind = "inconsistent_account"
+
+
+def _holdings(snap: Snapshot) -> dict[str, Decimal]:
+    """Perp position sizes and spot token balances (by pair), as the executor tracks them."""
+    out = {coin: pos.szi for coin, pos in snap.positions.items()}
+    for pair, market in snap.spot_assets.items():
+        balance = snap.spot_balances.get(market.base or "")
+        out[pair] = balance.total if balance is not None else _ZERO
+    return out
+
+
+def _mismatches(snap: Snapshot, expected: dict[str, Decimal]) -> list[str]:
+    """Coins whose holding differs from the expected by more than a lot (and, for spot, the fee)."""
+    actual = _holdings(snap)
+    wrong = []
+    for coin, want in expected.items():
+        got = actual.get(coin, _ZERO)
+        market = snap.market_of(coin)
+        lot = Decimal(1).scaleb(-market.sz_decimals) if market is not None else Decimal("0.000001")
+        tolerance = lot + (abs(want) * Decimal("0.002") if "/" in coin else _ZERO)
+        if abs(got - want) > tolerance:
+            wrong.append(f"{coin}: expected {format(want.normalize(), 'f')}, read {format(got.normalize(), 'f')}")
+    return wrong
+
+
+def is_min_value_refusal(error: str) -> bool:
+    """The exchange's refusal of an order below the minimum value, as a message or a status."""
+    return "minimum value" in error or MIN_VALUE_REJECTED in error
 
 
 def _position_goals(p: Plan, snap: Snapshot) -> dict[str, Decimal]:

@@ -119,20 +119,31 @@ def unresolved_orders(path: Path, account: str, base_url: str) -> list[PendingOr
     return list(sent.values())
 
 
-def refused_dust(path: Path, account: str) -> dict[str, str]:
-    """Coins whose whole-position dust close the exchange refused before: coin -> size refused."""
+def refused_dust(path: Path, account: str, base_url: str | None = None) -> dict[str, str]:
+    """Coins whose whole-position dust close the exchange refused before: coin -> size refused.
+
+    Only refusals on the same endpoint count (a testnet refusal says nothing of mainnet).
+    """
     runs: dict[str, str] = {}
+    urls: dict[str, str] = {}
     sent: dict[str, dict[str, Any]] = {}
     out: dict[str, str] = {}
     for e in read_entries(path):
         kind = e.get("event")
         if kind == "run_start":
             runs[str(e.get("run"))] = str(e.get("account"))
-        elif kind == "order_sent" and e.get("dust") and runs.get(str(e.get("run"))) == account:
+            urls[str(e.get("run"))] = str(e.get("base_url"))
+        elif (
+            kind == "order_sent"
+            and e.get("dust")
+            and runs.get(str(e.get("run"))) == account
+            and (base_url is None or urls.get(str(e.get("run"))) == base_url)
+        ):
             sent[str(e.get("cloid"))] = e
-        elif kind == "order_result" and str(e.get("cloid")) in sent:
+        elif kind in ("order_result", "reconciled") and str(e.get("cloid")) in sent:
             order = sent[str(e.get("cloid"))]
-            if e.get("status") == "error" and "minimum value" in str(e.get("error", "")):
+            error = str(e.get("error", ""))
+            if e.get("status") == "error" and ("minimum value" in error or "minTradeNtlRejected" in error):
                 out[str(order.get("coin"))] = str(order.get("size"))
             elif e.get("status") == "filled":
                 out.pop(str(order.get("coin")), None)

@@ -764,15 +764,15 @@ class _Context:
                     spot_proceeds += leg.notional * (_ONE - SPOT_TAKER_FEE)
                 else:
                     after1[leg.coin] += leg.signed
+        # The executor sets the policy leverage on coins phase 2 trades before sending them: their
+        # whole position is margined at that leverage from then on, not only the increase.
+        relevered = {leg.coin: Decimal(leg.leverage) for leg in phase2 if leg.leverage and policy.leverage is not None}
         margin_used = _ZERO
         for coin, size in after1.items():
             if size != 0:
                 market = snapshot.assets[coin]
-                margin_used += (
-                    abs(size)
-                    * _margin_price(market, self.ref_of[coin])
-                    / _position_leverage(snapshot.positions.get(coin), market)
-                )
+                leverage = relevered.get(coin) or _position_leverage(snapshot.positions.get(coin), market)
+                margin_used += abs(size) * _margin_price(market, self.ref_of[coin]) / leverage
         for coin, position in snapshot.positions.items():
             if coin not in after1:  # positions the plan does not look at (no price) still hold margin
                 margin_used += position.margin_used

@@ -60,7 +60,12 @@ def execute_run(
 ) -> RunResult:
     """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged."""
     assert conn.client is not None and conn.key is not None
-    relation = "the account itself" if conn.signer == conn.user else f"an API wallet of {conn.user}"
+    if conn.signer == conn.user:
+        relation = "the account itself"
+    elif conn.vault is not None:
+        relation = f"trading vault/sub-account {conn.vault} as its leader or the leader's API wallet"
+    else:
+        relation = f"an API wallet of {conn.user}"
     ui.notice(
         f"signing with the key from {conn.key.source} (signer {conn.signer}, {relation}); network {conn.network_label}"
     )
@@ -101,7 +106,7 @@ def execute_run(
                 should_stop=ui.should_stop,
                 reconfirm=None if assume_yes else ui.reconfirm,
                 cancel_open_orders=cancel_open_orders,
-                refused_dust=refused_dust(journal_file, conn.user),
+                refused_dust=refused_dust(journal_file, conn.user, conn.client.base_url),
                 # usdClassTransfer is user-signed: only the account's own key, never a vault's leader
                 can_transfer=conn.signer == conn.user and conn.vault is None,
                 run_id=run_id,

@@ -156,12 +156,6 @@ def orders_for(sim: Simulator, coin: str) -> list[dict[str, Any]]:
 # =========================================================================== defects (xfail strict)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: reconcile() (executor.py) asks orderStatus for a killed run's orders at once, ignoring "
-    "their journaled expires_after: an order still in flight reads as unknownOid, is recorded as never "
-    "placed, and the successor places the same trade again (BTC sold twice)",
-)
 def test_a_successor_does_not_trade_again_while_a_killed_runs_order_is_in_flight(sims: Any, tmp_path: Path) -> None:
     sim = sims(btc_80())
     keyf = key_file(tmp_path)
@@ -216,12 +210,6 @@ def test_a_key_that_is_not_an_agent_of_the_address_never_trades_another_account(
     assert sim.orders == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Executor.run (executor.py) re-plans from the read-back without cross-checking it against "
-    "the fills the exchange just reported; a read-back that lags the fills (info lag, a wrong account) "
-    "makes the next round send the same orders again",
-)
 def test_a_read_back_that_contradicts_reported_fills_is_not_traded_on_again(sims: Any, tmp_path: Path) -> None:
     sim = sims(btc_80())
     client = client_for(sim)
@@ -244,11 +232,6 @@ def test_a_read_back_that_contradicts_reported_fills_is_not_traded_on_again(sims
     assert abs(position(sim, "BTC") - D("0.46729")) < D("0.0001")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the phase-2 guard (Executor.run -> _guards) adds phase 2 to _turnover_done, which does not "
-    "yet include this round's phase-1 fills: after a re-plan grows phase 2 the run trades past max_turnover",
-)
 def test_turnover_cap_counts_this_rounds_phase_1_fills_when_phase_2_is_replanned(sims: Any, tmp_path: Path) -> None:
     # BTC 80% (sell to 40%), SOL 10% against 14% (inside the band), ETH 0 -> 30%: 70% turnover.
     sim = sims(_snapshot({"BTC": ("0.93458", 10), "SOL": ("70.16", 5)}, "10000"))
@@ -265,12 +248,6 @@ def test_turnover_cap_counts_this_rounds_phase_1_fills_when_phase_2_is_replanned
     assert traded / snap.equity <= policy.max_turnover, (traded / snap.equity, report.outcome)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: status_to_outcome (executor.py) takes origSz - sz as the filled size and limitPx as the "
-    "average price; a partly filled IOC reads 'filled' with sz 0, so after a lost answer the journal and "
-    "report claim the whole order filled at the limit (the true fill is in userFills by oid)",
-)
 def test_a_partly_filled_ioc_whose_answer_was_lost_is_recorded_with_its_real_fill(sims: Any, tmp_path: Path) -> None:
     sim = sims(_snapshot({}, "100000"), refill="never")
     sim.set_book("ETH", level_notional=4000, levels=4)  # about $16k of the $30k order can fill
@@ -287,12 +264,6 @@ def test_a_partly_filled_ioc_whose_answer_was_lost_is_recorded_with_its_real_fil
     assert eth.avg_price is not None and abs(eth.avg_price - vwap) < D("0.01")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: status_to_outcome (executor.py) counts origSz - sz as filled whatever the status; the "
-    "exchange's reject statuses (iocCancelRejected, reduceOnlyRejected, minTradeNtlRejected, "
-    "perpMarginRejected...) carry sz 0, so every rejected order reads as wholly filled at its limit",
-)
 def test_rejected_order_status_shapes_are_not_fills(sims: Any) -> None:
     sim = sims(btc_80())
     client = client_for(sim)
@@ -319,11 +290,6 @@ def test_rejected_order_status_shapes_are_not_fills(sims: Any) -> None:
     assert seen == {k: ("error", D(0)) for k in specs}, seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after a lost answer an IOC that found no match is reconciled as filled (status_to_outcome): "
-    "the journal and report claim a fill that never happened and the executor runs more rounds",
-)
 def test_an_order_rejected_behind_a_lost_answer_is_journaled_as_unfilled(sims: Any, tmp_path: Path) -> None:
     sim = sims(_snapshot({}, "100000"))
     sim.set_book("ETH", spread=0.05)  # best ask 2.5% above mid: no round's slippage reaches it
@@ -336,12 +302,6 @@ def test_an_order_rejected_behind_a_lost_answer_is_journaled_as_unfilled(sims: A
     assert report.outcome == "nothing_filled" and len(report.rounds) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: refused dust is keyed by size text: the journal writes format(size, 'f') ('1000') while "
-    "Executor._drop_refused_dust compares str(size.normalize()) ('1E+3'), so a refused dust close of a "
-    "round-number size is sent again on every run",
-)
 def test_refused_round_number_dust_is_not_retried_on_the_next_run(sims: Any, tmp_path: Path) -> None:
     # 1000 kPEPE short is about $6: below $10, and this exchange refuses reduce-only dust closes.
     sim = sims(_snapshot({"kPEPE": ("-1000", 5), "BTC": ("0.5", 10)}, "57200"), allow_dust_close=False)
@@ -354,13 +314,6 @@ def test_refused_round_number_dust_is_not_retried_on_the_next_run(sims: Any, tmp
     assert len(orders_for(sim, "kPEPE")) == 1, "the refused dust close was sent again"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after a lost answer the refusal comes back as orderStatus 'minTradeNtlRejected': "
-    "status_to_outcome turns it into a fill (see the rejected-shapes test), and even as an error its text "
-    "'order minTradeNtlRejected' is not what Executor._apply / journal.refused_dust look for ('minimum "
-    "value'): the dust close is retried on every later run",
-)
 def test_a_dust_refusal_learned_through_order_status_is_remembered(sims: Any, tmp_path: Path) -> None:
     sim = sims(_snapshot({"ATOM": ("-1.5", 5), "BTC": ("0.5", 10)}, "57200"), allow_dust_close=False)
     sim.fail_next(1, status=500, endpoint="exchange", action_type="order", when="after")
@@ -371,12 +324,6 @@ def test_a_dust_refusal_learned_through_order_status_is_remembered(sims: Any, tm
     assert any("dust" in w for w in report.warnings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a lost answer to updateLeverage (idempotent, safe to resend) raises OrderAnswerLost out of "
-    "Executor._set_leverage and ends the run after phase 1: a flip is left flat (long closed, short never "
-    "opened), exit 5",
-)
 def test_a_transient_error_on_update_leverage_does_not_abandon_a_flip_half_done(sims: Any, tmp_path: Path) -> None:
     sim = sims(_snapshot({"BTC": ("0.58411", 10)}, "50000"))  # about +50%
     sim.fail_next(1, status=502, endpoint="exchange", action_type="updateLeverage", when="before")
@@ -385,12 +332,6 @@ def test_a_transient_error_on_update_leverage_does_not_abandon_a_flip_half_done(
     assert position(sim, "BTC") < 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the planner counts an existing position's margin at its current leverage, but "
-    "Executor._set_leverage re-levers it to policy.leverage before phase 2: phase 2 is sized for margin "
-    "that no longer exists and the exchange refuses it (Insufficient margin)",
-)
 def test_lowering_leverage_of_an_existing_position_is_counted_in_phase_2_margin(sims: Any, tmp_path: Path) -> None:
     sim = sims(btc_80())  # BTC at 10x holds 8% of equity as margin; at 1x it holds 80%
     r = cli_execute(
@@ -402,11 +343,6 @@ def test_lowering_leverage_of_an_existing_position_is_counted_in_phase_2_margin(
     assert not any("Insufficient margin" in e for e in errors), errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Click usage errors (a non-integer --max-rounds, an unknown option) bypass cli._guarded: "
-    "with --json stdout is empty, though the spec wants every error as a JSON document with its exit code",
-)
 def test_usage_errors_with_json_print_a_json_error_document(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "hlrebal", "execute", str(BALANCED), "--json", "--max-rounds", "three"],
@@ -420,11 +356,6 @@ def test_usage_errors_with_json_print_a_json_error_document(tmp_path: Path) -> N
     assert doc["kind"] == "error" and doc["exit_code"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: runner.execute_run calls any signer other than conn.user 'an API wallet of <user>'; with "
-    "--vault the signer is the vault's leader (or the leader's agent), so the output misstates the key's role",
-)
 def test_the_vault_leaders_key_is_not_called_an_api_wallet_of_the_vault(sims: Any, tmp_path: Path) -> None:
     sim = sims(btc_80(VAULT))
     sim.set_vault_leader(VAULT, USER)
