@@ -250,6 +250,17 @@ class ExchangeClient:
         doc["time"] = int(self.clock() * 1000)
         return Snapshot.from_raw(doc, f"{self.base_url} ({user})")
 
+    def user_role(self, address: str) -> dict[str, Any] | None:
+        """``userRole``: {"role": "agent", "data": {"user": …}} for an API wallet, "user", "vault",
+        "subAccount" or "missing"; None where the endpoint does not know the request."""
+        try:
+            answer = self.info({"type": "userRole", "user": address.lower()})
+        except ExchangeError as e:
+            if "HTTP 4" in e.message:
+                return None
+            raise
+        return answer if isinstance(answer, dict) else None
+
     def _user_abstraction(self, user: str) -> Any:
         """The account mode, where the endpoint knows the request; None where it does not."""
         try:

@@ -106,6 +106,8 @@ def connect(
                 "no account address",
                 hint="pass --address 0x… or set HLREBAL_ACCOUNT_ADDRESS (reading an account needs no key)",
             )
+        if need_signer and signer is not None and vault is None and signer != user:
+            _check_agent(client, signer, user)
         yield Connection(
             user=user,
             network_label=resolved.network_label,
@@ -114,3 +116,26 @@ def connect(
             signer=signer if need_signer else None,
             vault=vault,
         )
+
+
+def _check_agent(client: ExchangeClient, signer: str, user: str) -> None:
+    """A key that is not the account's own must be an API wallet approved *for that account*:
+    otherwise the exchange would fill the orders on the signer's own account while hlrebal plans
+    from another one."""
+    role = client.user_role(signer)
+    if role is None:
+        return  # an endpoint without userRole: the exchange's own signature check still applies
+    data = role.get("data") if isinstance(role.get("data"), dict) else {}
+    if role.get("role") == "agent" and str(data.get("user", "")).lower() == user:
+        return
+    what = {
+        "agent": f"an API wallet of another account ({data.get('user')})",
+        "user": "an account of its own",
+        "vault": "a vault",
+        "subAccount": "a sub-account",
+        "missing": "unknown to the exchange",
+    }.get(str(role.get("role")), f"a {role.get('role')}")
+    raise BadInputError(
+        f"the key signs as {signer}, which is {what}, not an API wallet of {user}: no order was sent",
+        hint="use the account's own key or an API wallet approved for it, or pass --address for the key's account",
+    )

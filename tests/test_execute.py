@@ -303,7 +303,7 @@ def test_an_agent_key_trades_for_its_account(sim_factory: Any, journal: Path, tm
     assert abs(weights(sim)["ETH"] - D("0.3")) < D("0.001")
 
 
-def test_an_unapproved_key_is_refused_by_the_exchange(sim_factory: Any, journal: Path, tmp_path: Path) -> None:
+def test_an_unapproved_key_is_refused_before_any_order(sim_factory: Any, journal: Path, tmp_path: Path) -> None:
     stranger = Account.create()
     sim = sim_factory(btc_80())
     path = tmp_path / "stranger.key"
@@ -327,8 +327,9 @@ def test_an_unapproved_key_is_refused_by_the_exchange(sim_factory: Any, journal:
         ],
     )
     doc = json.loads(r.stdout)
-    assert r.exit_code == 5
-    assert all("does not exist" in (o["error"] or "") for o in doc["orders"])
+    assert r.exit_code == 2
+    assert "not an API wallet of " + USER in doc["message"]
+    assert sim.orders == [] and not any(k.startswith("exchange.") for k in sim.counts)
     assert weights(sim)["BTC"] > D("0.79")
 
 

@@ -192,13 +192,6 @@ def test_a_successor_does_not_trade_again_while_a_killed_runs_order_is_in_flight
     assert abs(position(sim, "BTC") - D("0.46729")) < D("0.0001")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with --address A and a key that is neither A nor an approved agent of A (here another "
-    "account's own key), session.connect/runner trust the pairing: orders are signed for the signer's "
-    "own account while the plan reads A, the output calls the key 'an API wallet of A', and every "
-    "round buys again on the wrong account",
-)
 def test_a_key_that_is_not_an_agent_of_the_address_never_trades_another_account(sims: Any, tmp_path: Path) -> None:
     sim = sims(btc_80())
     sim.fund(OTHER, 100_000)  # the signer is a real, funded account of its own

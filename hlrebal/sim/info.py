@@ -400,4 +400,22 @@ def answer(engine: Engine, body: dict[str, Any]) -> Any:
     if kind == "userAbstraction":
         acct = engine.account(_user(body))
         return MODE_WIRE[acct.mode] if acct is not None else "default"
+    if kind == "userRole":
+        return user_role(engine, _user(body))
     raise BadRequest(f"unknown info type {kind!r}")
+
+
+def user_role(engine: Engine, user: str) -> dict[str, Any]:
+    """``userRole``: what an address is: an API wallet (with the account it signs for), a vault,
+    a sub-account (with its master), a user, or missing."""
+    agent = engine.agents.get(user)
+    if agent is not None:
+        return {"role": "agent", "data": {"user": agent.account}}
+    vault = engine.vaults.get(user)
+    if vault is not None:
+        if vault.kind == "subaccount":
+            return {"role": "subAccount", "data": {"master": vault.leader}}
+        return {"role": "vault"}
+    if engine.account(user) is not None:
+        return {"role": "user"}
+    return {"role": "missing"}
