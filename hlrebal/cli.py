@@ -477,7 +477,7 @@ def plan(
         tg = _load_targets(targets, config, profile)
         resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
         with connect(resolved, snapshot_file=snapshot, demo=demo, key_file=key_file) as conn:
-            snap = conn.read(spot=tg.mentions_spot)
+            snap = conn.read(spot=tg.mentions_spot, dexes=tg.dexes)
         planner.check_targets(snap, tg, resolved.policy)
         result = planner.plan(snap, tg, resolved.policy)
         if json_out:

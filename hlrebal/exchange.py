@@ -212,6 +212,7 @@ class ExchangeClient:
         spot: bool = False,
         open_orders: bool = True,
         mode: str | None = None,
+        dexes: Sequence[str] = (),
         network_label: str | None = None,
     ) -> Snapshot:
         """The whole account and its market, in as few info requests as the account needs.
@@ -220,7 +221,9 @@ class ExchangeClient:
         count in equity) and, unless ``open_orders=False``, openOrders. Only when needed:
         spotMetaAndAssetCtxs (``spot`` targets, or spot tokens held) and userAbstraction (the
         account mode matters only when it holds spot balances; ``mode`` passes a known answer).
-        At most 6 requests. The executor's re-reads skip open orders and the mode.
+        At most 6 requests. The executor's re-reads skip open orders and the mode. Builder-deployed
+        perp dexes named in ``dexes`` cost perpDexs once, then a metaAndAssetCtxs and a
+        clearinghouseState each.
         """
         user = user.lower()
         doc: dict[str, Any] = {"version": 1, "user": user, "network": network_label or self.network}
@@ -247,6 +250,29 @@ class ExchangeClient:
             doc["openOrders"] = self._expect(
                 self.info({"type": "openOrders", "user": user, "dex": ""}), list, "openOrders"
             )
+        if dexes:
+            listing = self._expect(self.info({"type": "perpDexs"}), list, "perpDexs")
+            known = {d.get("name") for d in listing if isinstance(d, dict)}
+            missing = [d for d in dexes if d not in known]
+            if missing:
+                raise BadInputError(
+                    f"no builder-deployed perp dex named {', '.join(map(repr, missing))} on {self.base_url}",
+                    hint=f"dexes listed there: {', '.join(sorted(str(k) for k in known)) or 'none'}",
+                )
+            doc["perpDexs"] = listing
+            doc["dexes"] = {
+                dex: {
+                    "metaAndAssetCtxs": self._expect(
+                        self.info({"type": "metaAndAssetCtxs", "dex": dex}), list, f"metaAndAssetCtxs ({dex})"
+                    ),
+                    "clearinghouseState": self._expect(
+                        self.info({"type": "clearinghouseState", "user": user, "dex": dex}),
+                        dict,
+                        f"clearinghouseState ({dex})",
+                    ),
+                }
+                for dex in dexes
+            }
         doc["time"] = int(self.clock() * 1000)
         return Snapshot.from_raw(doc, f"{self.base_url} ({user})")
 

@@ -186,6 +186,7 @@ class Executor:
             spot=self._spot,
             open_orders=open_orders,
             mode=self._mode,
+            dexes=self.targets.dexes,
             network_label=self.client.network,
         )
 

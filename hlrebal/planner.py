@@ -560,18 +560,37 @@ class _Context:
         transfers: list[Transfer] = []
 
         funding = self._funding(phase1, phase2, count_phase1_margin)
+        dex2 = [leg for leg in phase2 if leg.market.dex]
+        phase2 = [leg for leg in phase2 if not leg.market.dex]
+        for name, need in sorted(funding.dex_needs.items()):
+            pool = funding.dex_pools.get(name, _ZERO)
+            if need > pool:
+                factor = max(pool, _ZERO) / need
+                margin_scaled = True
+                scale = min(scale, factor)
+                kept = self._scale([leg for leg in dex2 if leg.market.dex == name], factor)
+                dex2 = [leg for leg in dex2 if leg.market.dex != name] + kept
+                self.warnings.append(
+                    f"dex {name}: increases need ${_usd(need)} of margin but about ${_usd(max(pool, _ZERO))} is "
+                    f"free in its own clearinghouse: scaled to {_pct(factor)}; move collateral to the dex "
+                    "(hlrebal does not move cash between dexes)"
+                )
+        for name, account in sorted(snapshot.dexes.items()):
+            if account.collateral_token != 0:
+                self.warnings.append(f"dex {name} is collateralised in token {account.collateral_token}, not USDC")
         perp2 = [leg for leg in phase2 if not leg.market.is_spot]
         spot2 = [leg for leg in phase2 if leg.market.is_spot]
         if snapshot.unified:
             need = funding.perp_need + funding.spot_need
             pool = funding.perp_pool + funding.spot_pool
             if phase2 and need > pool:
-                scale = max(pool, _ZERO) / need
+                factor = max(pool, _ZERO) / need
+                scale = min(scale, factor)
                 margin_scaled = True
-                phase2 = self._scale(phase2, scale)
+                phase2 = self._scale(phase2, factor)
                 self.warnings.append(
                     f"phase 2 needs ${_usd(need)} of margin and cash but about ${_usd(max(pool, _ZERO))} is free "
-                    f"after phase 1 and fees: increases scaled to {_pct(scale)} of plan"
+                    f"after phase 1 and fees: increases scaled to {_pct(factor)} of plan"
                 )
         else:
             perp_short = funding.perp_need - funding.perp_pool
@@ -628,6 +647,7 @@ class _Context:
                     f"of spot USDC is free: spot buys scaled to {_pct(factor)} of plan"
                 )
             phase2 = perp2 + spot2
+        phase2 = phase2 + dex2
 
         projected = self._projected(phase1 + phase2)
         gross_after = _gross(projected, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity)
@@ -767,31 +787,47 @@ class _Context:
         # The executor sets the policy leverage on coins phase 2 trades before sending them: their
         # whole position is margined at that leverage from then on, not only the increase.
         relevered = {leg.coin: Decimal(leg.leverage) for leg in phase2 if leg.leverage and policy.leverage is not None}
-        margin_used = _ZERO
+        margin_by_dex: dict[str, Decimal] = {}
         for coin, size in after1.items():
             if size != 0:
                 market = snapshot.assets[coin]
                 leverage = relevered.get(coin) or _position_leverage(snapshot.positions.get(coin), market)
-                margin_used += abs(size) * _margin_price(market, self.ref_of[coin]) / leverage
+                margin = abs(size) * _margin_price(market, self.ref_of[coin]) / leverage
+                margin_by_dex[market.dex] = margin_by_dex.get(market.dex, _ZERO) + margin
         for coin, position in snapshot.positions.items():
             if coin not in after1:  # positions the plan does not look at (no price) still hold margin
-                margin_used += position.margin_used
-        perp_fees = sum((leg.notional * policy.fee_rate for leg in phase1 + phase2 if not leg.market.is_spot), _ZERO)
+                dex = coin.split(":", 1)[0] if ":" in coin else ""
+                margin_by_dex[dex] = margin_by_dex.get(dex, _ZERO) + position.margin_used
+        fees_by_dex: dict[str, Decimal] = {}
+        need_by_dex: dict[str, Decimal] = {}
+        for leg in phase1 + phase2:
+            if not leg.market.is_spot:
+                dex = leg.market.dex
+                fees_by_dex[dex] = fees_by_dex.get(dex, _ZERO) + leg.notional * policy.fee_rate
+                if leg.leverage and leg.phase == 2:
+                    need_by_dex[dex] = need_by_dex.get(dex, _ZERO) + leg.notional / leg.leverage
+        margin_used = margin_by_dex.get("", _ZERO)
+        perp_fees = fees_by_dex.get("", _ZERO)
+        perp_need = need_by_dex.get("", _ZERO)
         spot_need = sum((leg.notional * (_ONE + SPOT_TAKER_FEE) for leg in phase2 if leg.market.is_spot), _ZERO)
-        perp_need = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), _ZERO)
+        # Builder dexes: each its own clearinghouse and collateral, nothing shared with the main dex.
+        dex_pools = {
+            name: account.account_value - fees_by_dex.get(name, _ZERO) - margin_by_dex.get(name, _ZERO)
+            for name, account in snapshot.dexes.items()
+        }
         usdc = snapshot.spot_balances.get(CASH)
         spot_free = usdc.free if usdc is not None else _ZERO
         if snapshot.unified:
             # One balance: the spot USDC total already holds the perp side's value.
             pool = snapshot.spot_usdc - margin_used - perp_fees + spot_proceeds
-            return _Funding(pool, _ZERO, perp_need, spot_need)
+            return _Funding(pool, _ZERO, perp_need, spot_need, dex_pools, need_by_dex)
         perp_pool = snapshot.account_value - perp_fees - margin_used
-        return _Funding(perp_pool, spot_free + spot_proceeds, perp_need, spot_need)
+        return _Funding(perp_pool, spot_free + spot_proceeds, perp_need, spot_need, dex_pools, need_by_dex)
 
     def _trim_transfers(self, transfers: list[Transfer], phase2: list[_Leg], funding: _Funding) -> list[Transfer]:
         """Shrink (or drop) a transfer to what the final, possibly scaled, phase 2 still needs."""
         spot_need = sum((leg.notional * (_ONE + SPOT_TAKER_FEE) for leg in phase2 if leg.market.is_spot), _ZERO)
-        perp_need = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), _ZERO)
+        perp_need = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage and not leg.market.dex), _ZERO)
         kept = []
         for t in transfers:
             short = (
@@ -809,7 +845,17 @@ class _Context:
 class _Funding:
     """USDC pools for phase 2: the perp side (margin) and the spot side (buys)."""
 
-    def __init__(self, perp_pool: Decimal, spot_pool: Decimal, perp_need: Decimal, spot_need: Decimal) -> None:
+    def __init__(
+        self,
+        perp_pool: Decimal,
+        spot_pool: Decimal,
+        perp_need: Decimal,
+        spot_need: Decimal,
+        dex_pools: dict[str, Decimal] | None = None,
+        dex_needs: dict[str, Decimal] | None = None,
+    ) -> None:
+        self.dex_pools = dex_pools or {}
+        self.dex_needs = {k: v for k, v in (dex_needs or {}).items() if k}
         self.perp_pool = perp_pool
         self.spot_pool = spot_pool
         self.perp_need = perp_need

@@ -89,7 +89,7 @@ def execute_run(
             if pending:
                 ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
                 reconciled = reconcile(conn.client, conn.user, journal, pending)
-            snap = conn.read(spot=targets.mentions_spot)
+            snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
             planner.check_targets(snap, targets, resolved.policy)
             confirmed = planner.plan(snap, targets, resolved.policy)
             journal.record("plan", round=0, plan=plan_json(confirmed))

@@ -39,12 +39,12 @@ class Connection:
     def is_live(self) -> bool:
         return self.client is not None
 
-    def read(self, *, spot: bool = False) -> Snapshot:
+    def read(self, *, spot: bool = False, dexes: tuple[str, ...] = ()) -> Snapshot:
         """One fresh snapshot (or the saved one)."""
         if self.snapshot_file is not None:
             return load_snapshot(self.snapshot_file)
         assert self.client is not None
-        return self.client.read_snapshot(self.user, spot=spot, network_label=self.network_label)
+        return self.client.read_snapshot(self.user, spot=spot, dexes=dexes, network_label=self.network_label)
 
 
 @contextmanager

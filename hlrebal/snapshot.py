@@ -57,6 +57,8 @@ class AssetMarket(BaseModel):
     """Spot only: the quote token (USDC for the pairs hlrebal trades)."""
     wire: str | None = None
     """Spot only: the exchange's coin name for the pair ("PURR/USDC" or "@107")."""
+    dex: str = ""
+    """Builder-deployed perp dex (HIP-3) the perp trades on; "" for the main dex."""
 
     @property
     def is_spot(self) -> bool:
@@ -102,6 +104,17 @@ class SpotBalance(BaseModel):
         return self.total - self.hold
 
 
+class DexAccount(BaseModel):
+    """The account's own clearinghouse on a builder-deployed perp dex (HIP-3)."""
+
+    model_config = _FROZEN
+
+    name: str
+    account_value: Decimal
+    total_margin_used: Decimal = Decimal(0)
+    collateral_token: int = 0
+
+
 AccountMode = Literal["standard", "unified", "portfolio"]
 CASH_TOKEN = "USDC"
 
@@ -145,6 +158,8 @@ class Snapshot(BaseModel):
     spot_aliases: dict[str, str] = Field(default_factory=dict)
     """Every name a spot pair goes by ("@107", "HYPE/USDC") -> its key in ``spot_assets``."""
     has_spot_state: bool = False
+    dexes: dict[str, DexAccount] = Field(default_factory=dict)
+    """Builder dexes read (those the targets name), each with its own clearinghouse."""
     raw: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
 
     @property
@@ -194,9 +209,10 @@ class Snapshot(BaseModel):
         """Whole-account equity, counted once: in standard mode the perp account value plus the spot
         balances; in unified/portfolio mode the spot balances alone (the perp side's value is
         already in the one USDC balance the spot clearinghouse reports)."""
+        dexes = sum((d.account_value for d in self.dexes.values()), Decimal(0))
         if self.unified:
-            return self.spot_value
-        return self.account_value + self.spot_value
+            return self.spot_value + dexes
+        return self.account_value + self.spot_value + dexes
 
     @property
     def perp_collateral(self) -> Decimal:
@@ -330,6 +346,7 @@ def _parse_inner(doc: Mapping[str, Any]) -> Snapshot:
         taker_fee = _dec(fees["userCrossRate"], "userFees.userCrossRate")
 
     account_value = _req(summary.get("accountValue"), "clearinghouseState.marginSummary.accountValue")
+    dexes = _parse_dexes(doc, assets, positions)
     spot_assets, aliases = _parse_spot_market(doc)
     balances = _parse_spot_balances(doc.get("spotClearinghouseState"))
     mode, mode_source = _account_mode(doc.get("userAbstraction"), account_value, positions, balances)
@@ -353,6 +370,7 @@ def _parse_inner(doc: Mapping[str, Any]) -> Snapshot:
         spot_assets=spot_assets,
         spot_aliases=aliases,
         has_spot_state="spotClearinghouseState" in doc,
+        dexes=dexes,
         raw=dict(doc),
     )
 
@@ -388,6 +406,49 @@ def _account_mode(
         if notional > 0 and abs(account_value) < notional / 20:
             return "unified", "balances"
     return "standard", "default"
+
+
+def _parse_dexes(
+    doc: Mapping[str, Any], assets: dict[str, AssetMarket], positions: dict[str, PerpPosition]
+) -> dict[str, DexAccount]:
+    """Builder-deployed perp dexes: ``perpDexs`` fixes each dex's place (hence its asset ids, 100000
+    + place x 10000 + index), ``dexes`` holds each dex's metaAndAssetCtxs and the account's
+    clearinghouseState there. Their perps join ``assets`` and ``positions`` under "dex:COIN"."""
+    listing = doc.get("perpDexs")
+    states = doc.get("dexes")
+    if states is None:
+        return {}
+    if not isinstance(states, dict) or not isinstance(listing, list):
+        raise _Bad("dexes: expected {name: {metaAndAssetCtxs, clearinghouseState}} with perpDexs beside it")
+    places = {
+        entry["name"]: place for place, entry in enumerate(listing) if isinstance(entry, dict) and "name" in entry
+    }
+    out: dict[str, DexAccount] = {}
+    for name, state in states.items():
+        where = f"dexes.{name}"
+        if name not in places:
+            raise _Bad(f"{where}: not in perpDexs (its asset ids depend on its place there)")
+        if not isinstance(state, dict):
+            raise _Bad(f"{where}: expected an object")
+        sub = {"metaAndAssetCtxs": state.get("metaAndAssetCtxs"), "allMids": state.get("allMids") or {}}
+        market = _parse_perp_market(sub)
+        offset = 100_000 + places[name] * 10_000
+        meta = state["metaAndAssetCtxs"][0]
+        for coin, m in market.items():
+            if not coin.startswith(f"{name}:"):
+                raise _Bad(f"{where}: coin {coin!r} lacks the {name}: prefix")
+            assets[coin] = m.model_copy(update={"asset_id": offset + m.asset_id, "dex": name})
+        chs = state.get("clearinghouseState")
+        if not isinstance(chs, dict) or not isinstance(chs.get("marginSummary"), dict):
+            raise _Bad(f"{where}.clearinghouseState: missing")
+        positions.update(_parse_positions(chs, assets))
+        out[name] = DexAccount.model_construct(
+            name=name,
+            account_value=_req(chs["marginSummary"].get("accountValue"), f"{where}.marginSummary.accountValue"),
+            total_margin_used=_dec(chs["marginSummary"].get("totalMarginUsed", "0"), f"{where}.totalMarginUsed"),
+            collateral_token=_int(meta.get("collateralToken", 0), f"{where}.collateralToken"),
+        )
+    return out
 
 
 def _parse_spot_balances(raw: Any) -> dict[str, SpotBalance]:

@@ -68,6 +68,15 @@ class Targets(BaseModel):
         return sum((abs(w) for w in self.weights.values()), Decimal(0))
 
     @property
+    def dexes(self) -> tuple[str, ...]:
+        """Builder-deployed perp dexes the targets name ("xyz" for "xyz:XYZ100"), in order."""
+        seen: dict[str, None] = {}
+        for key in self.weights:
+            if ":" in key:
+                seen.setdefault(key.split(":", 1)[0], None)
+        return tuple(seen)
+
+    @property
     def mentions_spot(self) -> bool:
         """True when a key names a spot pair ("HYPE/USDC", "@107"): the spot market must be read."""
         return any("/" in key or key.startswith("@") for key in self.weights)
