@@ -11,10 +11,11 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from factories import make_snapshot
 from hlrebal.cli import app
 from hlrebal.exchange import ExchangeClient
 from hlrebal.sim import Simulator
+
+from factories import make_snapshot
 
 runner = CliRunner()
 OWNER_KEY = "0x" + "3c" * 32
