@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     log_file: Path | None = None
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+    def settings_customise_sources(cls, settings_cls, init_settings, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
         # Layers are merged (and their sources recorded) by resolve(); the model only validates.
         return (init_settings,)
 
@@ -75,9 +75,7 @@ def _partial_model(name: str, base: type[BaseModel], keys: list[str]) -> type[Ba
         f = base.model_fields[key]
         annotation = Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation
         fields[key] = (Optional[annotation], None)  # noqa: UP045
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-        name, __config__=ConfigDict(extra="forbid"), **fields
-    )
+    model: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
     return model
 
 

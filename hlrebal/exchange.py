@@ -299,10 +299,14 @@ class ExchangeClient:
     def order_status(self, user: str, cloid: str) -> dict[str, Any]:
         """orderStatus by client order id: ``{"status": "order", ...}`` or ``{"status": "unknownOid"}``."""
         answer = self.info({"type": "orderStatus", "user": user.lower(), "oid": cloid})
-        return self._expect(answer, dict, "orderStatus")
+        result: dict[str, Any] = self._expect(answer, dict, "orderStatus")
+        return result
 
     def user_fills(self, user: str) -> list[dict[str, Any]]:
-        return self._expect(self.info({"type": "userFills", "user": user.lower()}), list, "userFills")
+        fills: list[dict[str, Any]] = self._expect(
+            self.info({"type": "userFills", "user": user.lower()}), list, "userFills"
+        )
+        return fills
 
     @staticmethod
     def _expect(value: Any, kind: type, what: str) -> Any:
@@ -378,7 +382,7 @@ class ExchangeClient:
                 "reduce_only": o.reduce_only,
                 "cloid": Cloid.from_str(o.cloid),
             }
-            wires.append(order_request_to_order_wire(request, o.asset))  # type: ignore[arg-type]
+            wires.append(order_request_to_order_wire(request, o.asset))
         action = order_wires_to_order_action(wires)
         answer = self._exchange("order", self._signed_l1(action, expires_after=expires_after))
         return _order_outcomes(answer, orders)

@@ -293,10 +293,14 @@ class Executor:
             self._check_stop("before setting leverage")
             mode = "cross" if t.is_cross else "isolated"
             self.progress(f"setting {t.coin} leverage to {t.leverage}x {mode}")
-            self._idempotent(
-                lambda t=t: self.client.update_leverage(t.asset_id, t.leverage, is_cross=t.is_cross, coin=t.coin),
-                f"setting {t.coin} leverage",
-            )
+            asset, leverage, is_cross, coin = t.asset_id, t.leverage, t.is_cross, t.coin
+
+            def set_it(
+                asset: int = asset, leverage: int = leverage, is_cross: bool = is_cross, coin: str = coin
+            ) -> None:
+                self.client.update_leverage(asset, leverage, is_cross=is_cross, coin=coin)
+
+            self._idempotent(set_it, f"setting {t.coin} leverage")
             self.journal.record("leverage", coin=t.coin, leverage=t.leverage, margin=mode)
             self.report.leverage_set.append(f"{t.coin} {t.leverage}x {mode}")
             done.add(t.coin)

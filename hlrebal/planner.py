@@ -1023,7 +1023,7 @@ def _line(
 ) -> AssetLine:
     return AssetLine.model_construct(
         coin=coin,
-        kind=kind,
+        kind=kind,  # type: ignore[arg-type]
         current_weight=current,
         target_weight=target,
         projected_weight=projected,

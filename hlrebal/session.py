@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hlrebal.errors import BadInputError
 from hlrebal.keys import SigningKey, find_key
@@ -125,7 +125,8 @@ def _check_agent(client: ExchangeClient, signer: str, user: str) -> None:
     role = client.user_role(signer)
     if role is None:
         return  # an endpoint without userRole: the exchange's own signature check still applies
-    data = role.get("data") if isinstance(role.get("data"), dict) else {}
+    raw_data = role.get("data")
+    data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
     if role.get("role") == "agent" and str(data.get("user", "")).lower() == user:
         return
     what = {

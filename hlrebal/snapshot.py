@@ -357,9 +357,9 @@ def _parse_inner(doc: Mapping[str, Any]) -> Snapshot:
         network=network,
         time=time_ms,
         account_value=account_value,
-        total_margin_used=_dec(summary.get("totalMarginUsed", "0"), "marginSummary.totalMarginUsed"),
-        total_ntl_pos=_dec(summary.get("totalNtlPos", "0"), "marginSummary.totalNtlPos"),
-        withdrawable=_dec(state.get("withdrawable", "0"), "clearinghouseState.withdrawable"),
+        total_margin_used=_req(summary.get("totalMarginUsed", "0"), "marginSummary.totalMarginUsed"),
+        total_ntl_pos=_req(summary.get("totalNtlPos", "0"), "marginSummary.totalNtlPos"),
+        withdrawable=_req(state.get("withdrawable", "0"), "clearinghouseState.withdrawable"),
         positions=positions,
         assets=assets,
         open_orders=_parse_open_orders(doc.get("openOrders")),
@@ -445,7 +445,7 @@ def _parse_dexes(
         out[name] = DexAccount.model_construct(
             name=name,
             account_value=_req(chs["marginSummary"].get("accountValue"), f"{where}.marginSummary.accountValue"),
-            total_margin_used=_dec(chs["marginSummary"].get("totalMarginUsed", "0"), f"{where}.totalMarginUsed"),
+            total_margin_used=_req(chs["marginSummary"].get("totalMarginUsed", "0"), f"{where}.totalMarginUsed"),
             collateral_token=_int(meta.get("collateralToken", 0), f"{where}.collateralToken"),
         )
     return out
@@ -584,9 +584,9 @@ def _parse_positions(state: Mapping[str, Any], assets: dict[str, AssetMarket]) -
             entry_px=_dec(pos.get("entryPx"), f"{where}.entryPx", optional=True),
             leverage=_int(lev.get("value", 1), f"{where}.leverage.value", minimum=1),
             is_cross=lev.get("type", "cross") == "cross",
-            margin_used=_dec(pos.get("marginUsed", "0"), f"{where}.marginUsed"),
+            margin_used=_req(pos.get("marginUsed", "0"), f"{where}.marginUsed"),
             position_value=value,
-            unrealized_pnl=_dec(pos.get("unrealizedPnl", "0"), f"{where}.unrealizedPnl"),
+            unrealized_pnl=_req(pos.get("unrealizedPnl", "0"), f"{where}.unrealizedPnl"),
         )
         market = assets.get(coin)
         if market is not None and market.reference_price is None and value > 0:

@@ -39,9 +39,7 @@ def _target_policy_model() -> type[BaseModel]:
         field = Policy.model_fields[name]
         annotation = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
         fields[name] = (Optional[annotation], Field(None, description=field.description))  # noqa: UP045
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-        "TargetPolicy", __config__=ConfigDict(frozen=True, extra="forbid"), **fields
-    )
+    model: type[BaseModel] = create_model("TargetPolicy", __config__=ConfigDict(frozen=True, extra="forbid"), **fields)
     return model
 
 

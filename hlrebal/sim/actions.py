@@ -63,7 +63,7 @@ def _envelope(body: Any) -> tuple[dict[str, Any], int, dict[str, Any], str | Non
         raise BadRequest("vaultAddress")
     if expires is not None and not _is_int(expires):
         raise BadRequest("expiresAfter")
-    return action, nonce, signature, vault, expires
+    return action, nonce, signature, vault, expires  # type: ignore[return-value]
 
 
 def _check_orders(action: dict[str, Any]) -> list[dict[str, Any]]:
@@ -181,7 +181,7 @@ def _dispatch(engine: Engine, kind: str, action: dict[str, Any], acct: Account, 
         agent, name = action.get("agentAddress"), action.get("agentName", "")
         if not _is_address(agent) or not isinstance(name, str):
             raise BadRequest("approveAgent")
-        engine.approve_agent(acct.address, agent, name)
+        engine.approve_agent(acct.address, str(agent), name)
         return ok_default()
     if kind == "sendAsset":
         return _send_asset(engine, action, acct, signer)

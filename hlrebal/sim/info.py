@@ -78,7 +78,7 @@ def perp_dex_entry(dex: PerpDex) -> dict[str, Any]:
 
 
 def perp_ctx(asset: PerpAsset) -> dict[str, Any]:
-    ctx = {
+    ctx: dict[str, Any] = {
         "funding": "0.0",
         "openInterest": "0.0",
         "prevDayPx": _px(asset.mark) or "0.0",
@@ -121,7 +121,7 @@ def spot_meta(market: Market) -> dict[str, Any]:
 
 
 def spot_ctx(pair: SpotPair) -> dict[str, Any]:
-    ctx = {"prevDayPx": _px(pair.mark) or "0.0", "dayNtlVlm": "0.0", "circulatingSupply": "0.0"}
+    ctx: dict[str, Any] = {"prevDayPx": _px(pair.mark) or "0.0", "dayNtlVlm": "0.0", "circulatingSupply": "0.0"}
     ctx.update(pair.ctx)
     ctx["coin"] = pair.name
     ctx["markPx"] = _px(pair.mark)

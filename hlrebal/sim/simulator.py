@@ -112,7 +112,7 @@ class Simulator:
         if self._server is None:
             raise RuntimeError("the simulator is not started: use `with Simulator(...) as sim` or start()")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     # ---- request path (called by the HTTP handler) -----------------------------------------
 
