@@ -176,6 +176,41 @@ def _policy_flags(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+#: command parameters that are settings, and the setting each one sets
+_FLAG_SETTINGS = {
+    **{
+        key: key
+        for key in (
+            "band",
+            "band_relative",
+            "trade_to",
+            "untargeted",
+            "min_trade_value",
+            "slippage",
+            "max_leverage",
+            "fee_rate",
+            "leverage",
+            "max_turnover",
+            "max_order_value",
+            "max_price_deviation",
+            "max_slippage",
+            "slippage_step",
+            "max_rounds",
+            "max_snapshot_age",
+            "network",
+            "api_url",
+            "vault",
+        )
+    },
+    "address": "account_address",
+}
+
+
+def _flags_from(params: dict[str, Any]) -> dict[str, Any]:
+    """The settings a command's parameters set (those the user gave), by setting name."""
+    return {setting: params[name] for name, setting in _FLAG_SETTINGS.items() if params.get(name) is not None}
+
+
 def _resolve(
     *,
     flags: dict[str, Any],
@@ -430,28 +465,7 @@ def plan(
     max_snapshot_age: MaxAgeOpt = None,
 ) -> None:
     """Show the trades that would bring the account to TARGETS; with --execute, place them."""
-    flags = _policy_flags(
-        band=band,
-        band_relative=band_relative,
-        trade_to=trade_to,
-        untargeted=untargeted,
-        min_trade_value=min_trade_value,
-        slippage=slippage,
-        max_leverage=max_leverage,
-        fee_rate=fee_rate,
-        leverage=leverage,
-        max_turnover=max_turnover,
-        max_order_value=max_order_value,
-        max_price_deviation=max_price_deviation,
-        max_slippage=max_slippage,
-        slippage_step=slippage_step,
-        max_rounds=max_rounds,
-        max_snapshot_age=max_snapshot_age,
-        network=network,
-        api_url=api_url,
-        account_address=address,
-        vault=vault,
-    )
+    flags = _flags_from(locals())
 
     def body() -> None:
         from hlrebal import planner, render
@@ -524,28 +538,7 @@ def execute_cmd(
     max_snapshot_age: MaxAgeOpt = None,
 ) -> None:
     """Plan, confirm (or --yes), place the orders, read the account back and report how close it got."""
-    flags = _policy_flags(
-        band=band,
-        band_relative=band_relative,
-        trade_to=trade_to,
-        untargeted=untargeted,
-        min_trade_value=min_trade_value,
-        slippage=slippage,
-        max_leverage=max_leverage,
-        fee_rate=fee_rate,
-        leverage=leverage,
-        max_turnover=max_turnover,
-        max_order_value=max_order_value,
-        max_price_deviation=max_price_deviation,
-        max_slippage=max_slippage,
-        slippage_step=slippage_step,
-        max_rounds=max_rounds,
-        max_snapshot_age=max_snapshot_age,
-        network=network,
-        api_url=api_url,
-        account_address=address,
-        vault=vault,
-    )
+    flags = _flags_from(locals())
     _guarded(
         json_out,
         lambda: _execute_flow(

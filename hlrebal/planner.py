@@ -593,40 +593,9 @@ class _Context:
                     f"after phase 1 and fees: increases scaled to {_pct(factor)} of plan"
                 )
         else:
-            perp_short = funding.perp_need - funding.perp_pool
-            spot_short = funding.spot_need - funding.spot_pool
-            if spot_short > 0 and perp_short < 0:
-                amount = _cents_up(min(spot_short, -perp_short))
-                if amount > -perp_short:
-                    amount = _cents_down(-perp_short)
-                if amount > 0:
-                    transfers.append(
-                        Transfer(
-                            amount=amount,
-                            to_perp=False,
-                            reason="spot buys need USDC the perp side can spare",
-                            blocked=not allow_transfers,
-                        )
-                    )
-                    if allow_transfers:
-                        funding.perp_pool -= amount
-                        funding.spot_pool += amount
-            elif perp_short > 0 and spot_short < 0:
-                amount = _cents_up(min(perp_short, -spot_short))
-                if amount > -spot_short:
-                    amount = _cents_down(-spot_short)
-                if amount > 0:
-                    transfers.append(
-                        Transfer(
-                            amount=amount,
-                            to_perp=True,
-                            reason="perp margin needs USDC the spot side can spare",
-                            blocked=not allow_transfers,
-                        )
-                    )
-                    if allow_transfers:
-                        funding.spot_pool -= amount
-                        funding.perp_pool += amount
+            transfer = _balancing_transfer(funding, allow_transfers)
+            if transfer is not None:
+                transfers.append(transfer)
             if perp2 and funding.perp_need > funding.perp_pool:
                 factor = max(funding.perp_pool, _ZERO) / funding.perp_need
                 margin_scaled = True
@@ -862,6 +831,34 @@ class _Funding:
         self.spot_need = spot_need
         self.perp_pool_before_transfers = perp_pool
         self.spot_pool_before_transfers = spot_pool
+
+
+def _balancing_transfer(funding: _Funding, allow: bool) -> Transfer | None:
+    """The usdClassTransfer that covers one side's shortfall from the other side's surplus.
+
+    Rounded up to the cent, but never more than the surplus. When ``allow`` is false the transfer is
+    returned as blocked (for the owner to make) and the pools are left as they are.
+    """
+    perp_short = funding.perp_need - funding.perp_pool
+    spot_short = funding.spot_need - funding.spot_pool
+    if spot_short > 0 and perp_short < 0:
+        to_perp, short, surplus = False, spot_short, -perp_short
+        reason = "spot buys need USDC the perp side can spare"
+    elif perp_short > 0 and spot_short < 0:
+        to_perp, short, surplus = True, perp_short, -spot_short
+        reason = "perp margin needs USDC the spot side can spare"
+    else:
+        return None
+    amount = _cents_up(min(short, surplus))
+    if amount > surplus:
+        amount = _cents_down(surplus)
+    if amount <= 0:
+        return None
+    if allow:
+        moved = amount if to_perp else -amount
+        funding.perp_pool += moved
+        funding.spot_pool -= moved
+    return Transfer(amount=amount, to_perp=to_perp, reason=reason, blocked=not allow)
 
 
 def _cents_up(value: Decimal) -> Decimal:
