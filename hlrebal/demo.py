@@ -64,16 +64,17 @@ def running_demo() -> Iterator[DemoAccount]:
     folder.mkdir(parents=True, exist_ok=True)
     doc = demo_snapshot_doc()
     key = _demo_key(folder)
-    # A newer hlrebal may ship a different demo account: start that one over rather than mixing.
-    seed = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-    marker = folder / "seed.sha256"
-    state = folder / "state.json"
-    if marker.exists() and marker.read_text().strip() != seed:
-        state.unlink(missing_ok=True)
-    marker.write_text(seed + "\n")
     # The demo key owns the paper account, so demo runs can sign everything a real owner can,
     # usdClassTransfer included.
     doc["user"] = address_of(key)
+    # A newer hlrebal may ship a different demo account (or the key was replaced): start that one
+    # over rather than mixing an old state with a new seed.
+    seed = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    marker = folder / "seed.sha256"
+    state = folder / "state.json"
+    if not marker.exists() or marker.read_text().strip() != seed:
+        state.unlink(missing_ok=True)
+    marker.write_text(seed + "\n")
     sim = Simulator(snapshot=doc, state=state, autosave=True)
     with sim:
         yield DemoAccount(sim=sim, url=sim.url, user=doc["user"], key=key)
