@@ -719,9 +719,27 @@ def sim_serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3001,
     snapshot: Annotated[Path | None, typer.Option(help="Snapshot file seeding the market and its account.")] = None,
     state: Annotated[Path | None, typer.Option(help="State file: loaded if it exists, saved as it changes.")] = None,
+    fund: Annotated[
+        list[str] | None,
+        typer.Option(help="Give an address perp USDC to trade with, as ADDRESS:USDC (repeatable)."),
+    ] = None,
 ) -> None:
     """Run the simulator until Ctrl-C; point hlrebal at it with --api-url http://HOST:PORT."""
+    from decimal import Decimal, InvalidOperation
+
+    from hlrebal.errors import BadInputError
     from hlrebal.sim.serve import serve
+
+    funding = []
+    for item in fund or []:
+        address, _, amount = item.partition(":")
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            value = Decimal(-1)
+        if not (address.startswith("0x") and len(address) == 42) or not value.is_finite() or value <= 0:
+            _fail(BadInputError(f"--fund {item!r}: expected ADDRESS:USDC, e.g. 0xabc…:10000"), False)
+        funding.append((address.lower(), value))
 
     _err_console().print(
         f"hlrebal sim on http://{host}:{port} (Ctrl-C to stop); use: hlrebal plan TARGETS "
@@ -729,7 +747,7 @@ def sim_serve(
         markup=False,
     )
     try:
-        serve(host=host, port=port, snapshot=snapshot, state=state)
+        serve(host=host, port=port, snapshot=snapshot, state=state, fund=funding)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ def serve(
     config: SimConfig | None = None,
     ready: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
+    fund: Sequence[tuple[str, Decimal]] = (),
 ) -> None:
     """Serve /info and /exchange on host:port until Ctrl-C (or until ``stop`` is set).
 
@@ -36,6 +38,8 @@ def serve(
         state=state,
         autosave=state is not None,
     )
+    for address, usdc in fund:
+        sim.fund(address, usdc)
     sim.start()
     try:
         if ready is not None:
