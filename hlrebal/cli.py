@@ -270,6 +270,20 @@ class _StopFlag:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
+    @contextmanager
+    def suspended(self) -> Iterator[None]:
+        """At a prompt Ctrl-C must leave at once (nothing is in flight), not wait for an answer."""
+        import signal
+
+        if not self._previous:
+            yield
+            return
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, self._handle)
+
 
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
@@ -292,6 +306,7 @@ class _CliRun:
         self.stop = _StopFlag()
         self._log = None
         self._status: Any = None
+        self.live = False
         if log_file is not None:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -319,9 +334,18 @@ class _CliRun:
         self.log(message)
         if self.quiet:
             return
+        # The spinner starts with the first order-side progress, after any prompt has been answered.
+        if self._status is None and self.live:
+            self._status = self.err.status(message)
+            self._status.start()
         if self._status is not None:
             self._status.update(message)
         self.err.print(("  " if self._status is not None else "") + message, markup=False, highlight=False)
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def show_plan(self, plan: Any) -> None:
         from hlrebal import render
@@ -332,14 +356,17 @@ class _CliRun:
         _out_console().print(render.plan_renderable(plan))
 
     def confirm(self, plan: Any) -> bool:
-        return _confirm(f"Place these {len(plan.trades)} order(s) on {self.network}?")
+        with self.stop.suspended():
+            return _confirm(f"Place these {len(plan.trades)} order(s) on {self.network}?")
 
     def reconfirm(self, plan: Any, why: str) -> bool:
         from hlrebal import render
 
+        self._stop_status()
         self.err.print(f"the plan changed since you confirmed it: {why}", markup=False)
         self.err.print(render.plan_renderable(plan))
-        return _confirm("Place the new plan?")
+        with self.stop.suspended():
+            return _confirm("Place the new plan?")
 
     def should_stop(self) -> bool:
         return self.stop()
@@ -364,15 +391,20 @@ def _execute_flow(
     """Plan, confirm, execute, verify: shared by `execute` and `plan --execute`."""
     from hlrebal import render
     from hlrebal.errors import BadInputError, ExitCode, GuardError, HlrebalError
-    from hlrebal.runner import default_journal, execute_run
+    from hlrebal.runner import default_journal, execute_run, record_failed_run
     from hlrebal.session import connect
 
     if snapshot is not None:
         raise BadInputError("a saved snapshot is never traded on: --execute cannot be used with --snapshot")
-    tg = _load_targets(targets, config, profile)
-    resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
-    ui = _CliRun(quiet=quiet, json_out=json_out, log_file=log_file or resolved.settings.log_file)
+    # Settings first (they name the log file and the journal), then the targets: a run that fails
+    # on either still leaves its outcome in the log and the journal.
+    base = _resolve(flags=flags, targets=None, config=config, profile=profile)
+    ui = _CliRun(quiet=quiet, json_out=json_out, log_file=log_file or base.settings.log_file)
+    journal_file = journal_path or default_journal(base)
+    tg = None
     try:
+        tg = _load_targets(targets, config, profile)
+        resolved = _resolve(flags=flags, targets=tg, config=config, profile=profile)
         if not yes and not _interactive():
             raise GuardError(
                 "no confirmation: not running in a terminal and --yes was not given; no order was sent",
@@ -387,7 +419,7 @@ def _execute_flow(
                     tg,
                     resolved,
                     ui,
-                    journal_file=journal_path or default_journal(resolved),
+                    journal_file=journal_file,
                     assume_yes=yes,
                     cancel_open_orders=cancel_open_orders,
                 )
@@ -403,6 +435,12 @@ def _execute_flow(
             raise typer.Exit(int(report.exit_code))
     except HlrebalError as e:
         ui.log(f"error (exit {int(e.exit_code)}): {e.message}")
+        record_failed_run(
+            journal_file,
+            e,
+            targets=tg.source if tg is not None else (str(targets) if targets else None),
+            account=base.settings.vault or base.settings.account_address,
+        )
         raise
     except KeyboardInterrupt:
         ui.log("interrupted (exit 130)")
@@ -414,15 +452,12 @@ def _execute_flow(
 @contextmanager
 def _live_status(ui: _CliRun) -> Iterator[None]:
     """A spinner on stderr while orders are in flight, only on a terminal and never with --quiet."""
-    if ui.quiet or not ui.err.is_terminal:
+    ui.live = not ui.quiet and ui.err.is_terminal
+    try:
         yield
-        return
-    with ui.err.status("working") as status:
-        ui._status = status
-        try:
-            yield
-        finally:
-            ui._status = None
+    finally:
+        ui.live = False
+        ui._stop_status()
 
 
 # --------------------------------------------------------------------------- commands

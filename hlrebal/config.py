@@ -344,7 +344,10 @@ def resolve(
         merged_conn["targets"] = t if t.is_absolute() else (path.parent / t)
     for key in ("key_file", "journal", "log_file"):
         if merged_conn.get(key):
-            merged_conn[key] = Path(str(merged_conn[key])).expanduser()
+            value = Path(str(merged_conn[key])).expanduser()
+            if not value.is_absolute() and sources.get(key, "").startswith(("file", "profile")):
+                value = path.parent / value  # like targets: relative to the file, not to cron's $HOME
+            merged_conn[key] = value
 
     try:
         settings = Settings(**merged_conn)

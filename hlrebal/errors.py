@@ -33,6 +33,8 @@ class HlrebalError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: set once the error's run_end is in the journal (so it is not recorded twice)
+        self.journaled = False
 
     def __str__(self) -> str:
         if self.hint:

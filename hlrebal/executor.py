@@ -402,7 +402,7 @@ class Executor:
         return resolve_orders(self.client, self.user, [spec.cloid for spec in specs])
 
     def _apply(self, rep: OrderReport, out: OrderOutcome) -> None:
-        rep.status = out.status
+        rep.status = "partial" if out.status == "filled" and out.filled_size < rep.size else out.status
         rep.filled_size = out.filled_size
         rep.avg_price = out.avg_px
         rep.oid = out.oid

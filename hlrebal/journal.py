@@ -167,8 +167,14 @@ def summarize_runs(path: Path, last: int) -> list[dict[str, Any]]:
             )
         elif kind == "order_sent":
             info["orders_sent"] += 1
-        elif kind in ("order_result", "reconciled") and Decimal(str(e.get("filled_size") or "0")) > 0:
+        elif kind == "order_result" and Decimal(str(e.get("filled_size") or "0")) > 0:
             info["orders_filled"] += 1
+        elif kind == "reconciled" and Decimal(str(e.get("filled_size") or "0")) > 0:
+            # a fill found by a later run belongs to the run that sent the order
+            original = runs.setdefault(
+                str(e.get("of_run")), {"run": str(e.get("of_run")), "orders_sent": 0, "orders_filled": 0, "rounds": 0}
+            )
+            original["orders_filled"] += 1
         elif kind == "round":
             info["rounds"] += 1
         elif kind == "run_end":

@@ -618,7 +618,10 @@ class _Context:
             phase2 = perp2 + spot2
         phase2 = phase2 + dex2
 
-        projected = self._projected(phase1 + phase2)
+        # Re-planning phase 2 after phase 1 ran (count_phase1_margin=False), reductions still in the
+        # plan did not fill and will not before these increases: they cannot make room under the cap.
+        reducing = phase1 if count_phase1_margin else []
+        projected = self._projected(reducing + phase2)
         gross_after = _gross(projected, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity)
         if phase2 and gross_after > policy.max_leverage:
             gross_without_p2 = gross_after - sum((leg.size * leg.ref for leg in phase2), _ZERO) / equity
@@ -632,8 +635,10 @@ class _Context:
                 f"gross exposure after the plan would be {_w(gross_after)}, above max_leverage "
                 f"{fmt_decimal(policy.max_leverage)}: increases scaled to {_pct(factor)}"
             )
-            projected = self._projected(phase1 + phase2)
+            projected = self._projected(reducing + phase2)
             gross_after = _gross(projected, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity)
+        projected = self._projected(phase1 + phase2)
+        gross_after = _gross(projected, ref_of, equity) + _unpriced_gross(snapshot, ref_of, equity)
         if transfers and allow_transfers:
             transfers = self._trim_transfers(transfers, phase2, funding)
         for t in transfers:
@@ -711,6 +716,15 @@ class _Context:
                 f"the account has {len(snapshot.open_orders)} open order(s) on {', '.join(busy)}: they hold "
                 "margin and can fill during a rebalance"
                 + (f" (traded coins among them: {', '.join(clash)})" if clash else "")
+            )
+        kept = [line for line in self.lines.values() if line.status == "kept" and line.current_weight != 0]
+        if kept and self.targets.cash_given:
+            kept_weight = sum((line.current_weight for line in kept), _ZERO)
+            listed = ", ".join(f"{line.coin} {_pct(line.current_weight)}" for line in kept)
+            self.warnings.append(
+                f"holdings absent from the targets are kept ({listed}): "
+                f"cash will end near {_pct(self.targets.cash - kept_weight)}, not the {_pct(self.targets.cash)} the "
+                "targets name; add them to the targets or use untargeted=close / untargeted_spot=close"
             )
         if snapshot.unpriced_tokens:
             self.warnings.append(

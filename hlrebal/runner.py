@@ -13,7 +13,7 @@ from typing import Protocol
 
 from hlrebal import planner
 from hlrebal.config import Resolved, state_dir
-from hlrebal.errors import ExitCode, GuardError
+from hlrebal.errors import ExitCode, GuardError, HlrebalError
 from hlrebal.executor import ExecutionReport, Executor, new_run_id, reconcile
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
 from hlrebal.render import plan_json
@@ -70,7 +70,8 @@ def execute_run(
         f"signing with the key from {conn.key.source} (signer {conn.signer}, {relation}); network {conn.network_label}"
     )
     run_id = new_run_id()
-    with RunLock(state_dir(), conn.user), Journal(journal_file, run_id) as journal:
+    # The journal opens first, so that even a run refused for a held lock leaves its outcome there.
+    with Journal(journal_file, run_id) as journal:
         journal.record(
             "run_start",
             account=conn.user,
@@ -84,38 +85,41 @@ def execute_run(
             policy=resolved.policy.model_dump(mode="json"),
         )
         try:
-            pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
-            reconciled = []
-            if pending:
-                ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
-                reconciled = reconcile(conn.client, conn.user, journal, pending)
-            snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
-            planner.check_targets(snap, targets, resolved.policy)
-            confirmed = planner.plan(snap, targets, resolved.policy)
-            journal.record("plan", round=0, plan=plan_json(confirmed))
-            ui.show_plan(confirmed)
-            if not confirmed.is_empty and not assume_yes and not ui.confirm(confirmed):
-                raise GuardError("not confirmed: no order was sent")
-            executor = Executor(
-                client=conn.client,
-                user=conn.user,
-                targets=targets,
-                policy=resolved.policy,
-                journal=journal,
-                progress=ui.progress,
-                should_stop=ui.should_stop,
-                reconfirm=None if assume_yes else ui.reconfirm,
-                cancel_open_orders=cancel_open_orders,
-                refused_dust=refused_dust(journal_file, conn.user, conn.client.base_url),
-                # usdClassTransfer is user-signed: only the account's own key, never a vault's leader
-                can_transfer=conn.signer == conn.user and conn.vault is None,
-                run_id=run_id,
-            )
-            report = executor.run(confirmed, snap)
-            report.reconciled = reconciled
+            with RunLock(state_dir(), conn.user):
+                pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
+                reconciled = []
+                if pending:
+                    ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
+                    reconciled = reconcile(conn.client, conn.user, journal, pending)
+                snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
+                planner.check_targets(snap, targets, resolved.policy)
+                confirmed = planner.plan(snap, targets, resolved.policy)
+                journal.record("plan", round=0, plan=plan_json(confirmed))
+                ui.show_plan(confirmed)
+                if not confirmed.is_empty and not assume_yes and not ui.confirm(confirmed):
+                    raise GuardError("not confirmed: no order was sent")
+                executor = Executor(
+                    client=conn.client,
+                    user=conn.user,
+                    targets=targets,
+                    policy=resolved.policy,
+                    journal=journal,
+                    progress=ui.progress,
+                    should_stop=ui.should_stop,
+                    reconfirm=None if assume_yes else ui.reconfirm,
+                    cancel_open_orders=cancel_open_orders,
+                    refused_dust=refused_dust(journal_file, conn.user, conn.client.base_url),
+                    # usdClassTransfer is user-signed: only the account's own key, never a vault's leader
+                    can_transfer=conn.signer == conn.user and conn.vault is None,
+                    run_id=run_id,
+                )
+                report = executor.run(confirmed, snap)
+                report.reconciled = reconciled
         except BaseException as e:
             code = getattr(e, "exit_code", ExitCode.INTERRUPTED if isinstance(e, KeyboardInterrupt) else 1)
             journal.record("run_end", exit_code=int(code), outcome="error", message=str(e).split("\n")[0])
+            if isinstance(e, HlrebalError):
+                e.journaled = True
             raise
         journal.record(
             "run_end",
@@ -127,3 +131,18 @@ def execute_run(
             warnings=report.warnings,
         )
     return RunResult(report=report, confirmed=confirmed, journal=journal_file)
+
+
+def record_failed_run(journal_file: Path, error: HlrebalError, *, targets: str | None, account: str | None) -> None:
+    """A run that failed before it could start (bad targets, configuration, key) still leaves its
+    outcome in the journal, so that a monitor reading it sees every cron run."""
+    if getattr(error, "journaled", False):
+        return
+    try:
+        with Journal(journal_file, new_run_id()) as journal:
+            journal.record("run_start", account=account, targets=targets, failed_before_start=True)
+            journal.record(
+                "run_end", exit_code=int(error.exit_code), outcome="error", message=error.message.split("\n")[0]
+            )
+    except HlrebalError:
+        pass  # the journal itself is the problem: the error on stderr says enough

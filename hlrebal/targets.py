@@ -25,7 +25,7 @@ from typing import Annotated, Any, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from hlrebal.errors import TargetFileError
-from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
+from hlrebal.policy import NULLABLE_KEYS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
 
 CASH = "USDC"
 SUM_TOLERANCE = Decimal("1e-6")
@@ -326,6 +326,11 @@ def schema() -> dict[str, Any]:
         "additionalProperties": {"type": "number"},
     }
     policy_schema = TargetPolicy.model_json_schema()
+    for key, prop in policy_schema.get("properties", {}).items():
+        # null means "unset" only where the policy has an unset state (band_relative, leverage)
+        if key not in NULLABLE_KEYS and "anyOf" in prop:
+            prop["anyOf"] = [option for option in prop["anyOf"] if option.get("type") != "null"]
+            prop.pop("default", None)
     policy_schema["title"] = "Planning preferences"
     policy_schema["description"] = (
         "Planning preferences only; safety limits (max_leverage, max_turnover, ...) cannot be set here."

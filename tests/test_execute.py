@@ -191,7 +191,7 @@ def test_phase_1_rejection_does_not_overcommit_phase_2(
     sim = sim_factory(seed({"BTC": ("1.16822", 2)}, cash="0.3"))
     sim.reject_order(1, "Order could not immediately match against any resting orders.")
     targets = write_targets(tmp_path, {"BTC": 0.5, "ETH": 0.5})
-    r = execute(sim, targets, key_file, journal, "--yes", "--max-rounds", "1")
+    r = execute(sim, targets, key_file, journal, "--yes", "--max-rounds", "1", "--max-leverage", "2")
     doc = doc_of(r)
     btc = next(o for o in doc["orders"] if o["coin"] == "BTC")
     assert btc["status"] == "error"
@@ -202,6 +202,19 @@ def test_phase_1_rejection_does_not_overcommit_phase_2(
     assert any("scaled" in w for w in doc["warnings"])
     assert not any("Insufficient margin" in (o["error"] or "") for o in doc["orders"])
     assert r.exit_code == 5
+
+
+def test_a_failed_reduction_never_takes_gross_exposure_past_max_leverage(
+    sim_factory: Any, key_file: Path, journal: Path
+) -> None:
+    # 80% BTC -> 40/30/30 with the BTC reduction refused: opening the full 30% ETH would leave the
+    # account 110% gross against max_leverage 1; ETH is cut to what the cap allows.
+    sim = sim_factory(btc_80())
+    sim.reject_order(1, "Order could not immediately match against any resting orders.")
+    r = execute(sim, SAMPLES / "balanced.json", key_file, journal, "--yes", "--max-rounds", "1")
+    assert r.exit_code == 5 and doc_of(r)["outcome"] == "partial"
+    gross = sum(abs(w) for w in weights(sim).values())
+    assert gross <= D("1.0005"), weights(sim)
 
 
 def test_reads_retry_429_during_execution(sim_factory: Any, key_file: Path, journal: Path) -> None:
