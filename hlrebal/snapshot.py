@@ -394,12 +394,11 @@ def _account_mode(
     The shape: a unified account keeps its USDC on the spot side and its perp account value reads
     about zero while positions are open (their notional is paid from the spot USDC).
     """
-    if isinstance(answer, str):
-        if answer not in _MODES:
-            raise _Bad(f"userAbstraction: unknown account mode {answer!r}")
+    if isinstance(answer, str) and answer in _MODES:
         return _MODES[answer], "userAbstraction"
     if isinstance(answer, dict) and isinstance(answer.get("abstraction"), str) and answer["abstraction"] in _MODES:
         return _MODES[answer["abstraction"]], "userAbstraction"
+    # An answer this hlrebal does not know (a newer mode name): judge by the balances, as without one.
     usdc = balances.get(CASH_TOKEN)
     if positions and usdc is not None and usdc.total > 0 and usdc.hold > 0:
         notional = sum((p.position_value for p in positions.values()), Decimal(0))
