@@ -560,63 +560,61 @@ class _Context:
         transfers: list[Transfer] = []
 
         funding = self._funding(phase1, phase2, count_phase1_margin)
-        dex2 = [leg for leg in phase2 if leg.market.dex]
-        phase2 = [leg for leg in phase2 if not leg.market.dex]
-        for name, need in sorted(funding.dex_needs.items()):
-            pool = funding.dex_pools.get(name, _ZERO)
-            if need > pool:
+        fitted: list[_Leg] = []
+        factors: list[Decimal] = []
+
+        def fit(legs: list[_Leg], need: Decimal, pool: Decimal, what: str) -> None:
+            """Keep ``legs`` whole when ``need`` fits ``pool``; else scale them down to it and say so."""
+            if legs and need > pool:
                 factor = max(pool, _ZERO) / need
-                margin_scaled = True
-                scale = min(scale, factor)
-                kept = self._scale([leg for leg in dex2 if leg.market.dex == name], factor)
-                dex2 = [leg for leg in dex2 if leg.market.dex != name] + kept
+                factors.append(factor)
+                legs = self._scale(legs, factor)
                 self.warnings.append(
-                    f"dex {name}: increases need ${_usd(need)} of margin but about ${_usd(max(pool, _ZERO))} is "
-                    f"free in its own clearinghouse: scaled to {_pct(factor)}; move collateral to the dex "
-                    "(hlrebal does not move cash between dexes)"
+                    f"{what} need ${_usd(need)} but about ${_usd(max(pool, _ZERO))} is free after phase 1 and "
+                    f"fees: scaled to {_pct(factor)} of plan"
                 )
+            fitted.extend(legs)
+
+        # Builder dexes: each its own clearinghouse, never helped by the main account.
+        for name in sorted({leg.market.dex for leg in phase2 if leg.market.dex}):
+            fit(
+                [leg for leg in phase2 if leg.market.dex == name],
+                funding.dex_needs.get(name, _ZERO),
+                funding.dex_pools.get(name, _ZERO),
+                f"dex {name} increases (its own margin; hlrebal does not move collateral between dexes)",
+            )
         for name, account in sorted(snapshot.dexes.items()):
             if account.collateral_token != 0:
                 self.warnings.append(f"dex {name} is collateralised in token {account.collateral_token}, not USDC")
-        perp2 = [leg for leg in phase2 if not leg.market.is_spot]
-        spot2 = [leg for leg in phase2 if leg.market.is_spot]
+        main = [leg for leg in phase2 if not leg.market.dex]
         if snapshot.unified:
-            need = funding.perp_need + funding.spot_need
-            pool = funding.perp_pool + funding.spot_pool
-            if phase2 and need > pool:
-                factor = max(pool, _ZERO) / need
-                scale = min(scale, factor)
-                margin_scaled = True
-                phase2 = self._scale(phase2, factor)
-                self.warnings.append(
-                    f"phase 2 needs ${_usd(need)} of margin and cash but about ${_usd(max(pool, _ZERO))} is free "
-                    f"after phase 1 and fees: increases scaled to {_pct(factor)} of plan"
-                )
+            # One balance for perp margin and spot buys alike.
+            fit(
+                main,
+                funding.perp_need + funding.spot_need,
+                funding.perp_pool + funding.spot_pool,
+                "increases (margin and cash)",
+            )
         else:
             transfer = _balancing_transfer(funding, allow_transfers)
             if transfer is not None:
                 transfers.append(transfer)
-            if perp2 and funding.perp_need > funding.perp_pool:
-                factor = max(funding.perp_pool, _ZERO) / funding.perp_need
-                margin_scaled = True
-                scale = min(scale, factor)
-                perp2 = self._scale(perp2, factor)
-                self.warnings.append(
-                    f"phase 2 needs ${_usd(funding.perp_need)} of margin but about "
-                    f"${_usd(max(funding.perp_pool, _ZERO))} is free after phase 1 and fees: perp increases "
-                    f"scaled to {_pct(factor)} of plan"
-                )
-            if spot2 and funding.spot_need > funding.spot_pool:
-                factor = max(funding.spot_pool, _ZERO) / funding.spot_need
-                margin_scaled = True
-                scale = min(scale, factor)
-                spot2 = self._scale(spot2, factor)
-                self.warnings.append(
-                    f"spot buys need ${_usd(funding.spot_need)} but about ${_usd(max(funding.spot_pool, _ZERO))} "
-                    f"of spot USDC is free: spot buys scaled to {_pct(factor)} of plan"
-                )
-            phase2 = perp2 + spot2
-        phase2 = phase2 + dex2
+            fit(
+                [leg for leg in main if not leg.market.is_spot],
+                funding.perp_need,
+                funding.perp_pool,
+                "perp increases (margin)",
+            )
+            fit(
+                [leg for leg in main if leg.market.is_spot],
+                funding.spot_need,
+                funding.spot_pool,
+                "spot buys (spot USDC)",
+            )
+        phase2 = fitted
+        if factors:
+            margin_scaled = True
+            scale = min(factors)
 
         # Re-planning phase 2 after phase 1 ran (count_phase1_margin=False), reductions still in the
         # plan did not fill and will not before these increases: they cannot make room under the cap.
