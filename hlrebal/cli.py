@@ -172,10 +172,6 @@ def _print_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
-def _policy_flags(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
 #: command parameters that are settings, and the setting each one sets
 _FLAG_SETTINGS = {
     **{

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from hlrebal.errors import ExchangeError, ExitCode, GuardError, HlrebalError, Interrupted
 from hlrebal.exchange import ExchangeClient, OrderAnswerLost, OrderOutcome, OrderSpec
-from hlrebal.journal import Journal
+from hlrebal.journal import Journal, is_min_value_refusal
 from hlrebal.market import SPOT_TAKER_FEE
 from hlrebal.planner import Plan, Trade, plan
 from hlrebal.policy import Policy
@@ -651,8 +651,6 @@ class Executor:
 
 #: orderStatus statuses under which an order may have filled (fully or in part)
 _MAY_HAVE_FILLED = frozenset({"filled", "canceled", "open", "marginCanceled"})
-#: the exchange's reject status for an order below the minimum value
-MIN_VALUE_REJECTED = "minTradeNtlRejected"
 #: after an order request's expiresAfter, how long to wait for clocks that disagree
 EXPIRY_MARGIN_S = 1.5
 
@@ -780,11 +778,6 @@ def _mismatches(snap: Snapshot, expected: dict[str, Decimal]) -> list[str]:
         if abs(got - want) > tolerance:
             wrong.append(f"{coin}: expected {format(want.normalize(), 'f')}, read {format(got.normalize(), 'f')}")
     return wrong
-
-
-def is_min_value_refusal(error: str) -> bool:
-    """The exchange's refusal of an order below the minimum value, as a message or a status."""
-    return "minimum value" in error or MIN_VALUE_REJECTED in error
 
 
 def _position_goals(p: Plan, snap: Snapshot) -> dict[str, Decimal]:

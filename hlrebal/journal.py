@@ -119,6 +119,15 @@ def unresolved_orders(path: Path, account: str, base_url: str) -> list[PendingOr
     return list(sent.values())
 
 
+#: the exchange's reject status for an order below the minimum value (orderStatus)
+MIN_VALUE_REJECTED = "minTradeNtlRejected"
+
+
+def is_min_value_refusal(error: str) -> bool:
+    """The exchange's refusal of an order below the minimum value, as a message or a status."""
+    return "minimum value" in error or MIN_VALUE_REJECTED in error
+
+
 def refused_dust(path: Path, account: str, base_url: str | None = None) -> dict[str, str]:
     """Coins whose whole-position dust close the exchange refused before: coin -> size refused.
 
@@ -142,8 +151,7 @@ def refused_dust(path: Path, account: str, base_url: str | None = None) -> dict[
             sent[str(e.get("cloid"))] = e
         elif kind in ("order_result", "reconciled") and str(e.get("cloid")) in sent:
             order = sent[str(e.get("cloid"))]
-            error = str(e.get("error", ""))
-            if e.get("status") == "error" and ("minimum value" in error or "minTradeNtlRejected" in error):
+            if e.get("status") == "error" and is_min_value_refusal(str(e.get("error", ""))):
                 out[str(order.get("coin"))] = str(order.get("size"))
             elif e.get("status") == "filled":
                 out.pop(str(order.get("coin")), None)

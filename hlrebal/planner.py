@@ -750,7 +750,7 @@ class _Context:
         return projected
 
     def _scale(self, legs: list[_Leg], factor: Decimal) -> list[_Leg]:
-        kept, dropped = _scale_legs(legs, factor, self.policy.min_trade_value, self.current)
+        kept, dropped = _scale_legs(legs, factor, self.policy.min_trade_value)
         self.skipped.extend(dropped)
         return kept
 
@@ -967,9 +967,7 @@ def _margin_price(market: AssetMarket, ref: Decimal) -> Decimal:
     return market.mark if market.mark is not None and market.mark > 0 else ref
 
 
-def _scale_legs(
-    legs: list[_Leg], factor: Decimal, min_value: Decimal, current_size: Mapping[str, Decimal]
-) -> tuple[list[_Leg], list[Skip]]:
+def _scale_legs(legs: list[_Leg], factor: Decimal, min_value: Decimal) -> tuple[list[_Leg], list[Skip]]:
     """Scale increasing legs down by ``factor`` (sizes rounded down), dropping those below the minimum."""
     kept: list[_Leg] = []
     dropped: list[Skip] = []
