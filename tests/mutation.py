@@ -13,6 +13,7 @@ equivalent are listed, with the reason, in ``tests/mutation_equivalents.md``.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -38,8 +39,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["hlrebal/targets.py", "hlrebal/inputs.py", "hlrebal/policy.py"],
         ["tests/test_targets.py", "tests/test_hostile_inputs.py", "tests/test_config.py"],
     ),
-    "keys": (["hlrebal/keys.py"], ["tests/test_keys.py", "tests/test_cli_config.py"]),
-    "journal": (["hlrebal/journal.py"], ["tests/test_journal.py", "tests/test_run_records.py"]),
+    "keys": (["hlrebal/keys.py"], ["tests/test_keys.py", "tests/test_review_execution.py"]),
+    "journal": (
+        ["hlrebal/journal.py"],
+        ["tests/test_journal.py", "tests/test_run_records.py", "tests/test_execute.py"],
+    ),
     "execution": (
         ["hlrebal/execution/*", "hlrebal/executor.py"],
         ["tests/test_execute.py", "tests/test_review_execution.py", "tests/test_spot_execute.py"],
@@ -81,7 +85,8 @@ def main() -> int:
     args = parser.parse_args()
     work = scratch_copy(args.group)
     mutmut = [sys.executable, "-m", "mutmut"]
-    subprocess.run([*mutmut, "run", "--max-children", str(args.max_children)], cwd=work, check=False)
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
+    subprocess.run([*mutmut, "run", "--max-children", str(args.max_children)], cwd=work, check=False, env=env)
     results = subprocess.run(
         [*mutmut, "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=False
     ).stdout
