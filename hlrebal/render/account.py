@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from hlrebal.market import fmt_decimal
+from hlrebal.render.layout import Cell, Column, key_values, table
 from hlrebal.render.numbers import dec, pct, usd, weight
 from hlrebal.snapshot import Snapshot
 
@@ -74,26 +74,31 @@ def account_json(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-def _head_table(snap: Snapshot) -> Table:
-    head = Table(title="Account", title_justify="left", show_header=False)
-    head.add_column("what")
-    head.add_column("value", justify="right")
-    head.add_row("address", f"{snap.user} ({snap.network})")
-    head.add_row("equity", usd(snap.equity))
-    head.add_row("account mode", f"{snap.account_mode} (from {snap.mode_source})")
+def _head_table(snap: Snapshot) -> RenderableType:
+    rows: list[tuple[str, Cell]] = [
+        ("address", f"{snap.user} ({snap.network})"),
+        ("equity", usd(snap.equity)),
+        ("account mode", f"{snap.account_mode} (from {snap.mode_source})"),
+    ]
     if not snap.unified:
-        head.add_row("perp account value", usd(snap.account_value))
-    head.add_row("margin used", usd(snap.total_margin_used))
-    head.add_row("withdrawable", usd(snap.withdrawable))
-    return head
+        rows.append(("perp account value", usd(snap.account_value)))
+    rows += [("margin used", usd(snap.total_margin_used)), ("withdrawable", usd(snap.withdrawable))]
+    return key_values("Account", rows)
 
 
-def _positions_table(positions: list[dict[str, Any]]) -> Table:
-    table = Table(title="Positions", title_justify="left", header_style="bold")
-    for name in ("coin", "size", "entry", "price", "notional", "weight", "leverage", "uPnL"):
-        table.add_column(name, justify="left" if name == "coin" else "right")
-    for p in positions:
-        table.add_row(
+def _positions_table(positions: list[dict[str, Any]]) -> RenderableType:
+    columns = (
+        Column("coin", card_label=""),
+        Column("size", "right"),
+        Column("entry", "right"),
+        Column("price", "right"),
+        Column("notional", "right"),
+        Column("weight", "right"),
+        Column("leverage", "right", card_label=""),
+        Column("uPnL", "right"),
+    )
+    rows: list[list[Cell]] = [
+        [
             p["coin"],
             p["size"],
             p["entry_price"] or "-",
@@ -102,33 +107,47 @@ def _positions_table(positions: list[dict[str, Any]]) -> Table:
             pct(Decimal(p["weight"])) if p["weight"] is not None else "-",
             f"{p['leverage']}x {p['margin']}",
             usd(Decimal(p["unrealized_pnl"])),
-        )
-    return table
+        ]
+        for p in positions
+    ]
+    return table(columns, rows, title="Positions")
 
 
-def _spot_table(balances: list[dict[str, Any]]) -> Table:
-    spot = Table(title="Spot balances", title_justify="left", header_style="bold")
-    for name in ("token", "total", "on hold", "price", "value", "weight"):
-        spot.add_column(name, justify="left" if name == "token" else "right")
-    for b in balances:
-        spot.add_row(
+def _spot_table(balances: list[dict[str, Any]]) -> RenderableType:
+    columns = (
+        Column("token", card_label=""),
+        Column("total", "right"),
+        Column("on hold", "right"),
+        Column("price", "right"),
+        Column("value", "right"),
+        Column("weight", "right"),
+    )
+    rows: list[list[Cell]] = [
+        [
             b["token"],
             b["total"],
             b["hold"],
             b["price"] or "-",
             usd(Decimal(b["value"])) if b["value"] is not None else "-",
             pct(Decimal(b["weight"])) if b["weight"] is not None else "-",
-        )
-    return spot
+        ]
+        for b in balances
+    ]
+    return table(columns, rows, title="Spot balances")
 
 
-def _open_orders_table(snap: Snapshot) -> Table:
-    orders = Table(title="Open orders (they hold margin and can fill during a rebalance)", title_justify="left")
-    for name in ("coin", "side", "size", "limit", "oid"):
-        orders.add_column(name)
-    for o in snap.open_orders:
-        orders.add_row(o.coin, o.side, fmt_decimal(o.size), fmt_decimal(o.limit_px), str(o.oid))
-    return orders
+def _open_orders_table(snap: Snapshot) -> RenderableType:
+    columns = (
+        Column("coin", card_label=""),
+        Column("side", card_label=""),
+        Column("size", "right"),
+        Column("limit", "right"),
+        Column("oid", "right"),
+    )
+    rows: list[list[Cell]] = [
+        [o.coin, o.side, fmt_decimal(o.size), fmt_decimal(o.limit_px), str(o.oid)] for o in snap.open_orders
+    ]
+    return table(columns, rows, title="Open orders (they hold margin and can fill during a rebalance)")
 
 
 def account_renderable(snap: Snapshot) -> RenderableType:

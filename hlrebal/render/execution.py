@@ -6,12 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from hlrebal.executor import ExecutionReport, OrderReport
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan
+from hlrebal.render.layout import Cell, Column, key_values, table
 from hlrebal.render.numbers import dec, pct, usd, weight
 from hlrebal.render.plan import plan_json, trade_json
 
@@ -97,62 +97,73 @@ def execution_json(report: ExecutionReport, plan: Plan | None = None) -> dict[st
     }
 
 
-def _orders_table(report: ExecutionReport) -> Table:
-    table = Table(title="Orders", title_justify="left", header_style="bold")
-    for name in ("round", "coin", "side", "size asked", "filled", "avg price", "slippage", "fee", "status"):
-        table.add_column(name, justify="left" if name in ("coin", "side", "status") else "right")
+_ORDER_COLUMNS = (
+    Column("round", "right"),
+    Column("coin", card_label=""),
+    Column("side", card_label=""),
+    Column("size asked", "right", card_label="asked"),
+    Column("filled", "right"),
+    Column("avg price", "right", card_label="at"),
+    Column("slippage", "right"),
+    Column("fee", "right"),
+    Column("status", wrap=True, card_label=""),
+)
+
+
+def _orders_table(report: ExecutionReport) -> RenderableType:
+    rows: list[list[Cell]] = []
     for o in report.orders:
         slip = o.slippage_bps
-        status = o.status if not o.error else f"{o.status}: {o.error}"
-        table.add_row(
-            f"{o.round}.{o.phase}",
-            o.coin,
-            Text(o.side, style="green" if o.side == "buy" else "red"),
-            fmt_decimal(o.size),
-            fmt_decimal(o.filled_size),
-            fmt_decimal(o.avg_price) if o.avg_price is not None else "-",
-            f"{slip:.1f} bps" if slip is not None else "-",
-            usd(o.fee) if o.fee is not None else "-",
-            status,
+        rows.append(
+            [
+                f"{o.round}.{o.phase}",
+                o.coin,
+                Text(o.side, style="green" if o.side == "buy" else "red"),
+                fmt_decimal(o.size),
+                fmt_decimal(o.filled_size),
+                fmt_decimal(o.avg_price) if o.avg_price is not None else "-",
+                f"{slip:.1f} bps" if slip is not None else "-",
+                usd(o.fee) if o.fee is not None else "-",
+                o.status if not o.error else f"{o.status}: {o.error}",
+            ]
         )
-    return table
+    return table(_ORDER_COLUMNS, rows, title="Orders")
 
 
-def _final_table(lines: list[dict[str, Any]]) -> Table:
-    drift = Table(title="Final weights against targets", title_justify="left", header_style="bold")
-    for name in ("asset", "target", "final", "drift"):
-        drift.add_column(name, justify="left" if name == "asset" else "right")
-    for line in lines:
-        drift.add_row(
+def _final_table(lines: list[dict[str, Any]]) -> RenderableType:
+    rows: list[list[Cell]] = [
+        [
             line["coin"],
             pct(Decimal(line["target_weight"])) if line["target_weight"] is not None else "-",
             pct(Decimal(line["final_weight"])),
             pct(Decimal(line["drift"]), 2) if line["drift"] is not None else "-",
-        )
-    return drift
+        ]
+        for line in lines
+    ]
+    columns = (
+        Column("asset", card_label=""),
+        Column("target", "right"),
+        Column("final", "right"),
+        Column("drift", "right"),
+    )
+    return table(columns, rows, title="Final weights against targets")
 
 
-def _run_summary(report: ExecutionReport) -> Table:
+def _run_summary(report: ExecutionReport) -> RenderableType:
     equity = report.final_snapshot.equity if report.final_snapshot is not None else None
-    summary = Table(show_header=False, box=None)
-    summary.add_column("what")
-    summary.add_column("value")
-    summary.add_row("rounds", str(len(report.rounds)))
-    summary.add_row(
-        "orders sent / filled", f"{len(report.orders)} / {sum(1 for o in report.orders if o.filled_size > 0)}"
-    )
-    summary.add_row(
-        "traded",
-        usd(report.traded_notional) + (f" ({pct(report.traded_notional / equity, 2)} of equity)" if equity else ""),
-    )
-    summary.add_row("fees", usd(report.fees))
-    for item in report.leverage_set:
-        summary.add_row("leverage set", item)
-    for item in report.transfers:
-        summary.add_row("transferred", item)
-    for item in report.blocked_transfers:
-        summary.add_row("to do by the owner", item)
-    return summary
+    rows: list[tuple[str, Cell]] = [
+        ("rounds", str(len(report.rounds))),
+        ("orders sent / filled", f"{len(report.orders)} / {sum(1 for o in report.orders if o.filled_size > 0)}"),
+        (
+            "traded",
+            usd(report.traded_notional) + (f" ({pct(report.traded_notional / equity, 2)} of equity)" if equity else ""),
+        ),
+        ("fees", usd(report.fees)),
+    ]
+    rows += [("leverage set", item) for item in report.leverage_set]
+    rows += [("transferred", item) for item in report.transfers]
+    rows += [("to do by the owner", item) for item in report.blocked_transfers]
+    return key_values(None, rows, box_none=True)
 
 
 def execution_renderable(report: ExecutionReport) -> RenderableType:

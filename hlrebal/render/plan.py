@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan, Trade, Transfer
+from hlrebal.render.layout import Cell, Column, key_values, table
 from hlrebal.render.numbers import ZERO, dec, pct, usd, weight
 
 
@@ -108,43 +109,49 @@ def policy_json(plan: Plan) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- Rich
 
+_TRADE_COLUMNS = (
+    Column("#", "right", card_label=""),
+    Column("phase", "center"),
+    Column("coin", card_label=""),
+    Column("action", card_label=""),
+    Column("side", card_label=""),
+    Column("size", "right"),
+    Column("ref price", "right", card_label="ref"),
+    Column("limit", "right"),
+    Column("notional", "right"),
+    Column("weight now → target → projected", "right", wrap=True, card_label="weight"),
+    Column("reduce-only", "center"),
+)
+#: shown only when the plan has transfers: why each one is made
+_NOTE = Column("note", wrap=True, card_label="")
+
 
 def _price(value: Decimal) -> str:
     return fmt_decimal(value)
 
 
-def plan_table(plan: Plan) -> Table:
-    """The ordered trades of a plan."""
-    table = Table(title=f"Plan: {len(plan.trades)} trade(s)", title_justify="left", header_style="bold")
-    for name, justify in (
-        ("#", "right"),
-        ("phase", "center"),
-        ("coin", "left"),
-        ("action", "left"),
-        ("side", "left"),
-        ("size", "right"),
-        ("ref price", "right"),
-        ("limit", "right"),
-        ("notional", "right"),
-        ("weight now → target → projected", "right"),
-        ("reduce-only", "center"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    rows: list[tuple[Any, ...]] = [("trade", t) for t in plan.trades]
-    # transfers sit after the sells that free the cash and before the buys that need it
-    first2 = next((i for i, (_, t) in enumerate(rows) if t.phase == 2), len(rows))
-    rows[first2:first2] = [("transfer", x) for x in plan.transfers]
-    for i, (what, t) in enumerate(rows, 1):
-        if what == "transfer":
-            label = "transfer" + (" (owner must make it)" if t.blocked else "")
-            table.add_row(
-                str(i), "1→2", "USDC", label, t.direction, fmt_decimal(t.amount), "", "", usd(t.amount), t.reason, ""
-            )
-            continue
+def plan_title(plan: Plan) -> str:
+    """ "Plan: 2 trade(s)", and the transfers beside them (they are steps, not trades)."""
+    title = f"Plan: {len(plan.trades)} trade(s)"
+    if plan.transfers:
+        title += f" and {len(plan.transfers)} transfer(s)"
+    return title
+
+
+def plan_table(plan: Plan) -> RenderableType:
+    """The ordered trades of a plan, with the cash transfers between the phases (a table, or cards
+    on a narrow terminal)."""
+    rows: list[list[Cell]] = []
+    first2 = next((i for i, t in enumerate(plan.trades) if t.phase == 2), len(plan.trades))
+    for i, t in enumerate(plan.trades):
+        if i == first2:
+            # transfers sit after the sells that free the cash and before the buys that need it
+            rows.extend(_transfer_row(x) for x in plan.transfers)
+        number = i + 1
         side = Text(t.side, style="green" if t.is_buy else "red")
         action = t.action.value + (" (dust)" if t.dust else "")
-        table.add_row(
-            str(i),
+        row: list[Cell] = [
+            str(number),
             str(t.phase),
             t.coin,
             action,
@@ -155,28 +162,33 @@ def plan_table(plan: Plan) -> Table:
             usd(t.notional),
             f"{pct(t.current_weight)} → {pct(t.target_weight)} → {pct(t.projected_weight)}",
             "yes" if t.reduce_only else "no",
-        )
-    return table
+        ]
+        rows.append([*row, ""] if plan.transfers else row)
+    if first2 == len(plan.trades):
+        rows.extend(_transfer_row(x) for x in plan.transfers)
+    columns = (*_TRADE_COLUMNS, _NOTE) if plan.transfers else _TRADE_COLUMNS
+    return table(columns, rows, title=plan_title(plan))
 
 
-def skipped_table(plan: Plan) -> Table | None:
+def _transfer_row(t: Transfer) -> list[Cell]:
+    label = "transfer" + (" (owner must make it)" if t.blocked else "")
+    return ["·", "1→2", "USDC", label, t.direction, fmt_decimal(t.amount), "", "", usd(t.amount), "", "", t.reason]
+
+
+def skipped_table(plan: Plan) -> RenderableType | None:
     """The assets not traded and why (None when nothing was left out)."""
     if not plan.skipped:
         return None
-    table = Table(title="Not traded", title_justify="left", header_style="bold")
-    table.add_column("coin")
-    table.add_column("reason")
-    for k in plan.skipped:
-        table.add_row(k.coin, k.reason)
-    return table
+    return table(
+        (Column("coin", card_label=""), Column("reason", wrap=True, card_label="")),
+        ([k.coin, k.reason] for k in plan.skipped),
+        title="Not traded",
+    )
 
 
-def summary_table(plan: Plan) -> Table:
+def summary_table(plan: Plan) -> RenderableType:
     """Equity, turnover, costs, exposure and margin of the plan."""
     s = plan.summary
-    table = Table(title="Summary", title_justify="left", show_header=False)
-    table.add_column("what")
-    table.add_column("value", justify="right")
     rows = [
         ("account", f"{plan.user} ({plan.network})"),
         ("equity", usd(s.equity)),
@@ -194,36 +206,67 @@ def summary_table(plan: Plan) -> Table:
         )
     if s.margin_scaled or s.gross_capped:
         rows.append(("phase 2 scaled to", pct(s.scale_factor)))
-    for what, value in rows:
-        table.add_row(what, value)
-    return table
+    return key_values("Summary", rows)
+
+
+class DriftChart:
+    """Bars of current against target weight per asset, so the imbalance shows at a glance; the
+    bars are as long as the terminal allows (at most 30 cells)."""
+
+    def __init__(self, plan: Plan, width: int = 30) -> None:
+        self.lines = [a for a in plan.assets if a.status != "flat" or a.kind == "cash"]
+        self.width = width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        coin_width = max((len(a.coin) for a in self.lines), default=4)
+        room = options.max_width - coin_width - len("target") - len("-100.0%") - 6
+        yield self.table(max(4, min(self.width, room)))
+
+    def table(self, width: int) -> Table:
+        lines = self.lines
+        top = max(
+            [abs(a.current_weight) for a in lines]
+            + [abs(a.target_weight) for a in lines if a.target_weight is not None]
+            + [Decimal("0.0001")]
+        )
+        chart = Table(title="Drift: current vs target weight", title_justify="left", show_header=False, box=None)
+        chart.add_column("coin", no_wrap=True)
+        chart.add_column("which", no_wrap=True)
+        chart.add_column("bar", no_wrap=True)
+        chart.add_column("weight", justify="right", no_wrap=True)
+        for a in lines:
+            for label, value, style in (("now", a.current_weight, "cyan"), ("target", a.target_weight, "magenta")):
+                if value is None:
+                    chart.add_row(a.coin if label == "now" else "", label, Text("(kept, no target)", style="dim"), "")
+                    continue
+                n = int((abs(value) / top * width).to_integral_value())
+                bar = Text("█" * n or ("▏" if value != 0 else ""), style=style if value >= 0 else "red")
+                chart.add_row(a.coin if label == "now" else "", label, bar, pct(value))
+        return chart
 
 
 def drift_chart(plan: Plan, width: int = 30) -> Table:
-    """Bars of current against target weight per asset, so the imbalance shows at a glance."""
-    lines = [a for a in plan.assets if a.status != "flat" or a.kind == "cash"]
-    top = max(
-        [abs(a.current_weight) for a in lines]
-        + [abs(a.target_weight) for a in lines if a.target_weight is not None]
-        + [Decimal("0.0001")]
-    )
-    table = Table(title="Drift: current vs target weight", title_justify="left", show_header=False, box=None)
-    table.add_column("coin")
-    table.add_column("which")
-    table.add_column("bar")
-    table.add_column("weight", justify="right")
-    for a in lines:
-        for label, value, style in (
-            ("now", a.current_weight, "cyan"),
-            ("target", a.target_weight, "magenta"),
-        ):
-            if value is None:
-                table.add_row(a.coin if label == "now" else "", label, Text("(kept, no target)", style="dim"), "")
-                continue
-            n = int((abs(value) / top * width).to_integral_value())
-            bar = Text("█" * n or ("▏" if value != 0 else ""), style=style if value >= 0 else "red")
-            table.add_row(a.coin if label == "now" else "", label, bar, pct(value))
-    return table
+    """The drift chart at a fixed bar width (see :class:`DriftChart` for the one that adapts)."""
+    return DriftChart(plan, width).table(width)
+
+
+def nothing_to_do(plan: Plan) -> str:
+    """Why an empty plan is empty: the account at its targets, the bands, the minimum trade value,
+    the lot size, or assets that cannot be traded (each named in Not traded)."""
+    lines = [a for a in plan.assets if a.kind != "cash" and a.status not in ("flat", "kept")]
+    codes = {k.code for k in plan.skipped}
+    if not lines:
+        return "Nothing to do: the account is at its targets."
+    if all(a.status == "within_band" for a in lines):
+        return "Nothing to do: every asset is within its band."
+    if codes & {"below_minimum", "scaled_below_minimum"}:
+        return (
+            "Nothing to do: what is left to trade is below the minimum trade value "
+            f"(${plan.policy.min_trade_value:,.2f}); see Not traded."
+        )
+    if "below_lot" in codes:
+        return "Nothing to do: what is left to trade is smaller than one lot; see Not traded."
+    return "Nothing to do: no asset that is off its target can be traded; see Not traded."
 
 
 def plan_renderable(plan: Plan) -> RenderableType:
@@ -232,12 +275,12 @@ def plan_renderable(plan: Plan) -> RenderableType:
     if plan.trades:
         parts.append(plan_table(plan))
     else:
-        parts.append(Text("Nothing to do: every asset is within its band.", style="bold green"))
+        parts.append(Text(nothing_to_do(plan), style="bold green"))
     skipped = skipped_table(plan)
     if skipped is not None:
         parts.append(skipped)
     parts.append(summary_table(plan))
-    parts.append(drift_chart(plan))
+    parts.append(DriftChart(plan))
     for w in plan.warnings:
         parts.append(Text(f"warning: {w}", style="yellow"))
     return Group(*parts)

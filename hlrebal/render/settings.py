@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import RenderableType
-from rich.table import Table
+
+from hlrebal.render.layout import Cell, Column, table
 
 
 def settings_json(resolved: Any, *, private_key_set: bool) -> dict[str, Any]:
@@ -29,19 +30,13 @@ def settings_json(resolved: Any, *, private_key_set: bool) -> dict[str, Any]:
 
 
 def settings_renderable(doc: dict[str, Any]) -> RenderableType:
-    """The settings document of :func:`settings_json` as one table."""
-    table = Table(
-        title=f"Effective settings (file {doc['config_file']}, profile {doc['profile'] or '-'})",
-        title_justify="left",
-        header_style="bold",
-    )
-    table.add_column("setting")
-    table.add_column("value")
-    table.add_column("source")
-    table.add_row("endpoint", f"{doc['endpoint']['url']} ({doc['endpoint']['network']})", "")
+    """The settings document of :func:`settings_json` as one table (cards when narrow)."""
+    rows: list[list[Cell]] = [["endpoint", f"{doc['endpoint']['url']} ({doc['endpoint']['network']})", ""]]
     for key, item in doc["settings"].items():
-        table.add_row(key, "-" if item["value"] is None else str(item["value"]), item["source"])
-    table.add_row("private key", doc["private_key"]["value"] or "-", doc["private_key"]["source"])
+        rows.append([key, "-" if item["value"] is None else str(item["value"]), item["source"]])
+    rows.append(["private key", doc["private_key"]["value"] or "-", doc["private_key"]["source"]])
     for key, item in doc["policy"].items():
-        table.add_row(f"policy.{key}", "-" if item["value"] is None else str(item["value"]), item["source"])
-    return table
+        rows.append([f"policy.{key}", "-" if item["value"] is None else str(item["value"]), item["source"]])
+    columns = (Column("setting", card_label=""), Column("value", wrap=True, card_label=""), Column("source", wrap=True))
+    title = f"Effective settings (file {doc['config_file']}, profile {doc['profile'] or '-'})"
+    return table(columns, rows, title=title)
