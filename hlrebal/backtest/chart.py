@@ -58,12 +58,17 @@ def _figure(report: BacktestReport) -> Any:
     from matplotlib.figure import Figure
 
     days = [datetime.fromtimestamp(ms / 1000, tz=UTC) for ms in report.times]
+    from matplotlib import colormaps
+    from matplotlib.ticker import FuncFormatter
+
     figure = Figure(figsize=(11, 7.5), layout="constrained")
     drift_ax, equity_ax = figure.subplots(2, 1, sharex=True)
-    for run in report.runs:
+    palette = colormaps["tab10" if len(report.runs) <= 10 else "tab20"]
+    for k, run in enumerate(report.runs):
         n = len(run.drift_series)
-        (line,) = drift_ax.plot(days[:n], [d * 100 for d in run.drift_series], linewidth=0.9, label=run.label)
-        equity_ax.plot(days[:n], run.equity_series, linewidth=0.9, color=line.get_color(), label=run.label)
+        color = palette(k % palette.N)
+        drift_ax.plot(days[:n], [d * 100 for d in run.drift_series], linewidth=0.9, color=color, label=run.label)
+        equity_ax.plot(days[:n], run.equity_series, linewidth=0.9, color=color, label=run.label)
     drift_ax.plot(
         days, [d * 100 for d in report.hold.drift_series], color="0.6", linestyle="--", linewidth=0.8,
         label=report.hold.label,
@@ -73,6 +78,7 @@ def _figure(report: BacktestReport) -> Any:
     drift_ax.set_ylabel("largest |weight - target| (%)")
     drift_ax.set_title(f"{report.targets}: {report.closes:,} {report.interval} closes, {report.history}", loc="left")
     equity_ax.set_ylabel("equity (USD)")
+    equity_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     equity_ax.legend(fontsize="x-small", loc="upper left", ncols=2 if len(report.runs) > 6 else 1)
     for ax in (drift_ax, equity_ax):
         ax.grid(True, linewidth=0.3)

@@ -199,10 +199,8 @@ def _gap_message(where: str, key: str, previous: int, t: int, step: int, interva
     if (t - previous) % step:
         return f"{at}: {(t - previous) / 60_000:g} minutes after the one before it, not {interval}"
     missing = (t - previous) // step - 1
-    return (
-        f"{where}: {missing} {interval} candle(s) missing between {when(previous)} and {when(t)} "
-        f"(a backtest needs every close)"
-    )
+    span = when(previous + step) if missing == 1 else f"{when(previous + step)} to {when(t - step)}"
+    return f"{where}: {missing} {interval} candle(s) missing, opening {span} (a backtest needs every close)"
 
 
 def _funding(source: str, key: str, rows: Any) -> FundingSeries:
