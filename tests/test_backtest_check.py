@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hlrebal.backtest.account import Account
-from hlrebal.backtest.engine import outside_band, thresholds_of
+from hlrebal.backtest.engine import band_checks, outside_band
 from hlrebal.backtest.universe import universe_of
 from hlrebal.planner import plan
 from hlrebal.policy import Policy
@@ -30,8 +30,7 @@ def check(account: Account, prices: dict[str, Decimal], policy: Policy) -> bool:
     universe = account.universe
     equity = account.equity(prices)
     assert equity == account.snapshot(prices, 0).equity
-    thresholds = thresholds_of(universe, policy)
-    out, _ = outside_band(universe.coins, account.size, prices, equity, universe.weights, thresholds)
+    out, _ = outside_band(band_checks(universe, policy), account.size, prices, equity)
     return out
 
 

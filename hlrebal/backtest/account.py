@@ -8,7 +8,7 @@ in a unified or portfolio-margin account they are one balance, reported on the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from hlrebal.backtest.universe import Universe
@@ -32,10 +32,11 @@ class Account:
         self.size: dict[str, Decimal] = dict.fromkeys(universe.coins, _ZERO)
         self.leverage: dict[str, int] = {}
         for coin in universe.coins:
-            cap = int(universe.rules[coin]["max_leverage"])
+            cap = universe.markets[coin].max_leverage
             self.leverage[coin] = max(1, min(policy.leverage, cap)) if policy.leverage is not None else 1
         self.perps = tuple(c for c in universe.coins if not universe.is_spot(c))
         self.spots = tuple(c for c in universe.coins if universe.is_spot(c))
+        self._prototypes()
 
     # ------------------------------------------------------------------ money
 
@@ -50,7 +51,7 @@ class Account:
         """Hold the targets at these prices (sizes on the lot grid): the starting allocation, not a trade."""
         spent = _ZERO
         for coin, price in zip(self.universe.coins, prices, strict=True):
-            szd = int(self.universe.rules[coin]["sz_decimals"])
+            szd = self.universe.markets[coin].sz_decimals
             size = round_size(self.universe.weights[coin] * equity / price, szd, Rounding.NEAREST)
             self.size[coin] = size
             if self.universe.is_spot(coin):
@@ -60,7 +61,7 @@ class Account:
         else:
             self.perp_cash = equity - spent
 
-    def equity(self, prices: dict[str, Decimal]) -> Decimal:
+    def equity(self, prices: Mapping[str, Decimal]) -> Decimal:
         """Whole-account equity, computed exactly as :attr:`Snapshot.equity` computes it."""
         spot_value = _ZERO
         spot_value += self.spot_cash * _ONE
@@ -72,15 +73,19 @@ class Account:
 
     # ------------------------------------------------------------------ the planner's view
 
-    def snapshot(self, prices: dict[str, Decimal], time_ms: int) -> Snapshot:
-        """The account at one close, as the planner would read it from the exchange."""
+    def snapshot(self, prices: Mapping[str, Decimal], time_ms: int) -> Snapshot:
+        """The account at one close, as the planner would read it from the exchange.
+
+        Built by copying prototypes made once (``model_copy``: no validation, and several times
+        cheaper than constructing every model at every close).
+        """
         universe = self.universe
         assets = {}
         spot_assets = {}
         positions = {}
         margin = _ZERO
         ntl = _ZERO
-        balances = {CASH_TOKEN: SpotBalance.model_construct(token=CASH_TOKEN, total=self.spot_cash, hold=_ZERO)}
+        balances = {CASH_TOKEN: self._balance[CASH_TOKEN].model_copy(update={"total": self.spot_cash})}
         for coin in universe.coins:
             price = prices[coin]
             market = universe.market(coin, price)
@@ -88,41 +93,67 @@ class Account:
             if market.is_spot:
                 spot_assets[coin] = market
                 token = str(market.base)
-                balances[token] = SpotBalance.model_construct(token=token, total=size, hold=_ZERO)
+                balances[token] = self._balance[token].model_copy(update={"total": size})
                 continue
             assets[coin] = market
             if size:
                 value = abs(size) * price
                 lev = self.leverage[coin]
-                positions[coin] = PerpPosition.model_construct(
-                    coin=coin,
-                    szi=size,
-                    entry_px=price,
-                    leverage=lev,
-                    is_cross=not market.only_isolated,
-                    margin_used=value / lev,
-                    position_value=value,
-                    unrealized_pnl=_ZERO,
-                )
-                margin += value / lev
+                used = value / lev
+                update = {"szi": size, "entry_px": price, "leverage": lev, "margin_used": used, "position_value": value}
+                positions[coin] = self._position[coin].model_copy(update=update)
+                margin += used
                 ntl += value
-        return Snapshot.model_construct(
+        return self._snapshot.model_copy(
+            update={
+                "time": time_ms,
+                "account_value": _ZERO if self.unified else self.perp_cash,
+                "total_margin_used": margin,
+                "total_ntl_pos": ntl,
+                "withdrawable": max(self.perp_cash - margin, _ZERO),
+                "positions": positions,
+                "assets": assets,
+                "spot_balances": balances,
+                "spot_assets": spot_assets,
+            }
+        )
+
+    def _prototypes(self) -> None:
+        universe = self.universe
+        self._position = {
+            coin: PerpPosition.model_construct(
+                coin=coin,
+                szi=_ZERO,
+                entry_px=None,
+                leverage=1,
+                is_cross=not universe.markets[coin].only_isolated,
+                margin_used=_ZERO,
+                position_value=_ZERO,
+                unrealized_pnl=_ZERO,
+            )
+            for coin in self.perps
+        }
+        tokens = [CASH_TOKEN, *(str(universe.markets[c].base) for c in self.spots)]
+        self._balance = {
+            t: SpotBalance.model_construct(token=t, total=_ZERO, hold=_ZERO, entry_ntl=_ZERO) for t in tokens
+        }
+        self._snapshot = Snapshot.model_construct(
             version=1,
             user=universe.user,
             network=universe.network,
-            time=time_ms,
-            account_value=_ZERO if self.unified else self.perp_cash,
-            total_margin_used=margin,
-            total_ntl_pos=ntl,
-            withdrawable=max(self.perp_cash - margin, _ZERO),
-            positions=positions,
-            assets=assets,
+            time=0,
+            account_value=_ZERO,
+            total_margin_used=_ZERO,
+            total_ntl_pos=_ZERO,
+            withdrawable=_ZERO,
+            positions={},
+            assets={},
             open_orders=(),
             taker_fee=None,
             account_mode=universe.account_mode,
             mode_source="default",
-            spot_balances=balances,
-            spot_assets=spot_assets,
+            spot_balances={},
+            spot_assets={},
             spot_aliases=dict(universe.aliases),
             has_spot_state=True,
             dexes={},
@@ -142,7 +173,7 @@ class Fills:
         self.slippage = _ZERO
 
 
-def fill_plan(account: Account, plan: Plan, prices: dict[str, Decimal], cost: Decimal, fee_rate: Decimal) -> Fills:
+def fill_plan(account: Account, plan: Plan, prices: Mapping[str, Decimal], cost: Decimal, fee_rate: Decimal) -> Fills:
     """Apply a plan's transfers and trades to the account. Returns the traded notional and costs."""
     out = Fills()
     for transfer in plan.transfers:

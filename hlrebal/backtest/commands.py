@@ -17,6 +17,7 @@ from hlrebal.backtest.engine import RunResult, ideal, replay
 from hlrebal.backtest.fetch import FetchResult, InfoFn, Progress, fetch_history, resolve_coins
 from hlrebal.backtest.grid import Variant, parse_compare
 from hlrebal.backtest.history import load_history
+from hlrebal.backtest.parallel import replay_all
 from hlrebal.backtest.report import BacktestReport
 from hlrebal.backtest.timeline import Timeline, align
 from hlrebal.backtest.universe import Universe, universe_of
@@ -158,11 +159,13 @@ def backtest(
     cost_bps: str | None = None,
     chart: Path | None = None,
     rules: Callable[[], tuple[Snapshot, str]] | None = None,
+    workers: int | None = None,
 ) -> BacktestReport:
     """Replay the policy (or every policy of ``compare``) over a history file.
 
     Bad flags, grids, history files and charts are refused before anything is read from the network.
-    ``rules`` replaces the reading of the exchange rules (tests, benchmarks).
+    ``rules`` replaces the reading of the exchange rules (tests, benchmarks). A grid's policies are
+    replayed in ``workers`` processes (default: one per core; 1 replays them in this process).
     """
     from hlrebal.backtest.chart import check_chart_path, draw_chart
 
@@ -188,7 +191,7 @@ def backtest(
         money, equity_source = universe.equity, "the account's equity"
     else:
         money, equity_source = DEFAULT_EQUITY, "default"
-    runs = _runs(timeline, universe, targets, resolved, variants, money, cost)
+    runs = _runs(timeline, universe, targets, resolved, variants, money, cost, workers)
     notes = list(timeline.notes)
     if hist.network != universe.network:
         notes.append(f"the history is from {hist.network}, the exchange rules from {universe.network}")
@@ -232,12 +235,14 @@ def _runs(
     variants: tuple[Variant, ...],
     money: Decimal,
     cost: Decimal,
+    workers: int | None,
 ) -> tuple[RunResult, ...]:
     if not variants:
         label = _policy_label(resolved)
         run = replay(timeline, universe, targets, resolved.policy, equity=money, cost_bps=cost, label=label)
         return (run,)
-    runs = [replay(timeline, universe, targets, v.policy, equity=money, cost_bps=cost, label=v.label) for v in variants]
+    jobs = [(v.policy, v.label) for v in variants]
+    runs = replay_all(timeline, universe, targets, jobs, equity=money, cost_bps=cost, workers=workers)
     # Lowest total cost first; ties by tracking error, then the grid's own order (stable sort).
     return tuple(sorted(runs, key=lambda r: (r.total_cost, r.tracking_mean)))
 

@@ -60,18 +60,17 @@ class RunResult:
         return self.fees + self.slippage
 
 
-def thresholds_of(universe: Universe, policy: Policy) -> dict[str, Decimal]:
-    """Each coin's band threshold, the planner's ``policy.threshold(target)``."""
-    return {coin: policy.threshold(universe.weights[coin]) for coin in universe.coins}
+Check = tuple[str, Decimal, Decimal]
+"""(coin, target weight, threshold) for one coin of the band check."""
+
+
+def band_checks(universe: Universe, policy: Policy) -> tuple[Check, ...]:
+    """Each coin with its target and its band threshold, the planner's ``policy.threshold(target)``."""
+    return tuple((coin, universe.weights[coin], policy.threshold(universe.weights[coin])) for coin in universe.coins)
 
 
 def outside_band(
-    coins: Sequence[str],
-    sizes: Mapping[str, Decimal],
-    prices: Mapping[str, Decimal],
-    equity: Decimal,
-    weights: Mapping[str, Decimal],
-    thresholds: Mapping[str, Decimal],
+    checks: Sequence[Check], sizes: Mapping[str, Decimal], prices: Mapping[str, Decimal], equity: Decimal
 ) -> tuple[bool, Decimal]:
     """Whether the planner would look at trading any coin, and the largest |weight - target|.
 
@@ -81,16 +80,15 @@ def outside_band(
     """
     out = False
     largest = _ZERO
-    for coin in coins:
+    for coin, target, threshold in checks:
         size = sizes[coin]
-        target = weights[coin]
         drift = abs(size * prices[coin] / equity - target)
         if drift > largest:
             largest = drift
         if target == 0:
             if size != 0:
                 out = True
-        elif drift > thresholds[coin]:
+        elif drift > threshold:
             out = True
     return out, largest
 
@@ -118,11 +116,9 @@ def replay(
 ) -> RunResult:
     """Replay one policy (``rebalance=False``: hold the starting allocation, never trade)."""
     coins = universe.coins
-    closes = [timeline.closes[c] for c in coins]
     account = Account(universe, policy)
-    account.start(equity, [series[0] for series in closes])
-    weights = universe.weights
-    thresholds = thresholds_of(universe, policy)
+    account.start(equity, [timeline.closes[c][0] for c in coins])
+    checks = band_checks(universe, policy)
     cost = cost_bps / _BPS
     totals = _Totals()
     equities: list[float] = []
@@ -132,7 +128,7 @@ def replay(
     perps = [(coin, timeline.closes[coin]) for coin in account.perps]
     size = account.size
     for i, close_time in enumerate(timeline.times):
-        prices = {coin: series[i] for coin, series in zip(coins, closes, strict=True)}
+        prices = timeline.prices[i]
         if i:
             pnl = _ZERO
             for coin, series in perps:
@@ -148,7 +144,7 @@ def replay(
         if value <= 0:
             stopped = f"the account's equity ran out at close {i} ({close_time}); the replay stops there"
             break
-        out, drift = outside_band(coins, size, prices, value, weights, thresholds)
+        out, drift = outside_band(checks, size, prices, value)
         if rebalance and i and (out or every_close):
             trades = plan(account.snapshot(prices, close_time), targets, policy)
             fills = fill_plan(account, trades, prices, cost, policy.fee_rate)
@@ -159,7 +155,7 @@ def replay(
                 totals.fees += fills.fees
                 totals.slip += fills.slippage
                 value = account.equity(prices)
-                drift = outside_band(coins, size, prices, value, weights, thresholds)[1]
+                drift = outside_band(checks, size, prices, value)[1]
         last = value
         totals.equity_sum += value
         totals.drift_sum += drift

@@ -155,6 +155,38 @@ def parse_history(doc: Any, source: str = "<history>") -> History:
 
 
 def _series(source: str, key: str, rows: Any, interval: str, step: int) -> Series:
+    fast = _series_fast(key, rows, interval, step)
+    return fast if fast is not None else _series_checked(source, key, rows, interval, step)
+
+
+def _series_fast(key: str, rows: Any, interval: str, step: int) -> Series | None:
+    """A well-formed list of candles, read in a few passes; None when anything is off (the checked
+    reading then names the candle and the problem)."""
+    try:
+        if not isinstance(rows, list) or not rows:
+            return None
+        times = [row["t"] for row in rows]
+        first = times[0]
+        if type(first) is not int or times != list(range(first, first + len(rows) * step, step)):
+            return None
+        wires = {row["s"] for row in rows}
+        if {row["i"] for row in rows} != {interval} or len(wires) != 1:
+            return None
+        texts = [row["c"] for row in rows]
+        if set(map(type, texts)) != {str}:
+            return None
+        closes = list(map(Decimal, texts))
+        if not all(map(Decimal.is_finite, closes)) or min(closes) <= 0:
+            return None
+    except (TypeError, KeyError, InvalidOperation):
+        return None
+    (wire,) = wires
+    if not isinstance(wire, str):
+        return None
+    return Series(key=key, wire=wire, times=tuple(times), closes=tuple(closes))
+
+
+def _series_checked(source: str, key: str, rows: Any, interval: str, step: int) -> Series:
     where = f"{source}: {key}"
     if not isinstance(rows, list) or not rows:
         raise HistoryError(f"{where}: expected a list of candles, got {_kind(rows)}")
@@ -204,6 +236,29 @@ def _gap_message(where: str, key: str, previous: int, t: int, step: int, interva
 
 
 def _funding(source: str, key: str, rows: Any) -> FundingSeries:
+    fast = _funding_fast(key, rows)
+    return fast if fast is not None else _funding_checked(source, key, rows)
+
+
+def _funding_fast(key: str, rows: Any) -> FundingSeries | None:
+    try:
+        if not isinstance(rows, list):
+            return None
+        times = [row["time"] for row in rows]
+        texts = [row["fundingRate"] for row in rows]
+        if rows and (set(map(type, times)) != {int} or set(map(type, texts)) != {str}):
+            return None
+        if times != sorted(set(times)):  # strictly increasing
+            return None
+        rates = list(map(Decimal, texts))
+        if not all(map(Decimal.is_finite, rates)):
+            return None
+    except (TypeError, KeyError, InvalidOperation):
+        return None
+    return FundingSeries(key=key, times=tuple(times), rates=tuple(rates))
+
+
+def _funding_checked(source: str, key: str, rows: Any) -> FundingSeries:
     where = f"{source}: fundingHistory.{key}"
     if not isinstance(rows, list):
         raise HistoryError(f"{where}: expected a list of entries, got {_kind(rows)}")

@@ -46,6 +46,8 @@ class Timeline:
     times: tuple[int, ...]
     """Close times (ms), one per replayed candle."""
     closes: Mapping[str, tuple[Decimal, ...]]
+    prices: tuple[Mapping[str, Decimal], ...]
+    """Per close: every coin's close (the same numbers as ``closes``, by close)."""
     funding: tuple[tuple[FundingEvent, ...], ...]
     """Per close: the payments made since the close before it (none at the first)."""
     notes: tuple[str, ...]
@@ -96,6 +98,7 @@ def align(history: History, refs: Sequence[CoinRef]) -> Timeline:
         interval_ms=step,
         times=times,
         closes=closes,
+        prices=tuple(dict(zip(closes, row, strict=True)) for row in zip(*closes.values(), strict=True)),
         funding=funding,
         notes=notes,
     )
@@ -134,11 +137,11 @@ def _place_funding(
         lo = bisect_right(entries.times, first)
         hi = bisect_right(entries.times, last)
         _check_funding_gaps(history.source, ref.coin, entries.times[lo:hi], first, last)
-        prices = closes[ref.coin]
+        prices, coin, i = closes[ref.coin], ref.coin, 0
         for time_ms, rate in zip(entries.times[lo:hi], entries.rates[lo:hi], strict=True):
-            i = bisect_left(times, time_ms)  # the first close at or after the payment
+            i = bisect_left(times, time_ms, i)  # the first close at or after the payment
             at = i if times[i] == time_ms else i - 1  # the last close at or before it
-            per_close[i].append(FundingEvent(coin=ref.coin, time=time_ms, rate=rate, price=prices[at]))
+            per_close[i].append(FundingEvent(coin, time_ms, rate, prices[at]))
     return tuple(tuple(events) for events in per_close)
 
 

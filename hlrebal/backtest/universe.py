@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from hlrebal.backtest.timeline import CoinRef
 from hlrebal.errors import BadInputError
@@ -18,9 +17,6 @@ from hlrebal.planner import check_targets
 from hlrebal.policy import Policy
 from hlrebal.snapshot import AccountMode, AssetMarket, Network, Snapshot
 from hlrebal.targets import Targets
-
-#: AssetMarket fields set per close by the replay (the rest are the asset's fixed rules)
-PRICE_FIELDS = frozenset({"mid", "mark", "oracle"})
 
 
 @dataclass(frozen=True)
@@ -30,8 +26,8 @@ class Universe:
     coins: tuple[str, ...]
     """Engine names: perps by name, spot pairs by "BASE/USDC"."""
     weights: Mapping[str, Decimal]
-    rules: Mapping[str, dict[str, Any]]
-    """Per coin: the AssetMarket fields that do not change between closes."""
+    markets: Mapping[str, AssetMarket]
+    """Per coin: its market in the snapshot (the rules are kept, the prices replaced per close)."""
     aliases: Mapping[str, str]
     """Every name a spot pair goes by -> its engine name (the planner's spot_aliases)."""
     account_mode: AccountMode
@@ -42,11 +38,11 @@ class Universe:
     refs: tuple[CoinRef, ...]
 
     def is_spot(self, coin: str) -> bool:
-        return bool(self.rules[coin]["kind"] == "spot")
+        return self.markets[coin].is_spot
 
     def market(self, coin: str, price: Decimal) -> AssetMarket:
-        """The coin's market at one close: its rules, priced at that close."""
-        return AssetMarket.model_construct(**self.rules[coin], mid=price, mark=price, oracle=price)
+        """The coin's market at one close: its rules, priced at that close (mid, mark and oracle)."""
+        return self.markets[coin].model_copy(update={"mid": price, "mark": price, "oracle": price})
 
 
 def universe_of(snapshot: Snapshot, targets: Targets, policy: Policy) -> Universe:
@@ -54,7 +50,7 @@ def universe_of(snapshot: Snapshot, targets: Targets, policy: Policy) -> Univers
     check_targets(snapshot, targets, policy)
     coins: list[str] = []
     weights: dict[str, Decimal] = {}
-    rules: dict[str, dict[str, Any]] = {}
+    markets: dict[str, AssetMarket] = {}
     aliases: dict[str, str] = {}
     refs: list[CoinRef] = []
     for key, weight in targets.weights.items():
@@ -67,11 +63,11 @@ def universe_of(snapshot: Snapshot, targets: Targets, policy: Policy) -> Univers
                 hint="leave the dex's coins out of the targets for the backtest",
             )
         coin = market.coin
-        if coin in rules:
+        if coin in markets:
             raise BadInputError(f"{targets.source}: {key} names {coin} a second time")
         coins.append(coin)
         weights[coin] = weight
-        rules[coin] = {k: v for k, v in market.__dict__.items() if k not in PRICE_FIELDS}
+        markets[coin] = market
         if market.is_spot:
             names = tuple(dict.fromkeys(n for n in (key, coin, market.wire) if n))
             for name in names:
@@ -82,7 +78,7 @@ def universe_of(snapshot: Snapshot, targets: Targets, policy: Policy) -> Univers
     return Universe(
         coins=tuple(coins),
         weights=weights,
-        rules=rules,
+        markets=markets,
         aliases=aliases,
         account_mode=snapshot.account_mode,
         equity=snapshot.equity,
