@@ -61,7 +61,7 @@ def _figure(report: BacktestReport) -> Any:
     from matplotlib import colormaps
     from matplotlib.ticker import FuncFormatter
 
-    figure = Figure(figsize=(11, 7.5), layout="constrained")
+    figure = Figure(figsize=(13, 7), layout="constrained")
     drift_ax, equity_ax = figure.subplots(2, 1, sharex=True)
     palette = colormaps["tab10" if len(report.runs) <= 10 else "tab20"]
     for k, run in enumerate(report.runs):
@@ -79,7 +79,7 @@ def _figure(report: BacktestReport) -> Any:
     drift_ax.set_title(f"{report.targets}: {report.closes:,} {report.interval} closes, {report.history}", loc="left")
     equity_ax.set_ylabel("equity (USD)")
     equity_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    equity_ax.legend(fontsize="x-small", loc="upper left", ncols=2 if len(report.runs) > 6 else 1)
+    figure.legend(*equity_ax.get_legend_handles_labels(), loc="outside right upper", fontsize="x-small")
     for ax in (drift_ax, equity_ax):
         ax.grid(True, linewidth=0.3)
     figure.autofmt_xdate()

@@ -27,7 +27,7 @@ def _row(run: RunResult) -> list[str]:
     return [
         run.label,
         str(run.rebalances),
-        f"{run.turnover:.2f}x",
+        f"{run.turnover * 100:,.1f}%",
         _usd(run.fees),
         _usd(run.slippage),
         _usd(run.total_cost),
@@ -48,26 +48,18 @@ def report_renderable(report: BacktestReport) -> RenderableType:
     )
     title = "policies, lowest total cost first" if report.compare else "policy"
     table = Table(title=title, title_justify="left")
-    for name, justify in (
-        ("policy", "left"),
-        ("rebalances", "right"),
-        ("turnover", "right"),
-        ("fees", "right"),
-        ("slippage", "right"),
-        ("total cost", "right"),
-        ("funding", "right"),
-        ("drift mean", "right"),
-        ("drift max", "right"),
-        ("final equity", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("policy", no_wrap=True)
+    for name in ("rebalances", "turnover", "fees", "slippage", "total cost", "funding", "drift avg", "drift max"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("final equity", justify="right", no_wrap=True)
     for run in report.runs:
         table.add_row(*_row(run))
     table.add_section()
     table.add_row(*_row(report.hold), style="dim")
     table.add_row(*_row(report.ideal), style="dim")
     lines = [
-        "turnover: traded notional / average equity; drift: the largest |weight - target| after each close's trades",
+        "turnover: traded notional / average equity; drift: the largest |weight - target| after each close's trades; "
+        "total cost: fees + slippage (funding apart)",
         "modelled: " + "; ".join(report.modelled()),
         "not modelled: " + "; ".join(report.not_modelled()),
     ]
