@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hlrebal.backtest.account import Account
-from hlrebal.backtest.engine import band_checks, outside_band
+from hlrebal.backtest.band import EPSILON, FastBand, band_checks, outside_band
 from hlrebal.backtest.universe import universe_of
 from hlrebal.planner import plan
 from hlrebal.policy import Policy
@@ -30,7 +30,12 @@ def check(account: Account, prices: dict[str, Decimal], policy: Policy) -> bool:
     universe = account.universe
     equity = account.equity(prices)
     assert equity == account.snapshot(prices, 0).equity
-    out, _ = outside_band(band_checks(universe, policy), account.size, prices, equity)
+    checks = band_checks(universe, policy)
+    out, largest = outside_band(checks, account.size, prices, equity)
+    # the replay's float check makes the same decision, and reports the same largest drift
+    floats = ({c: float(s) for c, s in account.size.items()}, {c: float(p) for c, p in prices.items()}, float(equity))
+    fast, approx = FastBand(checks).check(floats, account.size, prices, equity)
+    assert fast == out and abs(approx - float(largest)) < EPSILON
     return out
 
 
@@ -74,3 +79,16 @@ def test_a_drift_exactly_at_the_threshold_is_within_the_band_for_both() -> None:
     assert not check(account, prices, policy) and not planner_looks(account, prices, targets, policy)
     prices = {"BTC": Decimal("50000.1")}
     assert check(account, prices, policy) and planner_looks(account, prices, targets, policy)
+
+
+def test_where_floats_would_say_beyond_the_band_the_exact_rule_decides() -> None:
+    # weight exactly 0.75 against a target of 0.7 and a band of 0.05: in floats 0.75 - 0.7 is
+    # 0.050000000000000044, beyond the band; exactly it is 0.05, within it, as the planner says
+    targets = weights_from_mapping({"BTC": Decimal("0.7")})
+    policy = Policy(band=Decimal("0.05"), band_relative=None)
+    account = Account(universe_of(SNAPSHOT, targets, policy), policy)
+    account.size["BTC"] = Decimal("1.5")
+    account.perp_cash = Decimal(100_000)
+    prices = {"BTC": Decimal(50_000)}
+    assert 0.75 - 0.7 > 0.05
+    assert not check(account, prices, policy) and not planner_looks(account, prices, targets, policy)

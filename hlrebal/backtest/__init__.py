@@ -7,8 +7,9 @@ account rebuilt at every candle close; see :mod:`hlrebal.backtest.engine`. The c
 
 from __future__ import annotations
 
+from hlrebal.backtest.band import outside_band
 from hlrebal.backtest.commands import backtest, history_fetch
-from hlrebal.backtest.engine import RunResult, ideal, outside_band, replay
+from hlrebal.backtest.engine import RunResult, ideal, replay
 from hlrebal.backtest.fetch import FetchCoin, FetchResult, fetch_history, resolve_coins
 from hlrebal.backtest.grid import Variant, parse_compare
 from hlrebal.backtest.history import History, HistoryError, load_history, parse_history, save_history

@@ -6,17 +6,20 @@ the band is checked. Only when some asset is outside its band is the full :func:
 snapshot of the simulated account at that close; its trades fill at the close moved ``cost_bps``
 against the trader, and pay the policy's fee rate (spot pairs the spot rate).
 
-The cheap check is the planner's own rule (:func:`outside_band`), so calling the planner at every
-close (``every_close=True``, the naive loop) gives the same result, only slower.
+The cheap check is the planner's own rule (:mod:`hlrebal.backtest.band`), so calling the planner at
+every close (``every_close=True``, the naive loop) gives the same result, only slower. Money is
+Decimal throughout; the drift statistics (tracking error) are floats, for display.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hlrebal.backtest.account import Account, fill_plan
+from hlrebal.backtest.band import FastBand, band_checks
+from hlrebal.backtest.history import when
 from hlrebal.backtest.timeline import Timeline
 from hlrebal.backtest.universe import Universe
 from hlrebal.planner import plan
@@ -44,7 +47,8 @@ class RunResult:
     funding: Decimal
     """Net funding received (negative: paid)."""
     tracking_mean: Decimal
-    """Time-average over closes of the largest |weight - target|, after each close's trades."""
+    """Time-average over closes of the largest |weight - target|, after each close's trades
+    (computed in floats: a statistic, never a decision)."""
     tracking_max: Decimal
     start_equity: Decimal
     final_equity: Decimal
@@ -60,46 +64,56 @@ class RunResult:
         return self.fees + self.slippage
 
 
-Check = tuple[str, Decimal, Decimal]
-"""(coin, target weight, threshold) for one coin of the band check."""
+class _Replay:
+    """The mutable state of one replay: the account, its float mirror for the band check, totals."""
 
-
-def band_checks(universe: Universe, policy: Policy) -> tuple[Check, ...]:
-    """Each coin with its target and its band threshold, the planner's ``policy.threshold(target)``."""
-    return tuple((coin, universe.weights[coin], policy.threshold(universe.weights[coin])) for coin in universe.coins)
-
-
-def outside_band(
-    checks: Sequence[Check], sizes: Mapping[str, Decimal], prices: Mapping[str, Decimal], equity: Decimal
-) -> tuple[bool, Decimal]:
-    """Whether the planner would look at trading any coin, and the largest |weight - target|.
-
-    The planner's rule (planner ``_decide``): an explicit target of 0 with a position always
-    trades; otherwise a coin trades when ``|size x price / equity - target|`` is strictly beyond
-    its threshold. Same operations, same order, so the Decimal results are identical.
-    """
-    out = False
-    largest = _ZERO
-    for coin, target, threshold in checks:
-        size = sizes[coin]
-        drift = abs(size * prices[coin] / equity - target)
-        if drift > largest:
-            largest = drift
-        if target == 0:
-            if size != 0:
-                out = True
-        elif drift > threshold:
-            out = True
-    return out, largest
-
-
-class _Totals:
-    __slots__ = ("drift_max", "drift_sum", "equity_sum", "fees", "fills", "funding", "notional", "rebalances", "slip")
-
-    def __init__(self) -> None:
+    def __init__(self, timeline: Timeline, universe: Universe, policy: Policy, equity: Decimal) -> None:
+        self.timeline = timeline
+        self.account = Account(universe, policy)
+        self.account.start(equity, [timeline.closes[c][0] for c in universe.coins])
+        self.band = FastBand(band_checks(universe, policy))
+        self.fsizes: dict[str, float] = {}
+        self.sync()
+        self.perps = self.account.perps
         self.rebalances = self.fills = 0
-        self.notional = self.fees = self.slip = self.funding = _ZERO
-        self.equity_sum = self.drift_sum = self.drift_max = _ZERO
+        self.notional = self.fees = self.slippage = self.funding = self.equity_sum = _ZERO
+
+    def sync(self) -> None:
+        """Refresh the float sizes after trades."""
+        self.fsizes = {coin: float(size) for coin, size in self.account.size.items()}
+
+    def mark(self, i: int) -> None:
+        """Settle perp PnL since the last close, and the funding paid since then, into cash."""
+        size, now, before = self.account.size, self.timeline.prices[i], self.timeline.prices[i - 1]
+        pnl = _ZERO
+        for coin in self.perps:
+            if size[coin]:
+                pnl += size[coin] * (now[coin] - before[coin])
+        for event in self.timeline.funding[i]:
+            paid = size[event.coin] * event.price * event.rate
+            pnl -= paid
+            self.funding -= paid
+        if pnl:
+            self.account.add_perp_cash(pnl)
+
+    def check(self, i: int, value: Decimal) -> tuple[bool, float]:
+        floats = (self.fsizes, self.timeline.fprices[i], float(value))
+        return self.band.check(floats, self.account.size, self.timeline.prices[i], value)
+
+    def trade(self, i: int, targets: Targets, policy: Policy, cost: Decimal) -> bool:
+        """Plan at this close and fill the plan; whether anything traded."""
+        prices = self.timeline.prices[i]
+        snapshot = self.account.snapshot(prices, self.timeline.times[i])
+        fills = fill_plan(self.account, plan(snapshot, targets, policy), prices, cost, policy.fee_rate)
+        if not fills.fills:
+            return False
+        self.sync()
+        self.rebalances += 1
+        self.fills += fills.fills
+        self.notional += fills.notional
+        self.fees += fills.fees
+        self.slippage += fills.slippage
+        return True
 
 
 def replay(
@@ -115,68 +129,40 @@ def replay(
     every_close: bool = False,
 ) -> RunResult:
     """Replay one policy (``rebalance=False``: hold the starting allocation, never trade)."""
-    coins = universe.coins
-    account = Account(universe, policy)
-    account.start(equity, [timeline.closes[c][0] for c in coins])
-    checks = band_checks(universe, policy)
+    state = _Replay(timeline, universe, policy, equity)
     cost = cost_bps / _BPS
-    totals = _Totals()
     equities: list[float] = []
     drifts: list[float] = []
     stopped = None
     last = equity
-    perps = [(coin, timeline.closes[coin]) for coin in account.perps]
-    size = account.size
     for i, close_time in enumerate(timeline.times):
-        prices = timeline.prices[i]
         if i:
-            pnl = _ZERO
-            for coin, series in perps:
-                if size[coin]:
-                    pnl += size[coin] * (series[i] - series[i - 1])
-            for event in timeline.funding[i]:
-                paid = size[event.coin] * event.price * event.rate
-                pnl -= paid
-                totals.funding -= paid
-            if pnl:
-                account.add_perp_cash(pnl)
-        value = account.equity(prices)
+            state.mark(i)
+        value = state.account.equity(timeline.prices[i])
         if value <= 0:
-            stopped = f"the account's equity ran out at close {i} ({close_time}); the replay stops there"
+            stopped = f"the account's equity ran out at {when(close_time)}; the replay stops there"
             break
-        out, drift = outside_band(checks, size, prices, value)
-        if rebalance and i and (out or every_close):
-            trades = plan(account.snapshot(prices, close_time), targets, policy)
-            fills = fill_plan(account, trades, prices, cost, policy.fee_rate)
-            if fills.fills:
-                totals.rebalances += 1
-                totals.fills += fills.fills
-                totals.notional += fills.notional
-                totals.fees += fills.fees
-                totals.slip += fills.slippage
-                value = account.equity(prices)
-                drift = outside_band(checks, size, prices, value)[1]
+        out, drift = state.check(i, value)
+        if rebalance and i and (out or every_close) and state.trade(i, targets, policy, cost):
+            value = state.account.equity(timeline.prices[i])
+            drift = state.check(i, value)[1]
         last = value
-        totals.equity_sum += value
-        totals.drift_sum += drift
-        if drift > totals.drift_max:
-            totals.drift_max = drift
+        state.equity_sum += value
         equities.append(float(value))
-        drifts.append(float(drift))
-    closes_seen = len(equities)
-    average = totals.equity_sum / closes_seen
+        drifts.append(drift)
+    average = state.equity_sum / len(equities)
     return RunResult(
         label=label,
         policy=policy if rebalance else None,
-        rebalances=totals.rebalances,
-        fills=totals.fills,
-        traded_notional=totals.notional,
-        turnover=totals.notional / average,
-        fees=totals.fees,
-        slippage=totals.slip,
-        funding=totals.funding,
-        tracking_mean=totals.drift_sum / closes_seen,
-        tracking_max=totals.drift_max,
+        rebalances=state.rebalances,
+        fills=state.fills,
+        traded_notional=state.notional,
+        turnover=state.notional / average,
+        fees=state.fees,
+        slippage=state.slippage,
+        funding=state.funding,
+        tracking_mean=Decimal(repr(math.fsum(drifts) / len(drifts))),
+        tracking_max=Decimal(repr(max(drifts))),
         start_equity=equity,
         final_equity=last,
         average_equity=average,

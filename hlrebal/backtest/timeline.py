@@ -48,6 +48,8 @@ class Timeline:
     closes: Mapping[str, tuple[Decimal, ...]]
     prices: tuple[Mapping[str, Decimal], ...]
     """Per close: every coin's close (the same numbers as ``closes``, by close)."""
+    fprices: tuple[Mapping[str, float], ...]
+    """The same as floats, for the band check's first look."""
     funding: tuple[tuple[FundingEvent, ...], ...]
     """Per close: the payments made since the close before it (none at the first)."""
     notes: tuple[str, ...]
@@ -99,6 +101,7 @@ def align(history: History, refs: Sequence[CoinRef]) -> Timeline:
         times=times,
         closes=closes,
         prices=tuple(dict(zip(closes, row, strict=True)) for row in zip(*closes.values(), strict=True)),
+        fprices=tuple(dict(zip(closes, map(float, row), strict=True)) for row in zip(*closes.values(), strict=True)),
         funding=funding,
         notes=notes,
     )
