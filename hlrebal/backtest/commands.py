@@ -185,16 +185,20 @@ def backtest(
     for variant in variants:
         check_targets(snapshot, targets, variant.policy)
     timeline = align(hist, universe.refs)
-    if equity is not None:
-        money, equity_source = start_equity, "--equity"
-    elif universe.equity > 0:
-        money, equity_source = universe.equity, "the account's equity"
-    else:
-        money, equity_source = DEFAULT_EQUITY, "default"
-    runs = _runs(timeline, universe, targets, resolved, variants, money, cost, workers)
+    money, equity_source = _starting_equity(start_equity if equity is not None else None, universe)
     notes = list(timeline.notes)
     if hist.network != universe.network:
         notes.append(f"the history is from {hist.network}, the exchange rules from {universe.network}")
+    hold = replay(
+        timeline,
+        universe,
+        targets,
+        resolved.policy,
+        equity=money,
+        cost_bps=cost,
+        label="never rebalanced",
+        rebalance=False,
+    )
     report = BacktestReport(
         targets=targets.source,
         targets_sha256=targets.sha256,
@@ -208,23 +212,23 @@ def backtest(
         equity_source=equity_source,
         cost_bps=cost,
         compare=compare,
-        runs=runs,
-        hold=replay(
-            timeline,
-            universe,
-            targets,
-            resolved.policy,
-            equity=money,
-            cost_bps=cost,
-            label="never rebalanced",
-            rebalance=False,
-        ),
+        runs=_runs(timeline, universe, targets, resolved, variants, money, cost, workers),
+        hold=hold,
         ideal=ideal(timeline, universe, equity=money),
         notes=tuple(notes),
     )
     if chart is not None:
         draw_chart(report, chart)
     return report
+
+
+def _starting_equity(given: Decimal | None, universe: Universe) -> tuple[Decimal, str]:
+    """--equity, else the account's equity, else $100,000; and which it was."""
+    if given is not None:
+        return given, "--equity"
+    if universe.equity > 0:
+        return universe.equity, "the account's equity"
+    return DEFAULT_EQUITY, "default"
 
 
 def _runs(
