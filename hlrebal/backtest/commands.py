@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hlrebal.backtest.engine import RunResult, ideal, replay
-from hlrebal.backtest.fetch import FetchResult, InfoFn, Progress, fetch_history, resolve_coins
+from hlrebal.backtest.fetch import FetchResult, InfoFn, Progress, check_range, fetch_history, resolve_coins
 from hlrebal.backtest.grid import Variant, parse_compare
 from hlrebal.backtest.history import load_history
 from hlrebal.backtest.parallel import replay_all
@@ -87,6 +87,7 @@ def history_fetch(
     names = [c.strip() for c in coins.split(",")] if coins is not None else list(targets.weights)  # type: ignore[union-attr]
     if any(not n for n in names):
         raise BadInputError(f"--coins: an empty name in {coins!r}; separate names with single commas")
+    check_range(interval, days)
     now = int(time.time() * 1000) if now_ms is None else now_ms
     if info is not None:
         refs = resolve_coins(info, names)

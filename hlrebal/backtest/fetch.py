@@ -114,6 +114,14 @@ def _suggest(name: str, known: set[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+def check_range(interval: str, days: int | None) -> None:
+    """Refuse an interval the exchange does not serve at a fixed length, or a range under a day."""
+    if interval not in INTERVALS:
+        raise BadInputError(f"--interval: expected one of {', '.join(INTERVALS)}, got {interval!r}")
+    if days is not None and days < 1:
+        raise BadInputError(f"--days: expected at least 1, got {days}")
+
+
 def fetch_history(
     info: InfoFn,
     coins: Sequence[FetchCoin],
@@ -126,10 +134,7 @@ def fetch_history(
 ) -> FetchResult:
     """Every closed candle of the range (the last ``days``, else all the exchange serves) and the
     perps' funding over it."""
-    if interval not in INTERVALS:
-        raise BadInputError(f"--interval: expected one of {', '.join(INTERVALS)}, got {interval!r}")
-    if days is not None and days < 1:
-        raise BadInputError(f"--days: expected at least 1, got {days}")
+    check_range(interval, days)
     step = INTERVALS[interval]
     forming = now_ms // step * step  # open time of the candle still trading
     end = forming - 1
