@@ -6,6 +6,7 @@ nothing (the CLI renders the results, writes progress to stderr and sets the exi
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,12 +56,12 @@ def parse_amount(text: str | None, what: str, *, default: Decimal, upper: Decima
 def _info_source(resolved: Resolved, demo: bool) -> Iterator[tuple[InfoFn, str]]:
     """An info callable on the demo simulator or the configured endpoint, and the network's name."""
     from hlrebal.exchange import ExchangeClient
+    from hlrebal.session import connect
 
     if demo:
-        from hlrebal.demo import running_demo
-
-        with running_demo() as account:
-            yield ExchangeClient(account.url, network="demo").info, "demo"
+        with connect(resolved, demo=True) as conn:
+            assert conn.client is not None  # the demo is always a live simulator
+            yield conn.client.info, "demo"
         return
     client = ExchangeClient(resolved.base_url, network=resolved.network_label)
     yield client.info, resolved.network_label
@@ -101,18 +102,10 @@ def history_fetch(
 
 
 def _has_account(resolved: Resolved, key_file: Path | None) -> bool:
-    from hlrebal.keys import find_key
-
+    """Whether the configuration names an account to read (else only the market is read)."""
     settings = resolved.settings
-    if settings.account_address or settings.vault:
-        return True
-    key = find_key(
-        key_file_flag=key_file,
-        config_key_file=settings.key_file,
-        config_key_env=settings.key_env,
-        config_key_source=resolved.sources.get("key_file", resolved.sources.get("key_env", "configuration")),
-    )
-    return key is not None
+    return bool(settings.account_address or settings.vault or key_file or settings.key_file or settings.key_env
+                or os.environ.get("HLREBAL_PRIVATE_KEY"))  # fmt: skip
 
 
 def _market_only(resolved: Resolved, spot: bool) -> Snapshot:
