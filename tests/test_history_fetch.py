@@ -13,6 +13,7 @@ import pytest
 
 from hlrebal.backtest import FetchCoin, fetch_history, history_fetch, parse_history, resolve_coins, save_history
 from hlrebal.backtest.fetch import CANDLE_LIMIT
+from hlrebal.backtest.report import fetch_json
 from hlrebal.config import resolve
 from hlrebal.errors import BadInputError, ExitCode
 from hlrebal.targets import weights_from_mapping
@@ -171,3 +172,9 @@ def test_history_fetch_through_the_exchange_client(stub_endpoint: tuple[str, Fak
     history = parse_history(json.loads((tmp_path / "h.json").read_text()), "h.json")
     assert len(history.candles["BTC"].closes) == 720
     assert fake.asked("meta") and fake.asked("spotMeta")
+    summary = json.loads(json.dumps(fetch_json(result, "h.json")))
+    assert [(c["coin"], c["wire"], c["kind"], c["candles"]) for c in summary["coins"]] == [
+        ("BTC", "BTC", "perp", 720),
+        ("HYPE/USDC", "@107", "spot", 720),
+    ]
+    assert summary["coins"][1]["funding_entries"] is None and summary["requests"]["candleSnapshot"] == 4

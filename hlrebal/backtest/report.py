@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from hlrebal.backtest.engine import RunResult
+from hlrebal.backtest.fetch import FetchResult
 from hlrebal.market import SPOT_TAKER_FEE, fmt_decimal
 from hlrebal.policy import Policy
 
@@ -135,4 +136,36 @@ def report_json(report: BacktestReport) -> dict[str, Any]:
         "policies": [run_json(r) for r in report.runs],
         "baselines": {"never_rebalanced": run_json(report.hold), "every_close_no_cost": run_json(report.ideal)},
         "notes": list(report.notes),
+    }
+
+
+def fetch_json(result: FetchResult, path: str) -> dict[str, Any]:
+    """What ``history fetch`` wrote, as one JSON document (the history itself is in the file)."""
+    doc = result.document
+    coins = []
+    for coin in result.coins:
+        rows = doc["candleSnapshot"][coin.key]
+        funding = doc["fundingHistory"].get(coin.key)
+        coins.append(
+            {
+                "coin": coin.key,
+                "wire": coin.wire,
+                "kind": "perp" if coin.perp else "spot",
+                "candles": len(rows),
+                "first": _iso(rows[0]["t"]),
+                "last": _iso(rows[-1]["t"]),
+                "funding_entries": len(funding) if funding is not None else None,
+            }
+        )
+    return {
+        "version": REPORT_VERSION,
+        "kind": "history",
+        "file": path,
+        "interval": doc["interval"],
+        "network": doc["network"],
+        "start": _iso(result.start),
+        "end": _iso(result.end),
+        "coins": coins,
+        "requests": dict(sorted(result.requests.items())),
+        "notes": list(result.notes),
     }
