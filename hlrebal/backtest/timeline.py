@@ -7,7 +7,7 @@ the position held since the earlier one, at the price of the last close at or be
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -126,7 +126,7 @@ def _place_funding(
     closes: Mapping[str, tuple[Decimal, ...]],
 ) -> tuple[tuple[FundingEvent, ...], ...]:
     per_close: list[list[FundingEvent]] = [[] for _ in times]
-    first, last = times[0], times[-1]
+    first, last, step = times[0], times[-1], history.interval_ms
     for ref in refs:
         if not ref.perp:
             continue
@@ -140,9 +140,9 @@ def _place_funding(
         lo = bisect_right(entries.times, first)
         hi = bisect_right(entries.times, last)
         _check_funding_gaps(history.source, ref.coin, entries.times[lo:hi], first, last)
-        prices, coin, i = closes[ref.coin], ref.coin, 0
+        prices, coin = closes[ref.coin], ref.coin
         for time_ms, rate in zip(entries.times[lo:hi], entries.rates[lo:hi], strict=True):
-            i = bisect_left(times, time_ms, i)  # the first close at or after the payment
+            i = -(-(time_ms - first) // step)  # the first close at or after the payment (closes are regular)
             at = i if times[i] == time_ms else i - 1  # the last close at or before it
             per_close[i].append(FundingEvent(coin, time_ms, rate, prices[at]))
     return tuple(tuple(events) for events in per_close)
