@@ -177,3 +177,10 @@ def test_the_ideal_baseline_holds_the_targets_exactly_for_free() -> None:
     assert best.final_equity == Decimal(1000) * Decimal("1.05") * Decimal("0.95")
     assert best.tracking_max == 0 and best.fees == 0
     assert best.rebalances == 2
+
+
+def test_a_replay_whose_equity_runs_out_stops_and_says_when() -> None:
+    closes = {"BTC": ["100000", "150000", "300000", "310000"]}
+    result = run(closes, {"BTC": -0.9}, band("0.5"), cost_bps="0", rebalance=False)  # a short, held: 9 BTC
+    assert result.stopped is not None and "2026-01-01 02:59 UTC" in result.stopped
+    assert len(result.equity_series) == 2 and result.final_equity == MILLION - 9 * Decimal(50_000)
