@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hlrebal.errors import ConfigError
 from hlrebal.policy import NULLABLE_KEYS, OFF_WORDS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
@@ -49,10 +48,16 @@ CONNECTION_KEYS: tuple[str, ...] = (
 CONTROL_ENV = frozenset({"HLREBAL_CONFIG", "HLREBAL_PROFILE", "HLREBAL_HOME", "HLREBAL_PRIVATE_KEY", "HLREBAL_DEBUG"})
 
 
-class Settings(BaseSettings):
-    """Where to connect and whose account: the resolved, validated connection settings."""
+class Settings(BaseModel):
+    """Where to connect and whose account: the resolved, validated connection settings.
 
-    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+    A plain pydantic model: the layers (file, profile, environment, target file, flags) are merged
+    by :func:`resolve`, which also remembers where each value came from; pydantic-settings has no
+    place for the target file's layer between the environment and the flags, nor for per-value
+    sources, and importing it cost every command about 0.1 s.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     network: Literal["mainnet", "testnet"] = "mainnet"
     api_url: str | None = None
@@ -63,11 +68,6 @@ class Settings(BaseSettings):
     targets: Path | None = None
     journal: Path | None = None
     log_file: Path | None = None
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-        # Layers are merged (and their sources recorded) by resolve(); the model only validates.
-        return (init_settings,)
 
 
 def _partial_model(name: str, base: type[BaseModel], keys: list[str]) -> type[BaseModel]:
