@@ -1,0 +1,46 @@
+"""The journal's recent runs as a Rich table (``hlrebal journal``)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+
+def journal_renderable(path: Any, runs: list[dict[str, Any]]) -> RenderableType:
+    """Recent runs of the journal as one table (a line of text when there are none)."""
+    if not runs:
+        return Text(f"no runs recorded in {path}")
+    table = Table(title=f"Recent runs ({path})", title_justify="left", header_style="bold")
+    for name in (
+        "started (UTC)",
+        "run",
+        "account",
+        "network",
+        "targets",
+        "orders",
+        "filled",
+        "rounds",
+        "exit",
+        "outcome",
+    ):
+        table.add_column(name)
+    for r in runs:
+        started = r.get("started")
+        when = _dt.datetime.fromtimestamp(started / 1000, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if started else "-"
+        table.add_row(
+            when,
+            str(r.get("run", ""))[:8],
+            str(r.get("account") or "-"),
+            str(r.get("network") or "-"),
+            str(r.get("targets") or "-"),
+            str(r.get("orders_sent", 0)),
+            str(r.get("orders_filled", 0)),
+            str(r.get("rounds", 0)),
+            str(r.get("exit_code", "-")) if "exit_code" in r else "unfinished",
+            str(r.get("outcome") or "-"),
+        )
+    return table
