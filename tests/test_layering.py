@@ -81,6 +81,8 @@ ROOMS: tuple[Room, ...] = (
          why="renderables and JSON documents of the models; prints nothing and never reaches for the CLI"),
     Room("runner",   "config errors executor journal planner render session targets",  (),
          why="one execution run from start to end, for whoever drives it"),
+    Room("backtest", "config errors exchange market planner policy session snapshot targets", (),
+         why="replays a policy over a history with the planner that trades live; fetches histories"),
     Room("cli",      "*",                                                              (),
          why="the top: the only room that prints, prompts and sets exit codes"),
     Room("__main__", "cli",                                                            (),

@@ -13,6 +13,7 @@ The rooms, one per command group, assembled into :data:`app` below:
 - ``config``: ``config show`` and ``config init``;
 - ``demo``: ``demo reset`` and ``sim serve``, the paper exchanges;
 - ``schema``: the target file's JSON Schema;
+- ``backtest``: ``backtest`` and ``history fetch``, choosing a policy from history;
 - ``options``: the options commands share, and which of them are settings;
 - ``common``: consoles, errors to exit codes, JSON output, settings and targets.
 
@@ -27,7 +28,7 @@ from typing import Annotated
 
 import typer
 
-from hlrebal.cli import account, config, demo, execute, plan, schema
+from hlrebal.cli import account, backtest, config, demo, execute, plan, schema
 
 app = typer.Typer(
     name="hlrebal",
@@ -65,6 +66,8 @@ app.add_typer(config.config_app, name="config")
 app.add_typer(demo.demo_app, name="demo")
 app.add_typer(demo.sim_app, name="sim")
 app.command("schema")(schema.schema)
+app.command("backtest")(backtest.backtest_cmd)
+app.add_typer(backtest.history_app, name="history")
 
 
 def main() -> None:
