@@ -40,6 +40,7 @@ from hlrebal.cli.options import (
     TargetsArg,
     TradeToOpt,
     UntargetedOpt,
+    UntargetedSpotOpt,
     VaultOpt,
     YesOpt,
     flags_from,
@@ -68,6 +69,7 @@ def plan(
     band_relative: BandRelOpt = None,
     trade_to: TradeToOpt = None,
     untargeted: UntargetedOpt = None,
+    untargeted_spot: UntargetedSpotOpt = None,
     min_trade_value: MinTradeOpt = None,
     slippage: SlippageOpt = None,
     max_leverage: MaxLevOpt = None,
@@ -86,10 +88,17 @@ def plan(
 
     def body() -> None:
         from hlrebal import planner, render
+        from hlrebal.errors import BadInputError
         from hlrebal.session import connect
 
+        if yes and not execute:
+            raise BadInputError(
+                "--yes confirms orders, and `hlrebal plan` places none without --execute",
+                hint="add --execute to place the plan, or run `hlrebal execute --yes`",
+            )
         if execute:
             execute_flow(
+                command="plan --execute",
                 targets=targets,
                 snapshot=snapshot,
                 demo=demo,
