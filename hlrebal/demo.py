@@ -40,12 +40,17 @@ def demo_dir() -> Path:
 
 @dataclass
 class DemoAccount:
-    """A running demo: the sim's URL, the account and the key that signs for it."""
+    """A running demo: the sim, its URL (None when it is not served over HTTP), the account and the
+    key that signs for it."""
 
     sim: Simulator
-    url: str
+    url: str | None
     user: str
     key: SigningKey
+
+    def local(self, endpoint: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """Ask the demo's exchange in process, as an HTTP client would (for reads that sign nothing)."""
+        return self.sim.handle(endpoint, body)
 
 
 def _demo_key(folder: Path) -> SigningKey:
@@ -74,8 +79,12 @@ def _demo_address(folder: Path, key: SigningKey) -> str:
 
 
 @contextmanager
-def running_demo() -> Iterator[DemoAccount]:
-    """Start the demo simulator (state kept between runs), yield it, stop it."""
+def running_demo(*, serve: bool = True) -> Iterator[DemoAccount]:
+    """Start the demo simulator (state kept between runs), yield it, stop it.
+
+    ``serve=False`` answers in process only (no HTTP server, no port): enough for reading the
+    account, as a plan does; orders go through HTTP and the real SDK, so execution serves.
+    """
     from hlrebal.sim import Simulator
 
     folder = demo_dir()
@@ -94,6 +103,9 @@ def running_demo() -> Iterator[DemoAccount]:
         state.unlink(missing_ok=True)
     marker.write_text(seed + "\n")
     sim = Simulator(snapshot=doc, state=state, autosave=True)
+    if not serve:
+        yield DemoAccount(sim=sim, url=None, user=doc["user"], key=key)
+        return
     with sim:
         yield DemoAccount(sim=sim, url=sim.url, user=doc["user"], key=key)
 

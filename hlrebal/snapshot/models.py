@@ -16,7 +16,7 @@ SNAPSHOT_VERSION = 1
 NETWORKS = ("mainnet", "testnet", "custom", "demo")
 Network = Literal["mainnet", "testnet", "custom", "demo"]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class AssetMarket(BaseModel):
@@ -118,7 +118,7 @@ class OpenOrder(BaseModel):
 class Snapshot(BaseModel):
     """Account and market, read once. Build with :meth:`from_raw` or :func:`load_snapshot`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     version: int = SNAPSHOT_VERSION
     user: str
