@@ -28,7 +28,8 @@ TargetsArg = Annotated[
     typer.Argument(help="Target-allocation JSON file (default: the configuration's `targets`).", show_default=False),
 ]
 SnapshotOpt = Annotated[
-    Path | None, typer.Option("--snapshot", help="Plan from a saved snapshot file instead of the live account.")
+    Path | None,
+    typer.Option("--snapshot", help="Use a saved snapshot file (`hlrebal snapshot`) instead of the live account."),
 ]
 DemoOpt = Annotated[bool, typer.Option("--demo", help="Use the built-in demo paper account (no keys, no network).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
