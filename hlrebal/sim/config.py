@@ -91,6 +91,19 @@ class SimConfig:
     unknown_dex: UnknownDex = "error"
     # Builder-deployed perp dexes present from the start (after any the snapshot seeds).
     dexes: tuple[DexConfig, ...] = ()
+    # Seconds between two slices of a native TWAP (the exchange: about 30). The number of
+    # slices is fixed by the duration (2 a minute), so a shorter interval compresses time.
+    twap_slice_seconds: float = 30.0
+    twap_min_minutes: int = 5
+    twap_max_minutes: int = 10_080  # 7 days, per the docs (older clients cap at 1440)
+    # USDC an address must have traded before scheduleCancel accepts a time (the exchange
+    # has such a floor but does not publish it).
+    schedule_cancel_min_volume: Decimal = Decimal(0)
+    # Refuse actions once an address's request budget (10000 + 1 per USDC traded) is spent.
+    rate_limits: bool = True
+    # The background ticker of a started sim runs due timers this often (0: only on requests,
+    # Python calls and sim.advance()).
+    tick_seconds: float = 0.1
 
     def __post_init__(self) -> None:
         for name in (
@@ -101,6 +114,7 @@ class SimConfig:
             "maker_fee",
             "spot_taker_fee",
             "spot_maker_fee",
+            "schedule_cancel_min_volume",
         ):
             value = getattr(self, name)
             if not isinstance(value, Decimal):
@@ -114,3 +128,7 @@ class SimConfig:
         if self.unknown_dex not in ("error", "null"):
             raise ValueError(f"unknown_dex must be error or null, not {self.unknown_dex!r}")
         object.__setattr__(self, "dexes", tuple(self.dexes))
+        if self.twap_slice_seconds <= 0 or self.tick_seconds < 0:
+            raise ValueError("twap_slice_seconds must be positive and tick_seconds not negative")
+        if not 1 <= self.twap_min_minutes <= self.twap_max_minutes:
+            raise ValueError("twap_min_minutes must be at least 1 and at most twap_max_minutes")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from hlrebal.sim import book as orderbook
+from hlrebal.sim import info_user
 from hlrebal.sim.accounts import Account, perp_summary, spot_holds
 from hlrebal.sim.engine import Engine, OrderRecord
 from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair
@@ -144,9 +146,9 @@ def l2_book(engine: Engine, coin: str) -> dict[str, Any] | None:
     inst = engine.market.by_coin(coin)
     if inst is None:
         return None
-    bids, asks = engine.market.levels(inst, engine.config)
-    side = [[{"px": fmt(lv.px), "sz": fmt(lv.sz), "n": 1} for lv in levels[:20]] for levels in (bids, asks)]
-    return {"coin": coin, "time": engine.clock(), "levels": side}
+    bids, asks = orderbook.display(engine.market, engine.config, engine.open_orders, inst)
+    side = [[{"px": fmt(px), "sz": fmt(sz), "n": n} for px, sz, n in levels[:20]] for levels in (bids, asks)]
+    return {"coin": coin, "time": engine.now(), "levels": side}
 
 
 def _summary_dict(value: Decimal, ntl: Decimal, raw: Decimal, used: Decimal) -> dict[str, str]:
@@ -239,6 +241,10 @@ def spot_clearinghouse_state(engine: Engine, user: str) -> dict[str, Any]:
 
 
 def _order_wire(record: OrderRecord, frontend: bool) -> dict[str, Any]:
+    """An order as openOrders (``frontend`` False) or frontendOpenOrders, orderStatus and
+    historicalOrders show it. openOrders omits ``cloid`` when the order has none and
+    ``reduceOnly`` unless true; the frontend form always has both (cloid null), as in the
+    exchange's docs and recorded answers."""
     data: dict[str, Any] = {
         "coin": record.coin,
         "side": "B" if record.is_buy else "A",
@@ -247,22 +253,39 @@ def _order_wire(record: OrderRecord, frontend: bool) -> dict[str, Any]:
         "oid": record.oid,
         "timestamp": record.time,
         "origSz": fmt(record.sz) if record.sz is not None else "0.0",
-        "reduceOnly": record.reduce_only,
     }
-    if frontend:
-        data.update(
-            {
-                "triggerCondition": "N/A",
-                "isTrigger": False,
-                "triggerPx": "0.0",
-                "children": [],
-                "isPositionTpsl": False,
-                "orderType": "Limit",
-                "tif": record.tif,
-            }
-        )
-    data["cloid"] = record.cloid
+    if not frontend:
+        if record.reduce_only:
+            data["reduceOnly"] = True
+        if record.cloid is not None:
+            data["cloid"] = record.cloid
+        return data
+    data.update(
+        {
+            "triggerCondition": "N/A",
+            "isTrigger": False,
+            "triggerPx": "0.0",
+            "children": [],
+            "isPositionTpsl": False,
+            "reduceOnly": record.reduce_only,
+            "orderType": "Limit",
+            "tif": record.tif,
+            "cloid": record.cloid,
+        }
+    )
     return data
+
+
+def order_entry(record: OrderRecord) -> dict[str, Any]:
+    """{"order": ..., "status": ..., "statusTimestamp": ...} of orderStatus and historicalOrders."""
+    status = {"resting": "open", "error": None}.get(record.status, record.status)
+    if status is None:
+        status = reject_status(record.error or "")
+    return {
+        "order": _order_wire(record, frontend=True),
+        "status": status,
+        "statusTimestamp": record.status_time or record.time,
+    }
 
 
 def _order_dex(market: Market, coin: str) -> str:
@@ -297,14 +320,7 @@ def order_status(engine: Engine, user: str, oid: Any) -> dict[str, Any]:
         raise BadRequest("oid")
     if record is None:
         return {"status": "unknownOid"}
-    status = {"resting": "open", "filled": "filled", "canceled": "canceled"}.get(record.status)
-    if status is None:
-        status = reject_status(record.error or "")
-    wire = _order_wire(record, frontend=True)
-    return {
-        "status": "order",
-        "order": {"order": wire, "status": status, "statusTimestamp": record.status_time or record.time},
-    }
+    return {"status": "order", "order": order_entry(record)}
 
 
 def user_fills(engine: Engine, user: str) -> list[dict[str, Any]]:
@@ -402,6 +418,14 @@ def answer(engine: Engine, body: dict[str, Any]) -> Any:
         return MODE_WIRE[acct.mode] if acct is not None else "default"
     if kind == "userRole":
         return user_role(engine, _user(body))
+    if kind == "exchangeStatus":
+        return info_user.exchange_status(engine)
+    handler = info_user.USER_ANSWERS.get(str(kind))
+    if handler is not None:
+        try:
+            return handler(engine, _user(body), body)
+        except info_user.BadRange as e:
+            raise BadRequest(str(e)) from e
     raise BadRequest(f"unknown info type {kind!r}")
 
 

@@ -4,7 +4,6 @@ HTTP server, with one lock around all state."""
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -15,11 +14,12 @@ from typing import Any
 from hlrebal.sim import actions, info, seed
 from hlrebal.sim import state as state_io
 from hlrebal.sim.accounts import Account, leverage_for, perp_summary
+from hlrebal.sim.clock import ManualClock, wall_clock
 from hlrebal.sim.config import BookConfig, DexConfig, SimConfig
 from hlrebal.sim.engine import Vault
-from hlrebal.sim.faults import Fault, FaultPlan, Latency, PriceMove
+from hlrebal.sim.faults import Fault, FaultPlan, Latency, PriceMove, RestingFill
 from hlrebal.sim.market import PerpAsset
-from hlrebal.sim.numbers import to_decimal
+from hlrebal.sim.numbers import round_size_down, to_decimal
 from hlrebal.sim.server import DESERIALIZE, SimServer
 
 MODES = {
@@ -33,18 +33,18 @@ MODES = {
 }
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class Simulator:
     """A local exchange speaking Hyperliquid's /info and /exchange.
 
     ``snapshot``: a path or dict in the snapshot format, or None for the default market.
     ``state``: a state file; when it exists the sim starts from it (the snapshot is then
     ignored), and ``autosave`` writes it after every state-changing request or call.
-    ``clock``: a callable returning epoch milliseconds (default: the wall clock).
-    The HTTP server starts on ``with Simulator(...) as sim`` or ``start()``.
+    ``clock``: a callable returning epoch milliseconds (default: the wall clock); pass a
+    ``ManualClock`` to move time only by hand. ``sim.advance(seconds)`` moves the sim's time
+    forward with any clock and runs what falls due (TWAP slices, scheduled cancels, funding,
+    market flow, history replay).
+    The HTTP server starts on ``with Simulator(...) as sim`` or ``start()``; a started sim
+    also runs due timers in the background every ``config.tick_seconds``.
     """
 
     def __init__(
@@ -56,7 +56,8 @@ class Simulator:
         clock: Callable[[], int] | None = None,
     ) -> None:
         self.config = config or SimConfig()
-        self.clock = clock or _now_ms
+        self._base_clock = clock or wall_clock
+        self._offset_ms = 0
         self.state_path = Path(state) if state is not None else None
         self.autosave = autosave
         self._lock = threading.RLock()
@@ -72,6 +73,44 @@ class Simulator:
         self._faults = FaultPlan()
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        self._ticking = threading.Event()
+
+    def clock(self) -> int:
+        """The sim's time in epoch milliseconds: its clock plus what ``advance`` added."""
+        return self._base_clock() + self._offset_ms
+
+    @property
+    def now(self) -> int:
+        return self.clock()
+
+    def advance(self, seconds: float) -> int:
+        """Move the sim's time forward by ``seconds`` and run whatever falls due; returns the
+        new time. (SDK nonces are wall-clock: more than two days ahead makes them too old.)"""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        with self._lock:
+            if isinstance(self._base_clock, ManualClock):
+                self._base_clock.advance(seconds)
+            else:
+                self._offset_ms += round(seconds * 1000)
+        self.tick()
+        return self.clock()
+
+    def tick(self) -> bool:
+        """Run the timers due by now; returns whether anything ran."""
+        with self._lock:
+            ran = self.engine.tick()
+            if ran:
+                self._changed()
+            return ran
+
+    def _tick_loop(self) -> None:
+        while not self._ticking.wait(self.config.tick_seconds):
+            try:
+                self.tick()
+            except Exception:  # a timer bug must not kill the ticker silently: keep it for the test
+                self.errors.append(traceback.format_exc())
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -86,10 +125,18 @@ class Simulator:
                 daemon=True,
             )
             self._thread.start()
+        if self._ticker is None and self.config.tick_seconds > 0:
+            self._ticking.clear()
+            self._ticker = threading.Thread(target=self._tick_loop, name="hlrebal-sim-ticker", daemon=True)
+            self._ticker.start()
         return self
 
     def stop(self) -> None:
-        """Stop the HTTP server (idempotent)."""
+        """Stop the HTTP server and the ticker (idempotent)."""
+        if self._ticker is not None:
+            self._ticking.set()
+            self._ticker.join(timeout=5)
+            self._ticker = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -126,12 +173,14 @@ class Simulator:
             self.counts[f"{endpoint}.{kind or 'invalid'}"] += 1
         if self.config.refill == "per_request":
             self.engine.market.refill()
-        self.engine.run_timers()
+        self.engine.tick()
 
     def _begin(self, endpoint: str, body: Any) -> tuple[Fault | None, float]:
         with self._lock:
             kind = self._request_kind(endpoint, body)
             self._arrive(endpoint, kind)
+            if endpoint == "exchange":
+                self._resting_fills(kind, body)
             fault = self._faults.take(endpoint, kind)
             if fault is not None:
                 self.counts["http.drop" if fault.kind == "drop" else f"http.{fault.status}"] += 1
@@ -148,6 +197,7 @@ class Simulator:
                     except info.UnknownDex:
                         return (200, None) if self.config.unknown_dex == "null" else (500, "")
                 outcome = actions.handle(self.engine, body)
+                self.engine.tick()  # what the action started and is due now (a TWAP's first slice)
                 if self.autosave:
                     self._save_if_configured()
                 return 200, outcome.payload
@@ -295,6 +345,7 @@ class Simulator:
     def account(self, address: str) -> dict[str, Any]:
         """A read-only view of an account, in Decimals, for tests."""
         with self._lock:
+            self.engine.tick()
             engine = self.engine
             acct = engine.account(address)
             if acct is None:
@@ -433,6 +484,92 @@ class Simulator:
             else:
                 self._faults.moves.append(PriceMove(n_requests, coin, to_decimal(mid)))
 
+    def fill_resting_before_next(
+        self,
+        action_type: str = "cancel",
+        fraction: Decimal | str | float = 1,
+        oid: int | None = None,
+        n: int = 1,
+    ) -> None:
+        """A fill that beats the client's next ``action_type`` request ("cancel",
+        "cancelByCloid", "modify", "batchModify", "order", ...): just before that request is
+        processed, ``fraction`` of each resting order it names (or of order ``oid``) fills as
+        maker at its limit price. The cancel then finds the order filled (or cancels only
+        the rest)."""
+        share = to_decimal(fraction)
+        if not 0 < share <= 1:
+            raise ValueError("fraction must be in (0, 1]")
+        with self._lock:
+            self._faults.resting_fills.append(RestingFill(n, action_type, share, oid))
+
+    def fill_resting(self, oid: int, size: Decimal | str | float | None = None) -> Decimal:
+        """Fill a resting order now, as maker at its limit price (all of it by default);
+        returns the size filled."""
+        with self._lock:
+            order = self.engine.open_orders.get(oid)
+            if order is None:
+                raise ValueError(f"no resting order {oid}")
+            qty = order.sz if size is None else to_decimal(size)
+            filled = self.engine.fill_resting(order, qty, order.limit_px, self.engine.now())
+            self._changed()
+            return filled
+
+    def _resting_fills(self, kind: str | None, body: Any) -> None:
+        item = self._faults.take_resting_fill(kind)
+        if item is None:
+            return
+        oids = [item.oid] if item.oid is not None else _named_orders(self.engine, body)
+        now = self.engine.now()
+        for oid in oids:
+            order = self.engine.open_orders.get(oid) if isinstance(oid, int) else None
+            inst = self.engine.market.by_coin(order.coin) if order is not None else None
+            if order is not None and inst is not None:
+                qty = order.sz if item.fraction == 1 else round_size_down(order.sz * item.fraction, inst.sz_decimals)
+                if qty > 0:
+                    self.engine.fill_resting(order, qty, order.limit_px, now)
+
+    def set_rate_limit(
+        self,
+        address: str,
+        used: int | None = None,
+        cap: int | None = None,
+        cum_vlm: Decimal | str | int | float | None = None,
+    ) -> None:
+        """Set an address's request budget: requests ``used`` so far, a fixed ``cap`` (instead
+        of 10000 + 1 per USDC traded), or its traded volume ``cum_vlm``."""
+        with self._lock:
+            acct = self.engine.ensure_account(address)
+            if used is not None:
+                acct.requests_used = used
+            if cap is not None:
+                acct.requests_cap = cap
+            if cum_vlm is not None:
+                acct.cum_vlm = to_decimal(cum_vlm)
+            self._changed()
+
+    def twaps(self, address: str | None = None) -> list[dict[str, Any]]:
+        """The TWAPs (of one address, or all): id, coin, side, size, executed, status, slices."""
+        with self._lock:
+            self.engine.tick()
+            out = []
+            for twap in sorted(self.engine.twaps.values(), key=lambda t: t.twap_id):
+                if address is None or twap.account == address.lower():
+                    out.append(
+                        {
+                            "twap_id": twap.twap_id,
+                            "account": twap.account,
+                            "coin": twap.coin,
+                            "is_buy": twap.is_buy,
+                            "sz": twap.sz,
+                            "executed_sz": twap.executed_sz,
+                            "executed_ntl": twap.executed_ntl,
+                            "status": twap.status,
+                            "slices": twap.slices,
+                            "done_slices": twap.done_slices,
+                        }
+                    )
+            return out
+
     def _coin(self, name: str) -> str:
         """The exchange's name of a coin: "BTC", "@107" (also given as "HYPE/USDC")."""
         inst = self.engine.market.resolve(name)
@@ -441,5 +578,32 @@ class Simulator:
         return inst.coin
 
     def clear_faults(self) -> None:
+        """Forget every pending fault, latency, price move and resting fill."""
         with self._lock:
             self._faults = FaultPlan()
+
+
+def _named_orders(engine: Any, body: Any) -> list[Any]:
+    """The oids an /exchange body names: cancels, cancels by cloid, modifies."""
+    action = body.get("action") if isinstance(body, dict) else None
+    if not isinstance(action, dict):
+        return []
+    kind = action.get("type")
+    if kind == "cancel":
+        return [c.get("o") for c in action.get("cancels") or [] if isinstance(c, dict)]
+    if kind in ("modify", "batchModify"):
+        items = [action] if kind == "modify" else [m for m in action.get("modifies") or [] if isinstance(m, dict)]
+        return [_oid(engine, m.get("oid")) for m in items]
+    if kind == "cancelByCloid":
+        return [_oid(engine, c.get("cloid")) for c in action.get("cancels") or [] if isinstance(c, dict)]
+    return []
+
+
+def _oid(engine: Any, ref: Any) -> Any:
+    """An oid from an oid or a cloid."""
+    if isinstance(ref, str):
+        for order in engine.open_orders.values():
+            if order.cloid is not None and order.cloid.lower() == ref.lower():
+                return order.oid
+        return None
+    return ref

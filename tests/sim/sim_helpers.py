@@ -97,3 +97,24 @@ def order_action(
 
 def D(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+_last_nonce = [0]
+
+
+def next_nonce() -> int:
+    """A fresh, strictly rising millisecond nonce (fast loops never repeat one)."""
+    _last_nonce[0] = max(_last_nonce[0] + 1, int(time.time() * 1000))
+    return _last_nonce[0]
+
+
+def send_action(ex: Exchange, action: dict[str, Any]) -> Any:
+    """Sign an L1 action the SDK has no method for (twapOrder, twapCancel, noop, modify, ...)
+    with the SDK's own signing helper and post it through the SDK, as a client would."""
+    nonce = next_nonce()
+    signature = sign_l1_action(ex.wallet, action, ex.vault_address, nonce, ex.expires_after, False)
+    return ex._post_action(action, signature, nonce)
+
+
+def twap_action(asset: int, is_buy: bool, sz: str, minutes: int, reduce_only: bool = False) -> dict[str, Any]:
+    return {"type": "twapOrder", "twap": {"a": asset, "b": is_buy, "s": sz, "r": reduce_only, "m": minutes, "t": False}}
