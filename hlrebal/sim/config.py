@@ -61,6 +61,43 @@ class DexConfig:
 
 
 @dataclass(frozen=True)
+class FlowConfig:
+    """Market flow: every ``step_seconds`` each coin's mid takes a seeded random-walk step
+    (``volatility``: standard deviation of the log mid per second; mark and oracle move by the
+    same factor) and anonymous takers arrive (Poisson, ``taker_rate`` a second per coin, each
+    trading an exponentially distributed ``taker_size`` USD on a random side) against the book,
+    resting orders included, in price-time priority. ``coins``: the coins that move (None:
+    every coin with a price). ``volatilities``: per-coin overrides."""
+
+    seed: int = 0
+    step_seconds: float = 1.0
+    volatility: Decimal = Decimal("0.0001")
+    taker_rate: float = 0.5
+    taker_size: Decimal = Decimal(2000)
+    coins: tuple[str, ...] | None = None
+    volatilities: dict[str, Decimal] = field(default_factory=dict)
+    # After a long pause (a state file loaded later), run at most this many steps to catch up.
+    max_catch_up_steps: int = 3600
+
+    def __post_init__(self) -> None:
+        for name in ("volatility", "taker_size"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal):
+                object.__setattr__(self, name, Decimal(str(value)))
+        object.__setattr__(
+            self,
+            "volatilities",
+            {c: v if isinstance(v, Decimal) else Decimal(str(v)) for c, v in self.volatilities.items()},
+        )
+        if self.coins is not None:
+            object.__setattr__(self, "coins", tuple(self.coins))
+        if self.step_seconds <= 0 or self.taker_rate < 0 or self.taker_size < 0 or self.volatility < 0:
+            raise ValueError("step_seconds must be positive; taker_rate, taker_size and volatility not negative")
+        if self.max_catch_up_steps < 1:
+            raise ValueError("max_catch_up_steps must be at least 1")
+
+
+@dataclass(frozen=True)
 class SimConfig:
     """Exchange-wide settings. Numbers may be given as str, int, float or Decimal."""
 
@@ -104,6 +141,8 @@ class SimConfig:
     # The background ticker of a started sim runs due timers this often (0: only on requests,
     # Python calls and sim.advance()).
     tick_seconds: float = 0.1
+    # Market flow (random walk of mids, taker arrivals); None: fixed books (the default).
+    flow: FlowConfig | None = None
 
     def __post_init__(self) -> None:
         for name in (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hlrebal.sim import ledger
 from hlrebal.sim.accounts import Account, RestingOrder, available_margin
@@ -20,6 +20,10 @@ from hlrebal.sim.config import SimConfig
 from hlrebal.sim.market import Instrument, Market, PerpAsset
 from hlrebal.sim.numbers import USD_PLACES, ZERO, fmt, fmt_usd
 from hlrebal.sim.records import ZERO_HASH, Agent, Fill, LedgerUpdate, OrderRecord, Twap, Vault
+
+if TYPE_CHECKING:
+    from hlrebal.sim.flow import FlowState
+    from hlrebal.sim.history import Replay
 
 Status = dict[str, Any]
 # A builder named by an order: (address, fee in tenths of a basis point).
@@ -57,6 +61,8 @@ class EngineCore:
         self.next_funding: int | None = None
         # Set while a timed event runs, so that what it does carries the event's own time.
         self._event_time: int | None = None
+        self.flow_state: FlowState | None = None  # market flow (flow.py), when configured
+        self.replay: Replay | None = None  # history replay (history.py), when configured
 
     def now(self) -> int:
         """The time of what is happening: a timed event's own time, else the clock."""

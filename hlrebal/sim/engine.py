@@ -35,9 +35,9 @@ class Engine(Transfers):
             raise ValueError(f"unknown coin {coin!r}")
         self.move_price(inst, mid, mark if mark is not None else mid, oracle if oracle is not None else mid)
 
-    def move_price(self, inst: Instrument, mid: Decimal, mark: Decimal, oracle: Decimal) -> None:
-        """New prices for one coin: its book is rebuilt around ``mid`` and resting orders the
-        new book crosses fill at their limit price, as makers."""
+    def move_price(self, inst: Instrument, mid: Decimal | None, mark: Decimal, oracle: Decimal) -> None:
+        """New prices for one coin: its book is rebuilt around ``mid`` (the mark when None) and
+        resting orders the new book crosses fill at their limit price, as makers."""
         inst.mid = mid
         inst.mark = mark
         if isinstance(inst, PerpAsset):
@@ -47,6 +47,8 @@ class Engine(Transfers):
 
     def fill_crossed_resting(self, inst: Instrument) -> None:
         """Resting orders the synthetic book now crosses fill at their limit price, as makers."""
+        if not any(o.coin == inst.coin for o in self.open_orders.values()):
+            return
         bids, asks = self.market.levels(inst, self.config)
         best_bid = bids[0].px if bids else None
         best_ask = asks[0].px if asks else None

@@ -492,6 +492,9 @@ def build_engine(snapshot: str | Path | dict[str, Any] | None, config: SimConfig
         engine = Engine(build_market(snap), config, clock)
         seed_user(engine, snap)
     add_config_dexes(engine.market, config)
+    from hlrebal.sim import flow
+
+    flow.attach(engine)
     return engine
 
 
