@@ -3,6 +3,7 @@ price-time priority, trade-through fills, determinism, real time and restarts.""
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 import time
@@ -47,7 +48,7 @@ def test_the_walk_is_deterministic_for_a_seed_and_has_its_volatility() -> None:
     for _ in range(2000):
         sim.advance(1)
         mids.append(float(sim.mid("ETH") or 0))
-    returns = [math.log(b / a) for a, b in zip(mids, mids[1:], strict=False)]
+    returns = [math.log(b / a) for a, b in itertools.pairwise(mids)]
     assert 0.0009 < statistics.stdev(returns) < 0.0011
     assert abs(statistics.mean(returns)) < 0.0001
 
