@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 Refill = Literal["immediate", "per_request", "never"]
 UnknownDex = Literal["error", "null"]
@@ -143,6 +144,12 @@ class SimConfig:
     tick_seconds: float = 0.1
     # Market flow (random walk of mids, taker arrivals); None: fixed books (the default).
     flow: FlowConfig | None = None
+    # A history file (path or parsed document) for candleSnapshot/fundingHistory whose prices
+    # the sim replays (history_speed history seconds per second); None: a synthetic history
+    # drawn from history_seed.
+    history: str | Path | dict[str, Any] | None = None
+    history_seed: int = 0
+    history_speed: float = 1.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -169,5 +176,7 @@ class SimConfig:
         object.__setattr__(self, "dexes", tuple(self.dexes))
         if self.twap_slice_seconds <= 0 or self.tick_seconds < 0:
             raise ValueError("twap_slice_seconds must be positive and tick_seconds not negative")
+        if self.history_speed <= 0:
+            raise ValueError("history_speed must be positive")
         if not 1 <= self.twap_min_minutes <= self.twap_max_minutes:
             raise ValueError("twap_min_minutes must be at least 1 and at most twap_max_minutes")

@@ -23,7 +23,7 @@ from hlrebal.sim.records import ZERO_HASH, Agent, Fill, LedgerUpdate, OrderRecor
 
 if TYPE_CHECKING:
     from hlrebal.sim.flow import FlowState
-    from hlrebal.sim.history import Replay
+    from hlrebal.sim.history import History
 
 Status = dict[str, Any]
 # A builder named by an order: (address, fee in tenths of a basis point).
@@ -62,7 +62,7 @@ class EngineCore:
         # Set while a timed event runs, so that what it does carries the event's own time.
         self._event_time: int | None = None
         self.flow_state: FlowState | None = None  # market flow (flow.py), when configured
-        self.replay: Replay | None = None  # history replay (history.py), when configured
+        self.history: History | None = None  # candles, funding and replay (history.py)
 
     def now(self) -> int:
         """The time of what is happening: a timed event's own time, else the clock."""

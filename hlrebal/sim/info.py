@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from hlrebal.sim import book as orderbook
-from hlrebal.sim import info_user
+from hlrebal.sim import history, info_user
 from hlrebal.sim.accounts import Account, perp_summary, spot_holds
 from hlrebal.sim.engine import Engine, OrderRecord
 from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair
@@ -420,6 +420,13 @@ def answer(engine: Engine, body: dict[str, Any]) -> Any:
         return user_role(engine, _user(body))
     if kind == "exchangeStatus":
         return info_user.exchange_status(engine)
+    if kind in ("candleSnapshot", "fundingHistory"):
+        try:
+            if kind == "candleSnapshot":
+                return history.candle_snapshot(engine, body)
+            return history.funding_history(engine, body)
+        except history.BadRequest as e:
+            raise BadRequest(str(e)) from e
     handler = info_user.USER_ANSWERS.get(str(kind))
     if handler is not None:
         try:
