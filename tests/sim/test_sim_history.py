@@ -3,6 +3,7 @@ the synthetic history, the 500-a-page and 5000-candle limits, history files and 
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,9 +54,9 @@ def test_synthetic_candles_have_the_exchange_shape_and_end_at_the_current_price(
         assert c["s"] == "BTC" and c["i"] == "1h" and c["T"] == c["t"] + HOUR - 1 and c["t"] % HOUR == 0
         assert D(c["l"]) <= min(D(c["o"]), D(c["c"])) <= max(D(c["o"]), D(c["c"])) <= D(c["h"])
         assert all(is_valid_price(D(c[k]), 1) for k in "ochl")
-    assert [b["t"] - a["t"] for a, b in zip(candles, candles[1:], strict=False)] == [HOUR] * 48
+    assert [b["t"] - a["t"] for a, b in itertools.pairwise(candles)] == [HOUR] * 48
     assert candles[-1]["c"] == "85600.0" and candles[-1]["t"] <= now <= candles[-1]["T"]
-    assert all(a["c"] == b["o"] for a, b in zip(candles, candles[1:], strict=False))
+    assert all(a["c"] == b["o"] for a, b in itertools.pairwise(candles))
     assert info(sim).candles_snapshot("HYPE/USDC", "1d", now - 3 * 86_400_000, now)[0]["s"] == "@107"
 
 
@@ -98,7 +99,7 @@ def test_funding_history_is_hourly_and_paginated(sim: Simulator) -> None:
     now = sim.now
     entries = info(sim).funding_history("BTC", now - 30 * 86_400_000, now)
     assert len(entries) == 500
-    assert [b["time"] - a["time"] for a, b in zip(entries, entries[1:], strict=False)] == [HOUR] * 499
+    assert [b["time"] - a["time"] for a, b in itertools.pairwise(entries)] == [HOUR] * 499
     for e in entries:
         assert set(e) == {"coin", "fundingRate", "premium", "time"} and e["coin"] == "BTC"
         assert isinstance(e["fundingRate"], str) and isinstance(e["premium"], str) and type(e["time"]) is int
