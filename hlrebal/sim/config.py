@@ -142,6 +142,8 @@ class SimConfig:
     # The background ticker of a started sim runs due timers this often (0: only on requests,
     # Python calls and sim.advance()).
     tick_seconds: float = 0.1
+    # Pay hourly funding on open positions from each coin's funding rate (sim serve: on).
+    funding: bool = False
     # Market flow (random walk of mids, taker arrivals); None: fixed books (the default).
     flow: FlowConfig | None = None
     # A history file (path or parsed document) for candleSnapshot/fundingHistory whose prices

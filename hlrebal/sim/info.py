@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from hlrebal.sim import book as orderbook
 from hlrebal.sim import history, info_user
 from hlrebal.sim.accounts import Account, perp_summary, spot_holds
 from hlrebal.sim.engine import Engine, OrderRecord
-from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair
+from hlrebal.sim.info_market import all_mids, fee_schedule, l2_book, meta, perp_ctx, perp_dexs, spot_ctxs, spot_meta
+from hlrebal.sim.market import Market
 from hlrebal.sim.numbers import ZERO, fmt, fmt_places, fmt_usd
 from hlrebal.sim.rules import reject_status
 
@@ -33,122 +33,6 @@ class BadRequest(Exception):
 
 class UnknownDex(Exception):
     """A dex-scoped request names a dex that perpDexs does not list."""
-
-
-def _px(value: Decimal | None) -> str | None:
-    return fmt(value) if value is not None else None
-
-
-def meta(market: Market, dex: str = "") -> dict[str, Any]:
-    builder = market.dex_by_name[dex] if dex else None
-    universe = []
-    for asset in market.dex_perps(dex):
-        entry = dict(asset.meta) if asset.meta else {}
-        entry.setdefault("szDecimals", asset.sz_decimals)
-        entry.setdefault("name", asset.name)
-        entry.setdefault("maxLeverage", asset.max_leverage)
-        if asset.only_isolated:
-            entry["onlyIsolated"] = True
-        if asset.is_delisted:
-            entry["isDelisted"] = True
-        universe.append(entry)
-    tables = builder.margin_tables if builder is not None else market.margin_tables
-    extra = builder.meta_extra if builder is not None else market.meta_extra
-    out: dict[str, Any] = {"universe": universe, "marginTables": tables}
-    out.update({k: v for k, v in extra.items() if k not in out})
-    out.setdefault("collateralToken", 0)
-    return out
-
-
-def perp_dexs(market: Market) -> list[dict[str, Any] | None]:
-    """perpDexs: null for the main dex, then one entry per builder dex."""
-    return [None, *(perp_dex_entry(d) for d in market.dexes)]
-
-
-def perp_dex_entry(dex: PerpDex) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": dex.name,
-        "fullName": dex.name,
-        "deployer": "0x" + "0" * 40,
-        "oracleUpdater": None,
-        "feeRecipient": None,
-        "assetToStreamingOiCap": [],
-    }
-    entry.update(dex.info)
-    entry["name"] = dex.name
-    return entry
-
-
-def perp_ctx(asset: PerpAsset) -> dict[str, Any]:
-    ctx: dict[str, Any] = {
-        "funding": "0.0",
-        "openInterest": "0.0",
-        "prevDayPx": _px(asset.mark) or "0.0",
-        "dayNtlVlm": "0.0",
-        "premium": "0.0",
-    }
-    ctx.update(asset.ctx)
-    mid = asset.book_mid
-    ctx["oraclePx"] = _px(asset.oracle if asset.oracle is not None else asset.mark)
-    ctx["markPx"] = _px(asset.mark)
-    ctx["midPx"] = _px(asset.mid)
-    ctx.setdefault("impactPxs", [fmt(mid), fmt(mid)] if mid is not None else None)
-    return ctx
-
-
-def spot_meta(market: Market) -> dict[str, Any]:
-    tokens = []
-    for token in market.tokens:
-        entry = dict(token.meta)
-        entry.setdefault("name", token.name)
-        entry.setdefault("szDecimals", token.sz_decimals)
-        entry.setdefault("weiDecimals", token.wei_decimals)
-        entry.setdefault("index", token.index)
-        entry.setdefault("tokenId", "0x" + format(token.index, "032x"))
-        entry.setdefault("isCanonical", False)
-        entry.setdefault("evmContract", None)
-        entry.setdefault("fullName", None)
-        tokens.append(entry)
-    universe = []
-    for pair in market.pairs:
-        entry = dict(pair.meta)
-        entry.setdefault("tokens", [pair.base.index, pair.quote.index])
-        entry.setdefault("name", pair.name)
-        entry.setdefault("index", pair.index)
-        entry.setdefault("isCanonical", pair.name == "PURR/USDC")
-        universe.append(entry)
-    out: dict[str, Any] = {"universe": universe, "tokens": tokens}
-    out.update({k: v for k, v in market.spot_meta_extra.items() if k not in out})
-    return out
-
-
-def spot_ctx(pair: SpotPair) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"prevDayPx": _px(pair.mark) or "0.0", "dayNtlVlm": "0.0", "circulatingSupply": "0.0"}
-    ctx.update(pair.ctx)
-    ctx["coin"] = pair.name
-    ctx["markPx"] = _px(pair.mark)
-    ctx["midPx"] = _px(pair.mid)
-    return ctx
-
-
-def all_mids(market: Market, dex: str = "") -> dict[str, str]:
-    """Mids of one dex's perps; the main dex's answer also carries the spot pairs."""
-    instruments: list[Any] = [*market.perps, *market.pairs] if dex == "" else list(market.dex_perps(dex))
-    mids: dict[str, str] = {}
-    for inst in instruments:
-        mid = inst.book_mid
-        if mid is not None:
-            mids[inst.coin] = fmt(mid)
-    return mids
-
-
-def l2_book(engine: Engine, coin: str) -> dict[str, Any] | None:
-    inst = engine.market.by_coin(coin)
-    if inst is None:
-        return None
-    bids, asks = orderbook.display(engine.market, engine.config, engine.open_orders, inst)
-    side = [[{"px": fmt(px), "sz": fmt(sz), "n": n} for px, sz, n in levels[:20]] for levels in (bids, asks)]
-    return {"coin": coin, "time": engine.now(), "levels": side}
 
 
 def _summary_dict(value: Decimal, ntl: Decimal, raw: Decimal, used: Decimal) -> dict[str, str]:
@@ -337,21 +221,17 @@ def user_fees(engine: Engine, user: str) -> dict[str, Any]:
 
     return {
         "dailyUserVlm": [],
-        "feeSchedule": {
-            "cross": fmt(cfg.taker_fee),
-            "add": fmt(cfg.maker_fee),
-            "spotCross": fmt(cfg.spot_taker_fee),
-            "spotAdd": fmt(cfg.spot_maker_fee),
-        },
+        "feeSchedule": fee_schedule(engine),
         "userCrossRate": rate(acct.taker_fee if acct else None, cfg.taker_fee),
         "userAddRate": rate(acct.maker_fee if acct else None, cfg.maker_fee),
         "userSpotCrossRate": rate(acct.spot_taker_fee if acct else None, cfg.spot_taker_fee),
         "userSpotAddRate": rate(acct.spot_maker_fee if acct else None, cfg.spot_maker_fee),
         "activeReferralDiscount": "0.0",
         "trial": None,
-        "feeTrialReward": "0.0",
+        "feeTrialEscrow": "0.0",
         "nextTrialAvailableTimestamp": None,
-        "activeStakingDiscount": None,
+        "stakingLink": None,
+        "activeStakingDiscount": {"bpsOfMaxSupply": "0.0", "discount": "0.0"},
     }
 
 
@@ -383,13 +263,13 @@ def answer(engine: Engine, body: dict[str, Any]) -> Any:
     if kind == "meta":
         return meta(market, dex)
     if kind == "metaAndAssetCtxs":
-        return [meta(market, dex), [perp_ctx(a) for a in market.dex_perps(dex)]]
+        return [meta(market, dex), [perp_ctx(engine, a) for a in market.dex_perps(dex)]]
     if kind == "allPerpMetas":
         return [meta(market, d) for d in ("", *(x.name for x in market.dexes))]
     if kind == "spotMeta":
         return spot_meta(market)
     if kind == "spotMetaAndAssetCtxs":
-        return [spot_meta(market), [spot_ctx(p) for p in market.pairs]]
+        return [spot_meta(market), spot_ctxs(market)]
     if kind == "allMids":
         return all_mids(market, dex)
     if kind == "perpDexs":

@@ -19,7 +19,7 @@ from hlrebal.sim.config import BookConfig, DexConfig, SimConfig
 from hlrebal.sim.engine import Vault
 from hlrebal.sim.faults import Fault, FaultPlan, Latency, PriceMove, RestingFill
 from hlrebal.sim.market import PerpAsset
-from hlrebal.sim.numbers import round_size_down, to_decimal
+from hlrebal.sim.numbers import fmt, round_size_down, to_decimal
 from hlrebal.sim.server import DESERIALIZE, SimServer
 
 MODES = {
@@ -309,6 +309,16 @@ class Simulator:
                 to_decimal(mark) if mark is not None else None,
                 to_decimal(oracle) if oracle is not None else None,
             )
+            self._changed()
+
+    def set_funding_rate(self, coin: str, rate: Decimal | str | float) -> None:
+        """A perp's hourly funding rate (its context's ``funding``; paid each hour when
+        ``SimConfig(funding=True)``)."""
+        with self._lock:
+            asset = self.engine.market.perp_by_name.get(coin)
+            if asset is None:
+                raise ValueError(f"unknown perp {coin!r}")
+            asset.ctx["funding"] = fmt(to_decimal(rate))
             self._changed()
 
     def set_book(
