@@ -5,6 +5,7 @@ userFees; builder fees and the referrer."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 
 from hlrebal.sim import ManualClock, SimConfig, Simulator
