@@ -1,0 +1,189 @@
+"""What a plan is made of: trades, skipped assets, weight lines, the summary, transfers, the plan.
+
+These are the planner's output types (frozen pydantic models); everything else in the package is
+the working that produces them. The JSON documents in :mod:`hlrebal.render` are built from here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from hlrebal.errors import BadInputError
+from hlrebal.policy import Policy
+
+PLAN_VERSION = 1
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Action(StrEnum):
+    """What a trade does to its position."""
+
+    CLOSE = "close"  # reduce-only, the whole position
+    REDUCE = "reduce"  # reduce-only, part of the position
+    FLIP_CLOSE = "flip_close"  # reduce-only close ahead of an opposite open
+    OPEN = "open"  # from no position
+    INCREASE = "increase"  # same side, larger
+    FLIP_OPEN = "flip_open"  # the opposite side, after the flip close
+
+
+REDUCING = frozenset({Action.CLOSE, Action.REDUCE, Action.FLIP_CLOSE})
+
+
+class Trade(BaseModel):
+    """One order of the plan."""
+
+    model_config = _FROZEN
+
+    coin: str
+    asset_id: int
+    phase: Literal[1, 2]
+    action: Action
+    side: Literal["buy", "sell"]
+    size: Decimal
+    reference_price: Decimal
+    limit_price: Decimal
+    notional: Decimal
+    """size x limit price: the value the exchange checks against its minimum."""
+    reduce_only: bool
+    dust: bool = False
+    """A whole-position close below the exchange's $10 minimum (accepted or reported, never retried)."""
+    current_weight: Decimal
+    target_weight: Decimal
+    projected_weight: Decimal
+    leverage: int | None = None
+    """Leverage the increase is margined at (phase 2), or None for reductions."""
+    is_cross: bool = True
+    sz_decimals: int = 0
+    kind: Literal["perp", "spot"] = "perp"
+
+    @property
+    def is_buy(self) -> bool:
+        return self.side == "buy"
+
+    @property
+    def signed_size(self) -> Decimal:
+        return self.size if self.side == "buy" else -self.size
+
+
+class Skip(BaseModel):
+    """An asset the plan does not trade, and why."""
+
+    model_config = _FROZEN
+
+    coin: str
+    code: str
+    reason: str
+
+
+AssetStatus = Literal["trade", "within_band", "skipped", "kept", "flat", "cash"]
+
+
+class AssetLine(BaseModel):
+    """Weights of one asset (or cash) before, at target and after the plan."""
+
+    model_config = _FROZEN
+
+    coin: str
+    kind: Literal["perp", "spot", "cash"] = "perp"
+    current_weight: Decimal
+    target_weight: Decimal | None
+    """None for an untargeted position that is kept."""
+    projected_weight: Decimal
+    threshold: Decimal | None = None
+    status: AssetStatus = "trade"
+    goal: Decimal | None = None
+    """The weight a traded asset aims at (the target, or the band edge in edge mode)."""
+
+    @property
+    def drift(self) -> Decimal | None:
+        """Current minus target weight."""
+        return None if self.target_weight is None else self.current_weight - self.target_weight
+
+    @property
+    def residual(self) -> Decimal | None:
+        """Projected minus target weight: what the plan leaves."""
+        return None if self.target_weight is None else self.projected_weight - self.target_weight
+
+
+class Summary(BaseModel):
+    """Totals of a plan."""
+
+    model_config = _FROZEN
+
+    equity: Decimal
+    turnover: Decimal
+    """Traded notional at reference prices / equity."""
+    traded_notional: Decimal
+    estimated_fees: Decimal
+    worst_case_slippage: Decimal
+    """What the trades cost if every one fills at its limit price, against the reference."""
+    gross_before: Decimal
+    gross_after: Decimal
+    net_before: Decimal
+    net_after: Decimal
+    margin_available: Decimal
+    """Equity, less estimated fees, less the margin positions hold after phase 1."""
+    margin_required: Decimal
+    """Initial margin phase 2 needs, at each trade's leverage."""
+    scale_factor: Decimal
+    """1 when phase 2 fits; below 1 when it was scaled down."""
+    margin_scaled: bool
+    gross_capped: bool
+    account_mode: str = "standard"
+    spot_cash_available: Decimal = Decimal(0)
+    """Standard accounts: spot USDC free for spot buys after phase 1 (before any transfer)."""
+    spot_cash_required: Decimal = Decimal(0)
+    """What phase 2's spot buys cost at their limits, with fees."""
+
+
+class Transfer(BaseModel):
+    """A move of USDC between the perp and the spot balances (standard accounts), between the phases."""
+
+    model_config = _FROZEN
+
+    amount: Decimal
+    to_perp: bool
+    reason: str
+    blocked: bool = False
+    """The signer may not move cash (an API wallet, or a vault): the account's owner must do it."""
+
+    @property
+    def direction(self) -> str:
+        return "spot -> perp" if self.to_perp else "perp -> spot"
+
+
+class Plan(BaseModel):
+    """The ordered trades that bring the account to its targets, and everything said about them."""
+
+    model_config = _FROZEN
+
+    version: int = PLAN_VERSION
+    user: str
+    network: str
+    snapshot_time: int
+    equity: Decimal
+    trades: tuple[Trade, ...]
+    skipped: tuple[Skip, ...]
+    assets: tuple[AssetLine, ...]
+    summary: Summary
+    warnings: tuple[str, ...] = ()
+    policy: Policy
+    transfers: tuple[Transfer, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.trades
+
+    def phase(self, n: int) -> tuple[Trade, ...]:
+        """The trades of phase ``n`` in execution order."""
+        return tuple(t for t in self.trades if t.phase == n)
+
+
+class EmptyAccountError(BadInputError):
+    """The account has no equity: usually the address is an API wallet's, not the account's."""
+
+    kind = "empty_account"
