@@ -59,6 +59,8 @@ def _check(engine: Engine, acct: Account, inst: Instrument, spec: dict[str, Any]
             return REDUCE_ONLY
         if inst.is_delisted and not reduce_only:
             return rules.DELISTED
+    elif reduce_only:
+        return REDUCE_ONLY  # GUESS: spot has no position to reduce
     px = inst.reference or inst.book_mid or ZERO
     value = size * px
     per_minute = MIN_PER_MINUTE * minutes
@@ -152,9 +154,10 @@ def send_slice(engine: Engine, twap: Twap, t: int) -> None:
         status = engine.place_one(acct, None, None, wire, record=record)
         twap.executed_sz += record.filled_sz
         twap.executed_ntl += record.notional
-        if "error" in status and status["error"].startswith(rules.MARGIN):
-            end(twap, "error", t, rules.MARGIN)
-            return
+        for fatal in (rules.MARGIN, rules.SPOT_BALANCE):  # the TWAP cannot go on
+            if "error" in status and status["error"].startswith(fatal):
+                end(twap, "error", t, fatal)
+                return
     if twap.executed_sz >= twap.sz or twap.done_slices >= twap.slices:
         end(twap, "finished", t)
     elif twap.reduce_only and inst is not None and _position_left(engine, twap, inst) == 0:

@@ -156,3 +156,16 @@ def test_twap_state_survives_a_restart(tmp_path: object) -> None:
         again.advance(10)
         [twap] = again.twaps(key.address)
         assert twap["status"] == "finished" and twap["executed_sz"] == Decimal(1)
+
+
+def test_a_spot_twap_buys_with_the_quote_balance_and_stops_when_it_runs_out(clocked: Simulator) -> None:
+    key, ex = funded(clocked)
+    clocked.fund_spot(key.address, "USDC", 150)
+    assert "running" in _status(send_action(ex, twap_action(10107, True, "5.0", 5)))  # $192 of HYPE
+    for _ in range(9):
+        clocked.advance(1)
+    [twap] = clocked.twaps(key.address)
+    assert twap["status"] == "error" and 0 < twap["executed_sz"] < 5
+    assert clocked.account(key.address)["spot"]["HYPE"] > 0
+    refused = _status(send_action(ex, twap_action(10107, False, "5.0", 5, reduce_only=True)))
+    assert refused == {"error": "Reduce-only TWAP order would increase position."}
