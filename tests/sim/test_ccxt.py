@@ -4,6 +4,7 @@ positions, books, orders placed, edited and canceled, fills, candles, funding, b
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,15 @@ from hlrebal.sim import Simulator  # noqa: E402
 from sim_helpers import D, info, new_key  # noqa: E402
 
 CCXT_BUILDER = "0x6530512A6c89C7cfCEbC3BA7fcD9aDa5f30827a6"  # ccxt's default builder address
+
+
+@pytest.fixture(autouse=True)
+def _decimal_context() -> Iterator[None]:
+    """ccxt sets the calling thread's decimal rounding to ROUND_HALF_UP (decimal_to_precision):
+    put the context back so that no later test computes with it."""
+    saved = decimal.getcontext().copy()
+    yield
+    decimal.setcontext(saved)
 
 
 def _client(sim: Simulator, key: Any) -> Any:
