@@ -7,7 +7,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from typer.testing import CliRunner
 
 from hlrebal.cli import app
 
-from sim_helpers import send_action, twap_action
+from sim_helpers import hlrebal_command, send_action, twap_action
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,10 +32,7 @@ def test_serve_with_flow_fast_twaps_and_a_demo_key(tmp_path: Path) -> None:
     key_file, port = tmp_path / "demo.key", _free_port()
     args = ["--port", str(port), "--market-flow", "--seed", "3", "--twap-slice-seconds", "0.05"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hlrebal", "sim", "serve", *args, "--demo-key", str(key_file)],
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+        hlrebal_command("sim", "serve", *args, "--demo-key", str(key_file)), stderr=subprocess.PIPE, text=True, cwd=ROOT
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -65,8 +61,10 @@ def test_serve_with_flow_fast_twaps_and_a_demo_key(tmp_path: Path) -> None:
         assert later["BTC"] != mids["BTC"]
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=20)
-        proc.kill()
+        try:
+            proc.communicate(timeout=20)
+        finally:
+            proc.kill()
     assert proc.returncode == 130
 
 
