@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from hlrebal.errors import BadInputError
 
 from hlrebal.cli.common import err_console, fail
 
@@ -29,7 +32,7 @@ sim_app = typer.Typer(help="The local Hyperliquid-compatible exchange.", no_args
 @sim_app.command("serve")
 def sim_serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 3001,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 3001,
     snapshot: Annotated[Path | None, typer.Option(help="Snapshot file seeding the market and its account.")] = None,
     state: Annotated[Path | None, typer.Option(help="State file: loaded if it exists, saved as it changes.")] = None,
     fund: Annotated[
@@ -76,6 +79,12 @@ def sim_serve(
         for line in lines:
             err_console().print(line, markup=False)
 
+    from hlrebal.errors import HlrebalError
+
+    try:
+        _check_seed_files(snapshot, state)
+    except HlrebalError as e:
+        fail(e, False)
     try:
         serve(
             host=host,
@@ -89,8 +98,53 @@ def sim_serve(
         )
     except HistoryError as e:
         fail(BadInputError(f"--history {history}: {e}"), False)
+    except OSError as e:
+        fail(_listen_error(e, host, port), False)
+    except (ValueError, KeyError, TypeError, ArithmeticError) as e:
+        # A state or snapshot file whose JSON is fine but whose content the sim cannot seed from.
+        what = f"--state {state}" if state is not None and state.exists() else f"--snapshot {snapshot}"
+        fail(BadInputError(f"{what}: the simulator cannot start from it ({type(e).__name__}: {e})"), False)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+def _check_seed_files(snapshot: Path | None, state: Path | None) -> None:
+    """The snapshot must be one hlrebal reads, and an existing state file a JSON object: checked
+    before anything listens, so that nothing is announced that then fails."""
+    from hlrebal.errors import BadInputError
+    from hlrebal.inputs import DOCUMENT_LIMIT, decode_text, loads, read_limited
+
+    if snapshot is not None:
+        from hlrebal.snapshot import load_snapshot
+
+        load_snapshot(snapshot)  # SnapshotError (exit 2) names the file and the problem
+    if state is not None and state.exists():
+        source = f"--state {state}"
+        doc = loads(
+            decode_text(
+                read_limited(state, what="state file", limit=DOCUMENT_LIMIT, error=BadInputError), source, BadInputError
+            ),
+            source,
+            BadInputError,
+        )
+        if not isinstance(doc, dict):
+            raise BadInputError(f"{source}: not a simulator state file (a JSON object)")
+
+
+def _listen_error(e: OSError, host: str, port: int) -> BadInputError:
+    """Why the simulator could not listen, said as what to do."""
+    import errno
+    import socket
+
+    from hlrebal.errors import BadInputError
+
+    if e.errno == errno.EADDRINUSE:
+        return BadInputError(f"port {port} on {host} is already in use", hint="pick another with --port")
+    if e.errno == errno.EACCES:
+        return BadInputError(f"not allowed to listen on {host}:{port}", hint="use a port above 1023")
+    if e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(e, socket.gaierror):
+        return BadInputError(f"cannot listen on {host!r}: no such local address", hint="use --host 127.0.0.1")
+    return BadInputError(f"cannot listen on {host}:{port}: {e.strerror or e}")
 
 
 def _fund_option(item: str) -> tuple[str, Decimal]:
