@@ -14,7 +14,7 @@ from typing import Protocol
 from hlrebal import planner
 from hlrebal.config import Resolved, state_dir
 from hlrebal.errors import ExitCode, GuardError, HlrebalError
-from hlrebal.executor import ExecutionReport, Executor, new_run_id, reconcile
+from hlrebal.execution import ExecutionReport, Executor, new_run_id, reconcile
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
 from hlrebal.render import plan_json
 from hlrebal.session import Connection

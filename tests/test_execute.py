@@ -477,7 +477,7 @@ def test_leverage_is_set_before_increases_and_said(sim_factory: Any, key_file: P
 def test_stale_prices_are_read_again_before_sending(
     sim_factory: Any, key_file: Path, journal: Path, monkeypatch: Any
 ) -> None:
-    import hlrebal.executor as executor_mod
+    import hlrebal.execution.engine as executor_mod
 
     sim = sim_factory(btc_80())
     real = executor_mod.Executor.__init__

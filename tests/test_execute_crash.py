@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from hlrebal.executor import Executor
+from hlrebal.execution import Executor
 from hlrebal.journal import Journal, read_entries
 from hlrebal.planner import plan
 from hlrebal.policy import Policy

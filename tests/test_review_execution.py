@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from hlrebal.cli import app
 from hlrebal.exchange import ExchangeClient, OrderSpec
-from hlrebal.executor import Executor, status_to_outcome
+from hlrebal.execution import Executor, status_to_outcome
 from hlrebal.journal import Journal, read_entries, refused_dust
 from hlrebal.keys import SigningKey
 from hlrebal.planner import plan

@@ -1,0 +1,45 @@
+"""Running a plan through an exchange: one module per style behind one interface, and the shared parts.
+
+* :mod:`~hlrebal.execution.engine`: the rounds (phase 1, the re-plan of phase 2, the read-back);
+* :mod:`~hlrebal.execution.style`: the interface a style implements; :mod:`~hlrebal.execution.taker`
+  the default style;
+* :mod:`~hlrebal.execution.orders`: order bookkeeping (client order ids, the journal before and after
+  every request, lost answers); :mod:`~hlrebal.execution.reconcile`: what became of orders whose
+  answer never came, in this run or a killed one;
+* :mod:`~hlrebal.execution.guards`, :mod:`~hlrebal.execution.readback`,
+  :mod:`~hlrebal.execution.transfers`, :mod:`~hlrebal.execution.costs`;
+* :mod:`~hlrebal.execution.models`: the reports.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from hlrebal.execution.engine import Executor
+from hlrebal.execution.guards import materially_different
+from hlrebal.execution.models import ExecutionReport, OrderReport, RoundReport
+from hlrebal.execution.orders import EXPIRES_AFTER_MS
+from hlrebal.execution.readback import InconsistentAccount
+from hlrebal.execution.reconcile import EXPIRY_MARGIN_S, fills_by_oid, reconcile, resolve_orders, status_to_outcome
+
+
+def new_run_id() -> str:
+    """16 hex digits: the prefix of every client order id of the run."""
+    return secrets.token_hex(8)
+
+
+__all__ = [
+    "EXPIRES_AFTER_MS",
+    "EXPIRY_MARGIN_S",
+    "ExecutionReport",
+    "Executor",
+    "InconsistentAccount",
+    "OrderReport",
+    "RoundReport",
+    "fills_by_oid",
+    "materially_different",
+    "new_run_id",
+    "reconcile",
+    "resolve_orders",
+    "status_to_outcome",
+]

@@ -1,0 +1,115 @@
+"""What became of orders whose answer never arrived: this run's lost answers, and the orders a killed
+run left without a result (resolved by the next run before it plans).
+
+Only the exchange knows: every order is asked for by client order id (``orderStatus``), and sizes
+and prices come from the account's fills (``userFills``), never from the order's own sizes alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from hlrebal.exchange import ExchangeClient, OrderOutcome
+from hlrebal.journal import Journal
+
+#: orderStatus statuses under which an order may have filled (fully or in part)
+_MAY_HAVE_FILLED = frozenset({"filled", "canceled", "open", "marginCanceled"})
+#: after an order request's expiresAfter, how long to wait for clocks that disagree
+EXPIRY_MARGIN_S = 1.5
+_ZERO = Decimal(0)
+
+
+def status_to_outcome(
+    cloid: str, answer: dict[str, Any], fills: dict[int, tuple[Decimal, Decimal]] | None = None
+) -> OrderOutcome:
+    """Turn an orderStatus answer into what the order did.
+
+    Only an order the exchange accepted (filled, canceled after a partial fill, open) can have
+    filled; every reject status (``iocCancelRejected``, ``perpMarginRejected``, ...) filled nothing,
+    whatever its sizes say. The filled size and average price come from the account's fills for the
+    order id (``fills``: oid -> (size, notional)) when given, as orderStatus carries no average price.
+    """
+    if answer.get("status") != "order":
+        return OrderOutcome(cloid=cloid, status="error", error="never placed (the exchange does not know it)")
+    order = answer.get("order", {})
+    inner = order.get("order", {})
+    status = str(order.get("status", ""))
+    oid = inner.get("oid") if isinstance(inner.get("oid"), int) else None
+    if status not in _MAY_HAVE_FILLED:
+        return OrderOutcome(cloid=cloid, status="error", error=f"order {status or 'rejected'}", oid=oid)
+    if fills is not None and oid is not None:
+        size, notional = fills.get(oid, (_ZERO, _ZERO))
+        avg = notional / size if size > 0 else None
+    else:
+        try:
+            orig = Decimal(str(inner.get("origSz", "0")))
+            left = Decimal(str(inner.get("sz", "0")))
+        except ArithmeticError:
+            orig = left = _ZERO
+        size = orig - left if status != "filled" else orig
+        size = max(size, _ZERO)
+        px = inner.get("avgPx") or inner.get("limitPx")
+        avg = Decimal(str(px)) if px is not None and size > 0 else None
+    if status == "open":
+        return OrderOutcome(cloid=cloid, status="resting", filled_size=size, avg_px=avg, oid=oid)
+    if size > 0:
+        return OrderOutcome(cloid=cloid, status="filled", filled_size=size, avg_px=avg, oid=oid)
+    return OrderOutcome(cloid=cloid, status="error", error=f"order {status}, nothing filled", oid=oid)
+
+
+def fills_by_oid(client: ExchangeClient, user: str) -> dict[int, tuple[Decimal, Decimal]]:
+    """The account's recent fills summed per order id: oid -> (size, notional)."""
+    out: dict[int, tuple[Decimal, Decimal]] = {}
+    for fill in client.user_fills(user):
+        oid = fill.get("oid")
+        if not isinstance(oid, int):
+            continue
+        sz = Decimal(str(fill.get("sz", "0")))
+        px = Decimal(str(fill.get("px", "0")))
+        size, notional = out.get(oid, (_ZERO, _ZERO))
+        out[oid] = (size + sz, notional + sz * px)
+    return out
+
+
+def resolve_orders(client: ExchangeClient, user: str, cloids: Sequence[str]) -> list[OrderOutcome]:
+    """What became of orders whose answer was lost: orderStatus by cloid, fills from userFills."""
+    answers = [client.order_status(user, cloid) for cloid in cloids]
+    fills = fills_by_oid(client, user) if any(a.get("status") == "order" for a in answers) else {}
+    return [status_to_outcome(cloid, answer, fills) for cloid, answer in zip(cloids, answers, strict=True)]
+
+
+def reconcile(
+    client: ExchangeClient,
+    user: str,
+    journal: Journal,
+    pending: Sequence[Any],
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[dict[str, Any]]:
+    """Resolve orders an earlier run sent without recording a result; record each answer.
+
+    An order of a run killed a moment ago may still be on its way: wait until every pending order's
+    ``expiresAfter`` has passed (it can no longer be placed) before asking about it.
+    """
+    latest = max((int(p.entry.get("expires_after") or 0) for p in pending), default=0)
+    wait = latest / 1000 + EXPIRY_MARGIN_S - clock()
+    if wait > 0:
+        sleep(wait)
+    results = []
+    for order, outcome in zip(pending, resolve_orders(client, user, [p.cloid for p in pending]), strict=True):
+        entry = journal.record(
+            "reconciled",
+            cloid=order.cloid,
+            coin=order.coin,
+            of_run=order.run,
+            status=outcome.status,
+            filled_size=outcome.filled_size,
+            avg_price=outcome.avg_px,
+            error=outcome.error,
+        )
+        results.append(entry)
+    return results
