@@ -158,8 +158,21 @@ def refused_dust(path: Path, account: str, base_url: str | None = None) -> dict[
     return out
 
 
+#: the cost figures of a run's ``run_end`` that the run summaries carry (as ``cost_<name>``)
+_COST_FIELDS = (
+    "notional",
+    "fees_usd",
+    "shortfall_usd",
+    "total_usd",
+    "shortfall_bps",
+    "fees_bps",
+    "total_bps",
+    "maker_share",
+)
+
+
 def summarize_runs(path: Path, last: int) -> list[dict[str, Any]]:
-    """The last ``last`` runs: start, end, orders sent, filled, exit code."""
+    """The last ``last`` runs: start, end, orders sent, filled, exit code, and what each cost."""
     runs: dict[str, dict[str, Any]] = {}
     for e in read_entries(path):
         run = str(e.get("run"))
@@ -187,6 +200,9 @@ def summarize_runs(path: Path, last: int) -> list[dict[str, Any]]:
             info["rounds"] += 1
         elif kind == "run_end":
             info.update(ended=e.get("ts"), exit_code=e.get("exit_code"), outcome=e.get("outcome"))
+            costs = e.get("costs")
+            if isinstance(costs, dict):
+                info.update({f"cost_{k}": costs.get(k) for k in _COST_FIELDS})
     ordered = [r for r in runs.values() if "started" in r]
     return ordered[-last:] if last > 0 else ordered
 

@@ -128,6 +128,7 @@ def execute_run(
             message=report.message,
             fees=report.fees,
             traded_notional=report.traded_notional,
+            costs=report.costs.as_json(),
             warnings=report.warnings,
         )
     return RunResult(report=report, confirmed=confirmed, journal=journal_file)

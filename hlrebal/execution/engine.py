@@ -28,7 +28,7 @@ from typing import Any
 from hlrebal.errors import ExchangeError, ExitCode, GuardError, Interrupted
 from hlrebal.exchange import ExchangeClient
 from hlrebal.execution import guards
-from hlrebal.execution.costs import fill_fees
+from hlrebal.execution.costs import arrival_prices, settle
 from hlrebal.execution.models import ExecutionReport, OrderReport, RoundReport
 from hlrebal.execution.orders import OrderDesk
 from hlrebal.execution.readback import expect_fills, holdings, position_goals, verified_read
@@ -254,7 +254,14 @@ class Executor:
             report.exit_code = ExitCode.PARTIAL if sent_any else ExitCode.EXCHANGE
             report.outcome = "partial" if sent_any else "exchange_error"
             report.message = e.message
-        fill_fees(self.client, self.user, report, self.policy)
+        settle(
+            self.client,
+            self.user,
+            report,
+            self.policy,
+            arrival_prices(snapshot),
+            estimated_fees=confirmed.summary.estimated_fees,
+        )
         return report
 
     def _round(self, n: int, confirmed: Plan, snap: Snapshot, current: Plan) -> tuple[Snapshot, bool]:

@@ -1,0 +1,91 @@
+"""Shared set-up of the execution tests: a seeded simulator, the owner's key and client, a library-level
+run of the executor, and the simulator's own record of fills (the independent side of every check)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from pydantic import SecretStr
+
+from hlrebal.exchange import ExchangeClient
+from hlrebal.execution import ExecutionReport, Executor
+from hlrebal.journal import Journal
+from hlrebal.keys import SigningKey
+from hlrebal.planner import plan
+from hlrebal.policy import Policy
+from hlrebal.sim import Simulator
+from hlrebal.snapshot import Snapshot
+from hlrebal.targets import weights_from_mapping
+
+from factories import make_snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+BALANCED = ROOT / "sample_targets" / "balanced.json"
+OWNER_KEY = "0x" + "5e" * 32  # owns the seeded test accounts (a throwaway, test-only key)
+USER = Account.from_key(OWNER_KEY).address.lower()
+
+
+def btc_80(user: str = USER) -> dict[str, Any]:
+    """$100,000 of equity, 80% in a BTC long at 10x (the seed example)."""
+    return make_snapshot({"BTC": ("0.93458", 10)}, cash="19999.952", user=user)
+
+
+def client_for(sim: Simulator, secret: str = OWNER_KEY, **kw: Any) -> ExchangeClient:
+    client = ExchangeClient(sim.url, network="custom", **kw)
+    client.attach_signer(SigningKey(SecretStr(secret), "test"))
+    return client
+
+
+def key_file(tmp_path: Path, secret: str = OWNER_KEY) -> Path:
+    path = tmp_path / "owner.key"
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def write_targets(tmp_path: Path, mapping: dict[str, float], name: str = "targets.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({"target_allocation": mapping}))
+    return path
+
+
+def run_library(
+    sim: Simulator,
+    tmp_path: Path,
+    mapping: dict[str, float],
+    *,
+    policy: Policy | None = None,
+    client: ExchangeClient | None = None,
+    before_run: Callable[[], None] | None = None,
+    spot: bool = False,
+    **kw: Any,
+) -> tuple[ExecutionReport, Snapshot, Path]:
+    """Read, plan and execute at the library level; returns (report, start snapshot, journal path)."""
+    client = client or client_for(sim)
+    policy = policy or Policy()
+    snap = client.read_snapshot(USER, spot=spot)
+    targets = weights_from_mapping(mapping)
+    confirmed = plan(snap, targets, policy)
+    if before_run is not None:
+        before_run()
+    path = tmp_path / "journal.jsonl"
+    with Journal(path, "ab" * 8) as journal:
+        journal.record("run_start", account=USER, base_url=client.base_url)
+        kw.setdefault("sleep", lambda _: None)
+        executor = Executor(client=client, user=USER, targets=targets, policy=policy, journal=journal, **kw)
+        report = executor.run(confirmed, snap)
+    return report, snap, path
+
+
+def sim_fills(sim: Simulator, user: str = USER) -> list[dict[str, Any]]:
+    """The simulator's own fills of the account, oldest first, numbers as Decimals."""
+    raw = sim.handle("info", {"type": "userFills", "user": user})[1]
+    out = []
+    for f in reversed(raw):
+        out.append({**f, "px": Decimal(f["px"]), "sz": Decimal(f["sz"]), "fee": Decimal(f["fee"])})
+    return out
