@@ -14,7 +14,7 @@ from typing import Protocol
 from hlrebal import planner
 from hlrebal.config import Resolved, state_dir
 from hlrebal.errors import ExitCode, GuardError, HlrebalError
-from hlrebal.execution import ExecutionReport, Executor, new_run_id, reconcile
+from hlrebal.execution import ExecutionReport, Executor, new_run_id, outcome_of, reconcile
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
 from hlrebal.render import plan_json
 from hlrebal.session import Connection
@@ -117,7 +117,8 @@ def execute_run(
                 report.reconciled = reconciled
         except BaseException as e:
             code = getattr(e, "exit_code", ExitCode.INTERRUPTED if isinstance(e, KeyboardInterrupt) else 1)
-            journal.record("run_end", exit_code=int(code), outcome="error", message=str(e).split("\n")[0])
+            message = str(e).split("\n")[0] or ("interrupted" if isinstance(e, KeyboardInterrupt) else type(e).__name__)
+            journal.record("run_end", exit_code=int(code), outcome=outcome_of(code), message=message)
             if isinstance(e, HlrebalError):
                 e.journaled = True
             raise
@@ -143,7 +144,10 @@ def record_failed_run(journal_file: Path, error: HlrebalError, *, targets: str |
         with Journal(journal_file, new_run_id()) as journal:
             journal.record("run_start", account=account, targets=targets, failed_before_start=True)
             journal.record(
-                "run_end", exit_code=int(error.exit_code), outcome="error", message=error.message.split("\n")[0]
+                "run_end",
+                exit_code=int(error.exit_code),
+                outcome=outcome_of(error.exit_code),
+                message=error.message.split("\n")[0],
             )
     except HlrebalError:
         pass  # the journal itself is the problem: the error on stderr says enough

@@ -180,7 +180,8 @@ def test_nothing_filled_at_all_is_exit_5(sim_factory: Any, key_file: Path, journ
     r = execute(sim, write_targets(tmp_path, {"ETH": 0.5}), key_file, journal, "--yes")
     assert r.exit_code == 5
     doc = doc_of(r)
-    assert doc["outcome"] == "nothing_filled" and len(doc["rounds"]) == 1
+    assert doc["outcome"] == "partial" and len(doc["rounds"]) == 1
+    assert doc["message"].startswith("orders were sent and nothing filled; remaining: ETH buy")
 
 
 def test_phase_1_rejection_does_not_overcommit_phase_2(

@@ -121,7 +121,7 @@ def test_ctrl_c_between_phases_stops_before_phase_2_and_exits_130(
     events = [e["event"] for e in read_entries(journal)]
     assert "interrupted" in events and events[-1] == "run_end"
     end = list(read_entries(journal))[-1]
-    assert end["exit_code"] == 130
+    assert (end["exit_code"], end["outcome"]) == (130, "interrupted")
     assert json.loads(out)["outcome"] == "interrupted"
 
 

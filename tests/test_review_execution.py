@@ -292,7 +292,8 @@ def test_an_order_rejected_behind_a_lost_answer_is_journaled_as_unfilled(sims: A
     assert (first.status, first.filled_size) == ("error", D(0))
     result = next(e for e in read_entries(journal) if e["event"] == "order_result")
     assert result["status"] == "error" and D(result["filled_size"]) == 0
-    assert report.outcome == "nothing_filled" and len(report.rounds) == 1
+    assert report.outcome == "partial" and len(report.rounds) == 1
+    assert report.message.startswith("orders were sent and nothing filled")
 
 
 def test_refused_round_number_dust_is_not_retried_on_the_next_run(sims: Any, tmp_path: Path) -> None:

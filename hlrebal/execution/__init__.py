@@ -17,7 +17,7 @@ import secrets
 
 from hlrebal.execution.engine import Executor
 from hlrebal.execution.guards import materially_different
-from hlrebal.execution.models import ExecutionReport, OrderReport, RoundReport
+from hlrebal.execution.models import ExecutionReport, OrderReport, Outcome, RoundReport, outcome_of
 from hlrebal.execution.orders import EXPIRES_AFTER_MS
 from hlrebal.execution.readback import InconsistentAccount
 from hlrebal.execution.reconcile import EXPIRY_MARGIN_S, fills_by_oid, reconcile, resolve_orders, status_to_outcome
@@ -35,10 +35,12 @@ __all__ = [
     "Executor",
     "InconsistentAccount",
     "OrderReport",
+    "Outcome",
     "RoundReport",
     "fills_by_oid",
     "materially_different",
     "new_run_id",
+    "outcome_of",
     "reconcile",
     "resolve_orders",
     "status_to_outcome",

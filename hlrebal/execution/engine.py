@@ -252,7 +252,7 @@ class Executor:
         except ExchangeError as e:
             sent_any = bool(report.orders)
             report.exit_code = ExitCode.PARTIAL if sent_any else ExitCode.EXCHANGE
-            report.outcome = "partial" if sent_any else "exchange_error"
+            report.outcome = "partial" if sent_any else "error"
             report.message = e.message
         settle(
             self.client,
@@ -390,15 +390,10 @@ class Executor:
             remaining = "; ".join([*filter(None, [remaining]), *report.blocked_transfers]) + ", then run again"
         report.exit_code = ExitCode.PARTIAL
         if report.orders and not report.any_filled:
-            report.outcome, report.message = (
-                "nothing_filled",
-                f"orders were sent and nothing filled; remaining: {remaining}",
-            )
+            report.outcome, report.message = "partial", f"orders were sent and nothing filled; remaining: {remaining}"
         else:
-            report.outcome, report.message = (
-                "partial",
-                f"trades remain after {len(report.rounds)} round(s): {remaining}",
-            )
+            report.outcome = "partial"
+            report.message = f"trades remain after {len(report.rounds)} round(s): {remaining}"
 
 
 def _trade_doc(t: Trade) -> dict[str, Any]:

@@ -22,9 +22,17 @@ _ZERO = Decimal(0)
 Outcome = Literal["done", "partial", "refused", "interrupted", "error"]
 
 
+_OUTCOMES: dict[int, Outcome] = {
+    ExitCode.OK: "done",
+    ExitCode.GUARD: "refused",
+    ExitCode.PARTIAL: "partial",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
 def outcome_of(code: ExitCode | int) -> Outcome:
     """The outcome an exit code stands for: 0 done, 4 refused, 5 partial, 130 interrupted, else error."""
-    return {0: "done", 4: "refused", 5: "partial", 130: "interrupted"}.get(int(code), "error")  # type: ignore[return-value]
+    return _OUTCOMES.get(int(code), "error")
 
 
 @dataclass(frozen=True)
@@ -215,7 +223,7 @@ class ExecutionReport:
 
     run_id: str
     exit_code: ExitCode = ExitCode.OK
-    outcome: str = "done"
+    outcome: Outcome = "done"
     message: str = ""
     orders: list[OrderReport] = field(default_factory=list)
     rounds: list[RoundReport] = field(default_factory=list)
