@@ -86,6 +86,8 @@ def execute_run(
         )
         try:
             with RunLock(state_dir(), conn.user):
+                before = conn.client.log.copy()
+                conn.client.log.stage = "start"
                 pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
                 reconciled = []
                 if pending:
@@ -115,6 +117,7 @@ def execute_run(
                 )
                 report = executor.run(confirmed, snap)
                 report.reconciled = reconciled
+                report.count_requests(conn.client.log.since(before))  # the whole run, its first read included
         except BaseException as e:
             code = getattr(e, "exit_code", ExitCode.INTERRUPTED if isinstance(e, KeyboardInterrupt) else 1)
             message = str(e).split("\n")[0] or ("interrupted" if isinstance(e, KeyboardInterrupt) else type(e).__name__)
@@ -130,6 +133,8 @@ def execute_run(
             fees=report.fees,
             traded_notional=report.traded_notional,
             costs=report.costs.as_json(),
+            requests=report.requests,
+            request_weight=report.request_weight,
             warnings=report.warnings,
         )
     return RunResult(report=report, confirmed=confirmed, journal=journal_file)

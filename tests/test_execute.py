@@ -140,10 +140,10 @@ def test_long_to_short_flip(sim_factory: Any, key_file: Path, journal: Path, tmp
     r = execute(sim, write_targets(tmp_path, {"BTC": -0.3}), key_file, journal, "--yes")
     assert r.exit_code == 0, r.stderr
     orders = doc_of(r)["orders"]
-    # the flip's close, then (re-planned after the close filled) a fresh open of the short
+    # the flip's close, then (re-planned at fresh prices after the close filled) the open of the short
     assert [(o["action"], o["side"], o["reduce_only"], o["phase"]) for o in orders] == [
         ("flip_close", "sell", True, 1),
-        ("open", "sell", False, 2),
+        ("flip_open", "sell", False, 2),
     ]
     assert abs(weights(sim)["BTC"] + D("0.3")) < D("0.002")
 

@@ -117,8 +117,24 @@ class Executor:
             network_label=self.client.network,
         )
 
-    def _verified_read(self, expected: dict[str, Decimal]) -> Snapshot:
-        return verified_read(self._read, expected, journal=self.journal, progress=self.progress, sleep=self.sleep)
+    def _refresh(self, snap: Snapshot, *, positions: bool = True, prices: bool = False) -> Snapshot:
+        """Re-read only what a run changes (positions; spot balances when spot or a unified account
+        is involved) and, when asked, fresh mids: a tenth of a full read's weight."""
+        self._check_stop("before reading the account")
+        spot = self._spot or snap.unified
+        return self.client.refresh_snapshot(snap, positions=positions, spot=spot and positions, prices=prices)
+
+    def _verified_read(self, expected: dict[str, Decimal], snap: Snapshot, *, prices: bool = False) -> Snapshot:
+        return verified_read(
+            lambda: self._refresh(snap, prices=prices),
+            expected,
+            journal=self.journal,
+            progress=self.progress,
+            sleep=self.sleep,
+        )
+
+    def _stage(self, name: str) -> None:
+        self.client.log.stage = name
 
     def _plan(
         self, snap: Snapshot, policy: Policy, *, count_phase1_margin: bool = True, allow_transfers: bool | None = None
@@ -227,6 +243,7 @@ class Executor:
     def run(self, confirmed: Plan, snapshot: Snapshot) -> ExecutionReport:
         """Execute until the plan is empty, nothing fills, or ``max_rounds`` is reached."""
         report = self.report
+        before = self.client.log.copy()
         self._start_equity = snapshot.equity
         raw_mode = snapshot.raw.get("userAbstraction")
         self._mode = raw_mode if isinstance(raw_mode, str) else None
@@ -254,6 +271,7 @@ class Executor:
             report.exit_code = ExitCode.PARTIAL if sent_any else ExitCode.EXCHANGE
             report.outcome = "partial" if sent_any else "error"
             report.message = e.message
+        self._stage("costs")
         settle(
             self.client,
             self.user,
@@ -262,6 +280,8 @@ class Executor:
             arrival_prices(snapshot),
             estimated_fees=confirmed.summary.estimated_fees,
         )
+        self._stage("")
+        report.count_requests(self.client.log.since(before))
         return report
 
     def _round(self, n: int, confirmed: Plan, snap: Snapshot, current: Plan) -> tuple[Snapshot, bool]:
@@ -271,6 +291,8 @@ class Executor:
         if n == 1:
             snap, current = self._fresh_first_round(confirmed, snap, current, round_policy)
         else:
+            self._stage("next round")
+            snap = self._refresh(snap, positions=False, prices=True)
             current = self._plan(snap, round_policy)
         if current.is_empty:
             report.final_plan, report.final_snapshot = current, snap
@@ -288,16 +310,20 @@ class Executor:
             "plan", round=n, slippage=round_policy.slippage, trades=[_trade_doc(t) for t in current.trades]
         )
         expected = holdings(snap)
+        self._stage("phase 1")
         sent1 = self._work(style, current.phase(1), n, 1, snap)
         self._turnover_done += expect_fills(sent1, expected)
+        self._stage("between phases")
         snap, phase2 = self._replan_phase2(n, current, snap, sent1, expected, rnd)
+        self._stage("phase 2")
         sent2 = self._work(style, phase2, n, 2, snap)
         self._turnover_done += expect_fills(sent2, expected)
         sent = sent1 + sent2
         rnd.sent = len(sent)
         rnd.filled = sum(1 for o in sent if o.filled_size > 0)
         rnd.notional_filled = sum((o.filled_size * (o.avg_price or _ZERO) for o in sent), _ZERO)
-        snap = self._verified_read(expected)
+        self._stage("read-back")
+        snap = self._verified_read(expected, snap)
         after = self._plan(snap, self._policy_for_round(n + 1))
         report.final_plan, report.final_snapshot = after, snap
         self.journal.record(
@@ -329,8 +355,15 @@ class Executor:
         round_policy = self._policy_for_round(n)
         phase2 = list(current.phase(2))
         plan2 = current
-        if (phase2 or current.transfers) and sent1:
-            snap = self._verified_read(expected)
+        if phase2 and sent1 and phase1_done_as_planned(current, sent1, snap):
+            # Phase 1 freed exactly the margin the plan counted on, with room to spare: fresh mids
+            # are enough to re-plan (and guard) the increases; the read-back checks both phases.
+            snap = self._refresh(snap, positions=False, prices=True)
+            plan2 = self._plan(snap, round_policy)
+            phase2 = list(plan2.phase(2))
+            self._guard(phase2, snap)
+        elif (phase2 or current.transfers) and sent1:
+            snap = self._verified_read(expected, snap, prices=True)
             plan2 = self._plan(snap, round_policy, count_phase1_margin=False)
             unfinished = {t.coin for t in plan2.phase(1)}
             phase2 = [t for t in plan2.phase(2) if t.coin not in unfinished]
@@ -394,6 +427,22 @@ class Executor:
         else:
             report.outcome = "partial"
             report.message = f"trades remain after {len(report.rounds)} round(s): {remaining}"
+
+
+#: share of the margin a plan counts as free that phase 2 may need for the light re-plan between
+#: the phases (the rest covers what phase 1's fills cost in slippage and fees beyond the estimate)
+MARGIN_HEADROOM = Decimal("0.9")
+
+
+def phase1_done_as_planned(current: Plan, sent1: Sequence[OrderReport], snap: Snapshot) -> bool:
+    """Every reduction filled in full on a perp-only standard account whose phase 2 fits its margin
+    with room to spare: then the margin phase 1 freed is the margin the plan counted on."""
+    if len(sent1) != len(current.phase(1)) or any(o.filled_size != o.size for o in sent1):
+        return False
+    if current.transfers or snap.unified or any(t.kind == "spot" or ":" in t.coin for t in current.trades):
+        return False
+    s = current.summary
+    return not s.margin_scaled and s.margin_required <= s.margin_available * MARGIN_HEADROOM
 
 
 def _trade_doc(t: Trade) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from hlrebal.errors import ExitCode
+from hlrebal.exchange import RequestLog
 from hlrebal.planner import Plan
 from hlrebal.snapshot import Snapshot
 
@@ -240,6 +241,22 @@ class ExecutionReport:
     """Requests this run made, by kind ("info.l2Book", "exchange.order"), from the client's log."""
     request_weight: int = 0
     """Their weight against the exchange's per-IP limit (info 2 or 20 each, exchange 1 + orders/40)."""
+    request_actions: int = 0
+    """What they count against the address budget (each order of a batch is one action)."""
+
+    def count_requests(self, log: RequestLog) -> None:
+        """Record the requests of ``log`` (what the run made) in the report."""
+        self.requests = dict(log.counts)
+        self.request_weight = log.weight
+        self.request_actions = log.actions
+
+    @property
+    def info_requests(self) -> int:
+        return sum(n for k, n in self.requests.items() if k.startswith("info."))
+
+    @property
+    def exchange_requests(self) -> int:
+        return sum(n for k, n in self.requests.items() if k.startswith("exchange."))
 
     @property
     def fees(self) -> Decimal:
