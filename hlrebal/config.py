@@ -21,16 +21,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hlrebal.errors import ConfigError
-from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
+from hlrebal.policy import NULLABLE_KEYS, OFF_WORDS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
 
 APP_NAME = "hlrebal"
 ENV_PREFIX = "HLREBAL_"
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
 #: connection and file settings (not policy); each may appear in the file, a profile or HLREBAL_<KEY>
 CONNECTION_KEYS: tuple[str, ...] = (
@@ -48,10 +48,16 @@ CONNECTION_KEYS: tuple[str, ...] = (
 CONTROL_ENV = frozenset({"HLREBAL_CONFIG", "HLREBAL_PROFILE", "HLREBAL_HOME", "HLREBAL_PRIVATE_KEY", "HLREBAL_DEBUG"})
 
 
-class Settings(BaseSettings):
-    """Where to connect and whose account: the resolved, validated connection settings."""
+class Settings(BaseModel):
+    """Where to connect and whose account: the resolved, validated connection settings.
 
-    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+    A plain pydantic model: the layers (file, profile, environment, target file, flags) are merged
+    by :func:`resolve`, which also remembers where each value came from; pydantic-settings has no
+    place for the target file's layer between the environment and the flags, nor for per-value
+    sources, and importing it cost every command about 0.1 s.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     network: Literal["mainnet", "testnet"] = "mainnet"
     api_url: str | None = None
@@ -62,11 +68,6 @@ class Settings(BaseSettings):
     targets: Path | None = None
     journal: Path | None = None
     log_file: Path | None = None
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-        # Layers are merged (and their sources recorded) by resolve(); the model only validates.
-        return (init_settings,)
 
 
 def _partial_model(name: str, base: type[BaseModel], keys: list[str]) -> type[BaseModel]:
@@ -191,12 +192,33 @@ def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], 
             raise ConfigError(f"{where}: {key}: unknown key{_did_you_mean(key, known)}")
     _validate_partial(_PartialConnection, conn, where, "")
     _validate_partial(_PartialPolicy, pol, where, "policy.")
+    for key in ("account_address", "vault"):
+        # Checked in every profile, not only the one in use: a placeholder left in the cron profile
+        # must show up when the file is tried, not at 3 a.m.
+        if key in conn and not _ADDRESS.match(str(conn[key])):
+            raise ConfigError(f"{where}: {key}: {conn[key]!r} is not a 0x-prefixed 40-hex-digit address")
+    if "api_url" in conn:
+        _check_url(str(conn["api_url"]), where)
     return conn, pol
 
 
+def _check_url(url: str, origin: str) -> None:
+    """An endpoint the SDK can post to; ``origin`` says where it was given ("flag", a file...)."""
+    if not _URL.match(url):
+        from hlrebal.inputs import shown
+
+        what = "--api-url" if origin == "flag" else f"api_url from {origin}"
+        raise ConfigError(
+            f"{what}: {shown(url)} is not an http:// or https:// URL",
+            hint="write the whole URL, e.g. http://127.0.0.1:3001 for a local `hlrebal sim serve`",
+        )
+
+
 def _validate_partial(model: type[BaseModel], values: Mapping[str, Any], where: str, prefix: str) -> None:
+    # "off" unsets an optional policy value (Policy itself reads it so; the partial models do not).
+    values = {k: None if k in NULLABLE_KEYS and str(v).strip().lower() in OFF_WORDS else v for k, v in values.items()}
     try:
-        model.model_validate(dict(values))
+        model.model_validate(values)
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
@@ -334,6 +356,7 @@ def resolve(
 
     if merged_conn.get("api_url"):
         merged_conn["api_url"] = str(merged_conn["api_url"]).rstrip("/")
+        _check_url(merged_conn["api_url"], sources.get("api_url", "flag"))
     for key in ("account_address", "vault"):
         value = merged_conn.get(key)
         if value is not None and not _ADDRESS.match(str(value)):
@@ -388,7 +411,7 @@ CONFIG_TEMPLATE = """\
 
 [policy]
 # band = 0.05                    # absolute weight drift that triggers a trade
-# band_relative = 0.25           # threshold = min(band, band_relative x |target|)
+# band_relative = 0.25           # threshold = min(band, band_relative x |target|); "off": band alone
 # trade_to = "target"            # or "edge": trade back only to the band's edge
 # untargeted = "close"           # or "keep": perp positions absent from the targets
 # min_trade_value = 10

@@ -55,6 +55,24 @@ def _demo_key(folder: Path) -> SigningKey:
     return read_key_file(path, "demo key")
 
 
+def _demo_address(folder: Path, key: SigningKey) -> str:
+    """The demo key's address, remembered beside it: deriving it imports eth_account (about half a
+    second), which a demo plan otherwise never needs. The note names the key file's inode, time and
+    size (nothing derived from the key but its address), so a key replaced by hand is derived again."""
+    note = folder / "address"
+    st = (folder / "agent.key").stat()
+    digest = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+    try:
+        remembered_digest, address = note.read_text(encoding="utf-8").split()
+        if remembered_digest == digest and len(address) == 42:
+            return address
+    except (FileNotFoundError, ValueError):
+        pass
+    address = address_of(key)
+    note.write_text(f"{digest} {address}\n", encoding="utf-8")
+    return address
+
+
 @contextmanager
 def running_demo() -> Iterator[DemoAccount]:
     """Start the demo simulator (state kept between runs), yield it, stop it."""
@@ -66,7 +84,7 @@ def running_demo() -> Iterator[DemoAccount]:
     key = _demo_key(folder)
     # The demo key owns the paper account, so demo runs can sign everything a real owner can,
     # usdClassTransfer included.
-    doc["user"] = address_of(key)
+    doc["user"] = _demo_address(folder, key)
     # A newer hlrebal may ship a different demo account (or the key was replaced): start that one
     # over rather than mixing an old state with a new seed.
     seed = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()

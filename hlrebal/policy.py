@@ -16,11 +16,14 @@ Precedence is resolved in :mod:`hlrebal.config`; this module only defines and va
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hlrebal.market import MIN_ORDER_VALUE, PERP_TAKER_FEE
+
+#: how a setting is turned off where there is no null (flags, environment, TOML)
+OFF_WORDS = frozenset({"off", "none"})
 
 #: keys a target file's ``policy`` block may set
 PLANNING_KEYS: frozenset[str] = frozenset(
@@ -45,9 +48,10 @@ class Policy(BaseModel):
     # planning preferences
     band: Decimal = Field(Decimal("0.05"), ge=0, lt=1, description="Absolute weight drift that triggers a trade.")
     band_relative: Decimal | None = Field(
-        None,
+        Decimal("0.25"),
         gt=0,
-        description="When set, an asset's threshold is min(band, band_relative x |target|).",
+        description="An asset's threshold is min(band, band_relative x |target|) (the 5/25 rule by default); "
+        '"off" (or null) for the absolute band alone.',
     )
     trade_to: Literal["target", "edge"] = Field(
         "target", description="Trade all the way to the target, or only back to the band's edge."
@@ -89,6 +93,14 @@ class Policy(BaseModel):
         Decimal(10), gt=0, description="Seconds after which prices are re-read before orders go out."
     )
 
+    @field_validator("band_relative", "leverage", "max_order_value", mode="before")
+    @classmethod
+    def _off_means_unset(cls, value: Any) -> Any:
+        # "off" is how a flag, a variable or a TOML file says "unset" (they have no null).
+        if isinstance(value, str) and value.strip().lower() in OFF_WORDS:
+            return None
+        return value
+
     @model_validator(mode="after")
     def _coherent(self) -> Policy:
         if self.min_trade_value < MIN_ORDER_VALUE:
@@ -110,8 +122,10 @@ class Policy(BaseModel):
 
 #: every key the policy knows, for error messages and configuration checks
 POLICY_KEYS: frozenset[str] = frozenset(Policy.model_fields)
-#: keys that may be null ("unset")
-NULLABLE_KEYS: frozenset[str] = frozenset(k for k, f in Policy.model_fields.items() if f.default is None)
+#: keys that may be unset (null in JSON, "off" anywhere)
+NULLABLE_KEYS: frozenset[str] = frozenset(
+    k for k, f in Policy.model_fields.items() if type(None) in get_args(f.annotation)
+)
 
 
 def check_value_kind(key: str, value: object) -> str | None:

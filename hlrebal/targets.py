@@ -18,14 +18,15 @@ import difflib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from hlrebal.errors import TargetFileError
-from hlrebal.policy import NULLABLE_KEYS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
+from hlrebal.inputs import TARGETS_LIMIT, decode_text, loads, read_limited, short_number, shown
+from hlrebal.policy import NULLABLE_KEYS, OFF_WORDS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
 
 CASH = "USDC"
 SUM_TOLERANCE = Decimal("1e-6")
@@ -116,16 +117,16 @@ def parse_targets(text: str, source: str = "<targets>") -> Targets:
     if not text.strip():
         raise _err(source, "", 'the file is empty; write e.g. {"target_allocation": {"BTC": 0.5, "USDC": 0.5}}')
     try:
-        doc = json.loads(
-            text,
+        doc = loads(
+            text.removeprefix("\ufeff"),
+            source,
+            TargetFileError,
             object_pairs_hook=_no_duplicates,
-            parse_float=Decimal,
             parse_constant=_mark_constant,
         )
     except _Duplicate as e:
-        raise _err(source, f"key {e.args[0]!r}", "appears more than once; each key may be given only once") from None
-    except json.JSONDecodeError as e:
-        raise _err(source, "", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        rule = "appears more than once; each key may be given only once"
+        raise _err(source, f"key {shown(e.args[0])}", rule) from None
     if not isinstance(doc, dict):
         raise _err(source, "", f"must be a JSON object, not {_json_type(doc)}")
 
@@ -134,7 +135,7 @@ def parse_targets(text: str, source: str = "<targets>") -> Targets:
         if unknown:
             raise _err(
                 source,
-                f"key {unknown[0]!r}",
+                f"key {shown(unknown[0])}",
                 "unknown top-level key; allowed: target_allocation, policy",
             )
         allocation = doc["target_allocation"]
@@ -161,7 +162,7 @@ def parse_targets(text: str, source: str = "<targets>") -> Targets:
                 source,
                 "target_allocation" if where else "weights",
                 f"weights sum to {_fmt(total)}, not 1; when USDC is given, all weights including "
-                f"USDC must add up to 1 (within {SUM_TOLERANCE})",
+                f"USDC must add up to 1 (within {SUM_TOLERANCE})" + _percent_hint(weights.values(), cash),
             )
     else:
         cash = 1 - net
@@ -176,22 +177,13 @@ def parse_targets(text: str, source: str = "<targets>") -> Targets:
 
 
 def load_targets(path: str | Path) -> Targets:
-    """Read and validate a target file. Raises :class:`TargetFileError` (exit 2)."""
-    p = Path(path)
+    """Read and validate a target file. Raises :class:`TargetFileError` (exit 2).
+
+    Only regular files of at most 1 MiB are read (see :mod:`hlrebal.inputs`).
+    """
     source = str(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise _err(source, "", "no such file") from None
-    except IsADirectoryError:
-        raise _err(source, "", "is a directory, not a target file") from None
-    except OSError as e:
-        raise _err(source, "", f"cannot be read ({e.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _err(source, "", "is not UTF-8 text") from None
-    return parse_targets(text, source)
+    raw = read_limited(path, what="target file", limit=TARGETS_LIMIT, error=TargetFileError)
+    return parse_targets(decode_text(raw, source, TargetFileError), source)
 
 
 def _parse_weights(allocation: dict[str, Any], source: str, where: str) -> dict[str, Decimal]:
@@ -204,7 +196,9 @@ def _parse_weights(allocation: dict[str, Any], source: str, where: str) -> dict[
     out: dict[str, Decimal] = {}
     for key, value in allocation.items():
         if not isinstance(key, str) or not key.strip() or key != key.strip():
-            raise _err(source, f"{where}{key!r}", "coin names must be non-empty, without surrounding spaces")
+            raise _err(source, f"{where}{shown(key)}", "coin names must be non-empty, without surrounding spaces")
+        if not key.isprintable():
+            raise _err(source, f"{where}{shown(key)}", "coin names cannot hold control or invisible characters")
         if isinstance(value, _NonFinite):
             raise _err(source, f"{where}{key}", f"weight must be a finite number, not {value}")
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
@@ -215,6 +209,8 @@ def _parse_weights(allocation: dict[str, Any], source: str, where: str) -> dict[
 
 def _parse_policy(raw: dict[str, Any], source: str) -> dict[str, Any]:
     for key in raw:
+        if not key.isprintable():
+            raise _err(source, f"policy.{shown(key)}", "unknown policy key (it holds control or invisible characters)")
         if key not in PLANNING_KEYS:
             if key in POLICY_KEYS:
                 raise _err(
@@ -230,6 +226,10 @@ def _parse_policy(raw: dict[str, Any], source: str) -> dict[str, Any]:
                 f"policy.{key}",
                 f"unknown policy key{hint}; allowed: {', '.join(sorted(PLANNING_KEYS))}",
             )
+    raw = {
+        k: None if k in NULLABLE_KEYS and isinstance(v, str) and v.strip().lower() in OFF_WORDS else v
+        for k, v in raw.items()
+    }
     for key, value in raw.items():
         if isinstance(value, _NonFinite):
             raise _err(source, f"policy.{key}", f"must be a finite number, not {value}")
@@ -241,7 +241,7 @@ def _parse_policy(raw: dict[str, Any], source: str) -> dict[str, Any]:
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise _err(source, f"policy.{loc}", f"{first['msg']} (got {first.get('input')!r})") from None
+        raise _err(source, f"policy.{loc}", f"{first['msg']} (got {_shown_value(first.get('input'))})") from None
     return model.model_dump(exclude_unset=True)
 
 
@@ -311,7 +311,8 @@ def check_gross(targets: Targets, max_leverage: Decimal) -> None:
             targets.source,
             "target_allocation",
             f"gross exposure {_fmt(gross)} (sum of absolute weights) exceeds max_leverage "
-            f"{_fmt(max_leverage)}; lower the weights or raise --max-leverage",
+            f"{_fmt(max_leverage)}; lower the weights or raise --max-leverage"
+            + _percent_hint(targets.weights.values(), targets.cash if targets.cash_given else None),
         )
 
 
@@ -331,6 +332,8 @@ def schema() -> dict[str, Any]:
         if key not in NULLABLE_KEYS and "anyOf" in prop:
             prop["anyOf"] = [option for option in prop["anyOf"] if option.get("type") != "null"]
             prop.pop("default", None)
+        elif key in NULLABLE_KEYS and "anyOf" in prop:
+            prop["anyOf"].append({"const": "off", "description": "unset (the same as null)"})
     policy_schema["title"] = "Planning preferences"
     policy_schema["description"] = (
         "Planning preferences only; safety limits (max_leverage, max_turnover, ...) cannot be set here."
@@ -372,10 +375,24 @@ def _json_type(value: Any) -> str:
 
 
 def _fmt(value: Decimal) -> str:
-    try:
-        return format(value.normalize(), "f")
-    except InvalidOperation:
-        return str(value)
+    return short_number(value)
+
+
+def _shown_value(value: Any) -> str:
+    if isinstance(value, str):
+        return shown(value, 40)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return short_number(value)
+    return short_number(repr(value), 40)
+
+
+def _percent_hint(weights: Iterable[Decimal], cash: Decimal | None) -> str:
+    """When the weights look like percentages (they add up to about 100, or one is 5 or more)."""
+    values = [*weights, *([cash] if cash is not None else [])]
+    total = sum(values, Decimal(0))
+    if abs(total - 100) <= 1 or any(abs(v) >= 5 for v in values):
+        return "; weights are fractions of equity: write 0.40 for 40%"
+    return ""
 
 
 def weights_from_mapping(mapping: Mapping[str, Decimal | float | int], source: str = "<inline>") -> Targets:

@@ -42,12 +42,15 @@ FLAG_SETS: dict[str, list[str]] = {
 def cases() -> list[tuple[str, list[str]]]:
     """(name, CLI arguments after ``plan``) for every golden document."""
     out: list[tuple[str, list[str]]] = []
-    for target in [*sorted(SAMPLES.glob("*.json")), *sorted((GOLDEN / "targets").glob("*.json"))]:
+    for path in [*sorted(SAMPLES.glob("*.json")), *sorted((GOLDEN / "targets").glob("*.json"))]:
+        # Paths relative to the repository root (cases run from there): error messages name the
+        # file, and the documents must not depend on where the checkout lives.
+        target = path.relative_to(ROOT).as_posix()
         for snap_name, snap_path in SNAPSHOTS.items():
             for flag_name, flags in FLAG_SETS.items():
-                args = [str(target), "--snapshot", str(ROOT / snap_path), "--json", *flags]
-                out.append((f"{target.stem}__{snap_name}__{flag_name}", args))
-        out.append((f"{target.stem}__demo__default", [str(target), "--demo", "--json"]))
+                args = [target, "--snapshot", snap_path, "--json", *flags]
+                out.append((f"{path.stem}__{snap_name}__{flag_name}", args))
+        out.append((f"{path.stem}__demo__default", [target, "--demo", "--json"]))
     return out
 
 
@@ -59,11 +62,17 @@ def normalise(doc: Any) -> Any:
 
 
 def run_case(args: list[str]) -> tuple[int, Any]:
+    """Plan one case from the repository root (its paths are relative to it)."""
     from typer.testing import CliRunner
 
     from hlrebal.cli import app
 
-    result = CliRunner().invoke(app, ["plan", *args])
+    before = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        result = CliRunner().invoke(app, ["plan", *args])
+    finally:
+        os.chdir(before)
     return result.exit_code, normalise(json.loads(result.stdout))
 
 

@@ -88,7 +88,7 @@ def test_policy_flags_change_the_plan(snap_file: Path) -> None:
     full = json.loads(runner.invoke(app, base).stdout)
     edge = json.loads(runner.invoke(app, [*base, "--trade-to", "edge"]).stdout)
     assert D(edge["summary"]["turnover"]) < D(full["summary"]["turnover"])
-    wide = json.loads(runner.invoke(app, [*base, "--band", "0.45"]).stdout)
+    wide = json.loads(runner.invoke(app, [*base, "--band", "0.45", "--band-relative", "off"]).stdout)
     assert wide["trades"] == []
     slip = json.loads(runner.invoke(app, [*base, "--slippage", "0.01"]).stdout)
     assert slip["trades"][0]["limit_price"] == "84744"

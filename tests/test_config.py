@@ -61,7 +61,7 @@ class TestDefaults:
     def test_default_values(self) -> None:
         p = resolve(env={}).policy
         assert p.band == D("0.05")
-        assert p.band_relative is None
+        assert p.band_relative == D("0.25")  # the 5/25 rule
         assert p.trade_to == "target"
         assert p.untargeted == "close"
         assert p.min_trade_value == D(10)
@@ -746,3 +746,46 @@ class TestPolicyCoherence:
 
     def test_min_trade_value_of_ten_is_fine(self) -> None:
         assert resolve(flags={"min_trade_value": D(10)}, env={}).policy.min_trade_value == D(10)
+
+
+class TestOffAndEndpoints:
+    """`off` turns an optional setting off wherever it is written; endpoints and profile addresses
+    are checked where they are written, whether the profile is in use or not."""
+
+    def test_band_relative_off_restores_the_absolute_band_from_every_layer(self, tmp_path: Path) -> None:
+        assert resolve(env={}).policy.band_relative == D("0.25")
+        assert resolve(env={}, flags={"band_relative": "off"}).policy.band_relative is None
+        assert resolve(env={"HLREBAL_BAND_RELATIVE": "OFF"}).policy.band_relative is None
+        cfg = write(tmp_path, '[policy]\nband_relative = "off"\n')
+        assert resolve(env={}, config_path=cfg).policy.band_relative is None
+        assert resolve(env={}, target_policy={"band_relative": None}).policy.band_relative is None
+        assert resolve(env={}, flags={"max_order_value": "off"}).policy.max_order_value is None
+
+    def test_off_in_a_target_file_policy_and_in_the_schema(self) -> None:
+        from hlrebal.targets import parse_targets, schema
+
+        t = parse_targets('{"target_allocation": {"BTC": 0.5}, "policy": {"band_relative": "off"}}')
+        assert t.policy == {"band_relative": None}
+        prop = schema()["oneOf"][0]["properties"]["policy"]["properties"]["band_relative"]
+        assert {"const": "off", "description": "unset (the same as null)"} in prop["anyOf"]
+
+    @pytest.mark.parametrize("url", ["127.0.0.1:3001", "localhost", "ftp://x", "http://", "http:// space"])
+    def test_an_api_url_without_http_is_bad_input_with_a_hint(self, url: str) -> None:
+        with pytest.raises(ConfigError) as info:
+            resolve(env={}, flags={"api_url": url})
+        assert info.value.exit_code == ExitCode.BAD_INPUT
+        assert "is not an http:// or https:// URL" in info.value.message and info.value.hint
+        assert "--api-url" in info.value.message
+        with pytest.raises(ConfigError, match="env HLREBAL_API_URL"):
+            resolve(env={"HLREBAL_API_URL": url})
+
+    def test_good_api_urls_pass(self) -> None:
+        for url in ("http://127.0.0.1:3001", "https://api.hyperliquid.xyz/", "http://[::1]:3001"):
+            assert resolve(env={}, flags={"api_url": url}).base_url == url.rstrip("/")
+
+    def test_a_placeholder_address_in_an_unused_profile_is_refused(self, tmp_path: Path) -> None:
+        cfg = write(tmp_path, f'account_address = "{ADDR_A}"\n[profiles.cron]\naccount_address = "0x..."\n')
+        message = refused(config_path=cfg)
+        assert "[profiles.cron]" in message and "account_address" in message and "'0x...'" in message
+        cfg = write(tmp_path, '[profiles.cron]\napi_url = "localhost:3001"\n')
+        assert "is not an http:// or https:// URL" in refused(config_path=cfg)

@@ -113,11 +113,21 @@ def test_band_relative_tightens_small_targets() -> None:
     # AAA target 10% held at 13%: drift 0.03 < band 0.05, but > 0.2 x 0.10 = 0.02
     doc = make_snapshot({"AAA": "130", "BBB": "500"}, cash="37000", market=market)
     weights = {"AAA": 0.10, "BBB": 0.50}
-    assert "AAA" not in by_coin(run(doc, weights))
+    assert "AAA" not in by_coin(run(doc, weights, band_relative=None))
     p = run(doc, weights, band_relative="0.2")
     assert by_coin(p)["AAA"][0].size == D("30")
     # the big target keeps the absolute band (min of the two)
     assert line(p, "AAA").threshold == D("0.02") and line(p, "BBB").threshold == D("0.05")
+
+
+def test_the_default_band_is_the_5_25_rule_so_small_targets_trade() -> None:
+    market = [("AAA", 2, 10, "100"), ("BBB", 2, 10, "100")]
+    doc = make_snapshot({"BBB": "500"}, cash="50000", market=market)
+    # A 2% target from nothing: drift 0.02 is inside the absolute 5% band, beyond 25% of 2% (0.005).
+    p = run(doc, {"AAA": 0.02, "BBB": 0.50})
+    assert line(p, "AAA").threshold == D("0.005") and by_coin(p)["AAA"][0].size == D("20")
+    assert line(p, "BBB").threshold == D("0.05")  # a large target keeps the absolute band
+    assert "AAA" not in by_coin(run(doc, {"AAA": 0.02, "BBB": 0.50}, band_relative=None))
 
 
 def test_flip_long_to_short_is_a_reduce_only_close_then_an_open() -> None:

@@ -196,8 +196,9 @@ def test_account_shows_spot_balances_and_mode(perp_usdc_only: Simulator) -> None
     assert "Spot balances" in r.stdout and "HYPE" in r.stdout and "standard" in r.stdout
 
 
-def test_demo_account_holds_hype_on_spot(_isolated_home: Path) -> None:
+def test_demo_account_is_the_seed_example_with_spot_usdc(_isolated_home: Path) -> None:
     r = runner.invoke(app, ["account", "--demo", "--json"])
     doc = json.loads(r.stdout)
-    assert any(b["token"] == "HYPE" for b in doc["spot"])
+    assert [(b["token"], b["total"]) for b in doc["spot"]] == [("USDC", "5000")]
+    assert [(p["coin"], p["weight"]) for p in doc["positions"]] == [("BTC", "0.80000048")]
     assert doc["equity"] == "100000"
