@@ -331,7 +331,13 @@ class ExchangeClient:
         return Snapshot.from_raw(doc, f"{self.base_url} ({user})")
 
     def refresh_snapshot(
-        self, previous: Snapshot, *, positions: bool = True, spot: bool = False, prices: bool = False
+        self,
+        previous: Snapshot,
+        *,
+        positions: bool = True,
+        spot: bool = False,
+        prices: bool = False,
+        markets: bool = False,
     ) -> Snapshot:
         """``previous`` with only what changes during a run read again, in 2-weight requests.
 
@@ -340,6 +346,7 @@ class ExchangeClient:
         oracle prices are kept from ``previous`` (read seconds ago: the oracle guard compares fresh
         mids with them), and open orders are dropped (a re-read never carries them). About a tenth
         of a full read's weight; the executor reads this way between phases and after each round.
+        ``markets``: the market contexts (marks, oracles, mids) read again in full, at 20 each.
         """
         user = previous.user
         doc: dict[str, Any] = dict(previous.raw)
@@ -356,7 +363,16 @@ class ExchangeClient:
             doc["spotClearinghouseState"] = self._expect(
                 self.info({"type": "spotClearinghouseState", "user": user}), dict, "spotClearinghouseState"
             )
-        if prices:
+        if markets:
+            doc["metaAndAssetCtxs"] = self._expect(self.info({"type": "metaAndAssetCtxs"}), list, "metaAndAssetCtxs")
+            if "spotMetaAndAssetCtxs" in doc:
+                doc["spotMetaAndAssetCtxs"] = self._expect(
+                    self.info({"type": "spotMetaAndAssetCtxs"}), list, "spotMetaAndAssetCtxs"
+                )
+            for dex, part in dexes.items():
+                fresh = self.info({"type": "metaAndAssetCtxs", "dex": dex})
+                dexes[dex] = {**part, "metaAndAssetCtxs": self._expect(fresh, list, f"metaAndAssetCtxs ({dex})")}
+        elif prices:
             mids = self._expect(self.info({"type": "allMids"}), dict, "allMids")
             for key in ("metaAndAssetCtxs", "spotMetaAndAssetCtxs"):
                 if key in doc:
@@ -516,8 +532,37 @@ class ExchangeClient:
         action = {"type": "cancel", "cancels": [{"a": a, "o": o} for a, o in cancels]}
         answer = self._exchange("cancel", self._signed_l1(action, expires_after=None))
         _expect_ok(answer, "cancelling open orders")
-        statuses = answer.get("response", {}).get("data", {}).get("statuses", [])
-        return [s.get("error") if isinstance(s, dict) else None for s in statuses]
+        return _cancel_errors(answer)
+
+    def cancel_by_cloid(self, cancels: Sequence[tuple[int, str]]) -> list[str | None]:
+        """Cancel (asset, client order id) pairs in one request; returns an error (or None) per cancel."""
+        action = {"type": "cancelByCloid", "cancels": [{"asset": a, "cloid": c} for a, c in cancels]}
+        answer = self._exchange("cancelByCloid", self._signed_l1(action, expires_after=None))
+        _expect_ok(answer, "cancelling orders by client order id")
+        return _cancel_errors(answer)
+
+    def schedule_cancel(self, time_ms: int | None) -> None:
+        """The dead man's switch: every open order of the account is cancelled at ``time_ms`` (at
+        least 5 s ahead); ``None`` clears it."""
+        action: dict[str, Any] = {"type": "scheduleCancel"}
+        if time_ms is not None:
+            action["time"] = time_ms
+        answer = self._exchange("scheduleCancel", self._signed_l1(action, expires_after=None))
+        _expect_ok(
+            answer, "setting the dead man's switch (scheduleCancel)" if time_ms else "clearing the dead man's switch"
+        )
+
+    def l2_book(self, coin: str) -> dict[str, Any]:
+        """The book of ``coin`` (its wire name: "BTC", "@107", "xyz:XYZ100"), best levels first."""
+        book: dict[str, Any] = self._expect(self.info({"type": "l2Book", "coin": coin}), dict, f"l2Book ({coin})")
+        return book
+
+    def open_orders(self, user: str, dex: str = "") -> list[dict[str, Any]]:
+        """The account's resting orders on one perp dex ("": the main dex, with spot)."""
+        orders: list[dict[str, Any]] = self._expect(
+            self.info({"type": "openOrders", "user": user.lower(), "dex": dex}), list, "openOrders"
+        )
+        return orders
 
 
 def _with_mids(meta_and_ctxs: Any, mids: dict[str, Any], *, spot: bool) -> Any:
@@ -530,6 +575,11 @@ def _with_mids(meta_and_ctxs: Any, mids: dict[str, Any], *, spot: bool) -> Any:
         mid = mids.get(name) if isinstance(name, str) else None
         fresh.append({**ctx, "midPx": mid} if mid is not None else ctx)
     return [meta, fresh + list(ctxs[len(fresh) :])]
+
+
+def _cancel_errors(answer: Any) -> list[str | None]:
+    statuses = answer.get("response", {}).get("data", {}).get("statuses", [])
+    return [s.get("error") if isinstance(s, dict) else None for s in statuses]
 
 
 def _nonzero(value: Any) -> bool:

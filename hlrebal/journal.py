@@ -115,7 +115,11 @@ def unresolved_orders(path: Path, account: str, base_url: str) -> list[PendingOr
                 cloid = str(e.get("cloid"))
                 sent[cloid] = PendingOrder(str(e.get("run")), cloid, str(e.get("coin")), account, base_url, e)
         elif kind in ("order_result", "reconciled"):
-            sent.pop(str(e.get("cloid")), None)
+            cloid = str(e.get("cloid"))
+            if e.get("status") == "resting" and cloid in sent:
+                sent[cloid].entry = {**sent[cloid].entry, "oid": e.get("oid"), "resting": True}
+                continue  # a resting order is not done: a successor must cancel it and count its fills
+            sent.pop(cloid, None)
     return list(sent.values())
 
 

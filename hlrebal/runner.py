@@ -15,6 +15,7 @@ from hlrebal import planner
 from hlrebal.config import Resolved, state_dir
 from hlrebal.errors import ExitCode, GuardError, HlrebalError
 from hlrebal.execution import ExecutionReport, Executor, new_run_id, outcome_of, reconcile
+from hlrebal.execution.settings import ExecutionSettings
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
 from hlrebal.render import plan_json
 from hlrebal.session import Connection
@@ -57,9 +58,14 @@ def execute_run(
     journal_file: Path,
     assume_yes: bool,
     cancel_open_orders: bool = False,
+    settings: ExecutionSettings | None = None,
 ) -> RunResult:
-    """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged."""
+    """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged.
+
+    ``settings`` (the style and its timers) default to the resolved configuration's.
+    """
     assert conn.client is not None and conn.key is not None
+    settings = settings or resolved.execution
     if conn.signer == conn.user:
         relation = "the account itself"
     elif conn.vault is not None:
@@ -83,6 +89,7 @@ def execute_run(
             targets=targets.source,
             targets_sha256=targets.sha256,
             policy=resolved.policy.model_dump(mode="json"),
+            execution=settings.model_dump(mode="json"),
         )
         try:
             with RunLock(state_dir(), conn.user):
@@ -114,6 +121,7 @@ def execute_run(
                     # usdClassTransfer is user-signed: only the account's own key, never a vault's leader
                     can_transfer=conn.signer == conn.user and conn.vault is None,
                     run_id=run_id,
+                    settings=settings,
                 )
                 report = executor.run(confirmed, snap)
                 report.reconciled = reconciled

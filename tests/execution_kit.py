@@ -89,3 +89,72 @@ def sim_fills(sim: Simulator, user: str = USER) -> list[dict[str, Any]]:
     for f in reversed(raw):
         out.append({**f, "px": Decimal(f["px"]), "sz": Decimal(f["sz"]), "fee": Decimal(f["fee"])})
     return out
+
+
+def maker_settings(**kw: Any) -> Any:
+    """Maker settings with timers short enough for tests (seconds, never minutes)."""
+    from hlrebal.execution.settings import ExecutionSettings
+
+    values: dict[str, Any] = {
+        "style": "maker",
+        "requote_seconds": Decimal("0.2"),
+        "patience": Decimal(3),
+        "switch_margin": Decimal(5),
+    }
+    return ExecutionSettings(**{**values, **kw})
+
+
+class PriceMover:
+    """Moves a coin's price through the account's resting orders a moment after they rest, so that
+    they fill as makers (the simulator fills resting orders that ``set_price`` moves through).
+
+    ``through`` maps coin -> the price to move to; each coin moves once, ``delay`` s after its first
+    resting order is seen. Use as a context manager around the run.
+    """
+
+    def __init__(self, sim: Simulator, through: dict[str, str], delay: float = 0.3) -> None:
+        import threading
+
+        self.sim, self.through, self.delay = sim, dict(through), delay
+        self.moved: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import time
+
+        while not self._stop.is_set() and len(self.moved) < len(self.through):
+            for order in list(self.sim.engine.open_orders.values()):
+                if order.coin in self.through and order.coin not in self.moved:
+                    self.moved.append(order.coin)
+                    time.sleep(self.delay)
+                    self.sim.set_price(order.coin, self.through[order.coin])
+            time.sleep(0.02)
+
+    def __enter__(self) -> PriceMover:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def journal_entries(path: Path) -> list[dict[str, Any]]:
+    from hlrebal.journal import read_entries
+
+    return list(read_entries(path))
+
+
+def unresolved(path: Path) -> list[str]:
+    """Orders of the journal with no final result (what a successor would have to reconcile)."""
+    from hlrebal.journal import unresolved_orders
+
+    return [p.cloid for p in unresolved_orders(path, USER, _base_url(path))]
+
+
+def _base_url(path: Path) -> str:
+    for e in journal_entries(path):
+        if e["event"] == "run_start":
+            return str(e.get("base_url"))
+    return ""

@@ -23,22 +23,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
 
 from hlrebal.errors import ExchangeError, ExitCode, GuardError, Interrupted
 from hlrebal.exchange import ExchangeClient
 from hlrebal.execution import guards
 from hlrebal.execution.costs import arrival_prices, settle
+from hlrebal.execution.maker import Maker
 from hlrebal.execution.models import ExecutionReport, OrderReport, RoundReport
 from hlrebal.execution.orders import OrderDesk
+from hlrebal.execution.preparation import (
+    cancel_clashing,
+    conclude,
+    drop_refused_dust,
+    phase1_done_as_planned,
+    set_leverage,
+    trade_doc,
+)
 from hlrebal.execution.readback import expect_fills, holdings, position_goals, verified_read
+from hlrebal.execution.safety import DeadMansSwitch, end_resting
+from hlrebal.execution.settings import ExecutionSettings
 from hlrebal.execution.style import PhaseJob, Style
 from hlrebal.execution.taker import Taker
-from hlrebal.execution.transfers import blocked_note, make_transfers, sized_without_transfers
+from hlrebal.execution.transfers import make_transfers, sized_without_transfers
 from hlrebal.journal import Journal
 from hlrebal.planner import Plan, Trade, plan
 from hlrebal.policy import Policy
-from hlrebal.snapshot import Snapshot
+from hlrebal.snapshot import AssetMarket, Snapshot
 from hlrebal.targets import Targets
 
 _ZERO = Decimal(0)
@@ -64,6 +74,7 @@ class Executor:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         run_id: str | None = None,
+        settings: ExecutionSettings | None = None,
     ) -> None:
         self.client = client
         self.user = user
@@ -93,11 +104,20 @@ class Executor:
             refused_dust=self.refused_dust,
             clock=clock,
             sleep=sleep,
+            stopping=should_stop,
+        )
+        self.settings = settings or ExecutionSettings()
+        self.switch = DeadMansSwitch(
+            client, journal, margin=self.settings.switch_margin, clock=clock, progress=progress
         )
         self.taker: Style = Taker()
+        self.patient: Style | None = Maker(self.settings, self.switch) if self.settings.style == "maker" else None
+        #: rounds before the taker rounds: 1 when a patient style works round 1
+        self._patient_rounds = 1 if self.patient is not None else 0
         self._turnover_done = _ZERO
         self._start_equity: Decimal | None = None
         self._goals: dict[str, Decimal] = {}
+        self._markets: dict[str, AssetMarket] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -147,79 +167,20 @@ class Executor:
             count_phase1_margin=count_phase1_margin,
             allow_transfers=self.can_transfer if allow_transfers is None else allow_transfers,
         )
-        return self._drop_refused_dust(result)
-
-    def _drop_refused_dust(self, p: Plan) -> Plan:
-        """A dust close the exchange refused before is reported, not retried on every run."""
-        if not self.refused_dust:
-            return p
-        keep: list[Trade] = []
-        for t in p.trades:
-            refused = self.refused_dust.get(t.coin)
-            if t.dust and refused is not None and Decimal(refused) == t.size:
-                message = (
-                    f"{t.coin}: the exchange refused to close this ${t.notional:.2f} dust position "
-                    f"({t.size}); it is reported, not retried"
-                )
-                if message not in self.report.warnings:
-                    self.report.warnings.append(message)
-                continue
-            keep.append(t)
-        return p.model_copy(update={"trades": tuple(keep)}) if len(keep) != len(p.trades) else p
+        return drop_refused_dust(result, self.refused_dust, self.report.warnings)
 
     def _policy_for_round(self, n: int) -> Policy:
+        """The policy of round ``n``: the slippage widens with every taker round (a patient first
+        round is not counted: the first taker round after it starts at the base slippage)."""
         p = self.policy
-        slip = min(p.slippage + p.slippage_step * (n - 1), p.max_slippage)
+        taker_round = max(n - self._patient_rounds, 1)
+        slip = min(p.slippage + p.slippage_step * (taker_round - 1), p.max_slippage)
         return p.model_copy(update={"slippage": slip})
 
-    def _guard(self, trades: Sequence[Trade], snap: Snapshot) -> None:
-        guards.check_trades(
-            trades, snap, self.policy, equity=self._start_equity or snap.equity, turnover_done=self._turnover_done
-        )
-
-    def _open_orders_guard(self, p: Plan, snap: Snapshot) -> Snapshot:
-        traded = {t.coin for t in p.trades}
-        clashing = [o for o in snap.open_orders if snap.spot_aliases.get(o.coin, o.coin) in traded]
-        if not clashing:
-            return snap
-        coins = ", ".join(sorted({o.coin for o in clashing}))
-        if not self.cancel_open_orders:
-            raise GuardError(
-                f"the account has {len(clashing)} open order(s) on traded coins ({coins}): they hold margin and "
-                "could fill during the rebalance",
-                hint="cancel them, or pass --cancel-open-orders to have hlrebal cancel them first",
-            )
-        self._check_stop("before cancelling open orders")
-        self.progress(f"cancelling {len(clashing)} open order(s) on {coins}")
-        cancels = [(m.asset_id, o.oid) for o in clashing if (m := snap.market_of(o.coin)) is not None]
-        errors = self.desk.idempotent(lambda: self.client.cancel(cancels), "cancelling open orders")
-        self.journal.record("cancelled", orders=[{"coin": o.coin, "oid": o.oid} for o in clashing], errors=errors)
-        return self._read()
-
-    def _set_leverage(self, trades: Sequence[Trade], snap: Snapshot) -> None:
-        if self.policy.leverage is None:
-            return
-        done: set[str] = set()
-        for t in trades:
-            if t.leverage is None or t.coin in done:
-                continue
-            position = snap.positions.get(t.coin)
-            if position is not None and position.leverage == t.leverage and position.is_cross == t.is_cross:
-                continue
-            self._check_stop("before setting leverage")
-            mode = "cross" if t.is_cross else "isolated"
-            self.progress(f"setting {t.coin} leverage to {t.leverage}x {mode}")
-            asset, leverage, is_cross, coin = t.asset_id, t.leverage, t.is_cross, t.coin
-
-            def set_it(
-                asset: int = asset, leverage: int = leverage, is_cross: bool = is_cross, coin: str = coin
-            ) -> None:
-                self.client.update_leverage(asset, leverage, is_cross=is_cross, coin=coin)
-
-            self.desk.idempotent(set_it, f"setting {t.coin} leverage")
-            self.journal.record("leverage", coin=t.coin, leverage=t.leverage, margin=mode)
-            self.report.leverage_set.append(f"{t.coin} {t.leverage}x {mode}")
-            done.add(t.coin)
+    def _guard(self, trades: Sequence[Trade], snap: Snapshot, filled: Decimal = _ZERO) -> None:
+        """The run's guards, turnover counted from the equity at the start of the run."""
+        equity = self._start_equity or snap.equity
+        guards.check_trades(trades, snap, self.policy, equity=equity, turnover_done=self._turnover_done + filled)
 
     def _work(self, style: Style, trades: Sequence[Trade], n: int, phase: int, snap: Snapshot) -> list[OrderReport]:
         if not trades:
@@ -236,7 +197,20 @@ class Executor:
         return style.work(job)
 
     def _style_for_round(self, n: int) -> Style:
-        return self.taker
+        return self.patient if self.patient is not None and n <= self._patient_rounds else self.taker
+
+    def _end_resting(self) -> None:
+        """Cancel what this run still has resting, check with openOrders, clear the switch."""
+        mine = [o for o in self.report.orders if o.tif != "Ioc" and o.oid is not None]
+        if not mine and self.switch.armed_until is None:
+            return
+        self._stage("end")
+        dexes = sorted({m.dex for o in mine if (m := self._markets.get(o.coin)) is not None} | {""})
+        if not end_resting(self.desk, mine, self.switch, dexes):
+            self.report.warnings.append(
+                "could not confirm that none of this run's orders still rest: check the account's open orders "
+                "(the dead man's switch cancels them at its time)"
+            )
 
     # ------------------------------------------------------------------ the run
 
@@ -248,15 +222,16 @@ class Executor:
         raw_mode = snapshot.raw.get("userAbstraction")
         self._mode = raw_mode if isinstance(raw_mode, str) else None
         self._spot = self._spot or bool(snapshot.spot_assets)
-        snap, current = snapshot, self._drop_refused_dust(confirmed)
+        snap, current = snapshot, drop_refused_dust(confirmed, self.refused_dust, self.report.warnings)
         if confirmed.transfers and not self.can_transfer:
             current = self._plan(snap, self._policy_for_round(1))
+        self._markets = {**snapshot.assets, **snapshot.spot_assets}
         try:
-            for n in range(1, self.policy.max_rounds + 1):
+            for n in range(1, self.policy.max_rounds + self._patient_rounds + 1):
                 snap, more = self._round(n, confirmed, snap, current)
                 if not more:
                     break
-            self._finish()
+            conclude(report)
         except Interrupted as e:
             report.exit_code, report.outcome, report.message = ExitCode.INTERRUPTED, "interrupted", e.message
         except GuardError as e:
@@ -271,6 +246,7 @@ class Executor:
             report.exit_code = ExitCode.PARTIAL if sent_any else ExitCode.EXCHANGE
             report.outcome = "partial" if sent_any else "error"
             report.message = e.message
+        self._end_resting()
         self._stage("costs")
         settle(
             self.client,
@@ -297,7 +273,8 @@ class Executor:
         if current.is_empty:
             report.final_plan, report.final_snapshot = current, snap
             return snap, False
-        snap = self._open_orders_guard(current, snap)
+        if cancel_clashing(self.desk, current, snap, allowed=self.cancel_open_orders):
+            snap = self._read()
         if snap.time != current.snapshot_time:
             current = self._plan(snap, round_policy)
         self._guard(current.trades, snap)
@@ -307,7 +284,11 @@ class Executor:
         if n == 1:
             self._goals = position_goals(current, snap)
         self.journal.record(
-            "plan", round=n, slippage=round_policy.slippage, trades=[_trade_doc(t) for t in current.trades]
+            "plan",
+            round=n,
+            style=style.name,
+            slippage=round_policy.slippage,
+            trades=[trade_doc(t) for t in current.trades],
         )
         expected = holdings(snap)
         self._stage("phase 1")
@@ -337,7 +318,7 @@ class Executor:
         self.progress(f"round {n}: {rnd.filled}/{rnd.sent} order(s) filled, {len(after.trades)} trade(s) remain")
         if after.is_empty:
             return snap, False
-        if rnd.filled == 0:
+        if rnd.filled == 0 and style is self.taker:
             rnd.note += "nothing filled: stopping. "
             return snap, False
         return snap, True
@@ -378,7 +359,7 @@ class Executor:
         if phase2 and plan2.transfers:
             snap, phase2 = self._transfer(plan2, snap, phase2, n, round_policy)
         if phase2:
-            self._set_leverage(phase2, snap)
+            set_leverage(self.desk, phase2, snap, self.policy)
         return snap, phase2
 
     def _transfer(
@@ -407,53 +388,3 @@ class Executor:
                 raise GuardError(f"the plan changed after confirmation ({why}) and was not confirmed again")
             self.report.warnings.append(f"the plan was re-made before sending: {why}")
         return fresh_snap, fresh
-
-    def _finish(self) -> None:
-        report = self.report
-        final = report.final_plan
-        blocked = [t for t in final.transfers if t.blocked] if final is not None else []
-        if blocked:  # the latest amounts: what is still missing now, not what was missing mid-run
-            report.blocked_transfers = [blocked_note(t.amount, t.direction) for t in blocked]
-        if (final is None or final.is_empty) and not blocked:
-            report.exit_code, report.outcome = ExitCode.OK, "done"
-            report.message = "the account is at its targets" if report.orders else "nothing to do"
-            return
-        remaining = ", ".join(f"{t.coin} {t.side} {t.size}" for t in final.trades) if final is not None else ""
-        if report.blocked_transfers:
-            remaining = "; ".join([*filter(None, [remaining]), *report.blocked_transfers]) + ", then run again"
-        report.exit_code = ExitCode.PARTIAL
-        if report.orders and not report.any_filled:
-            report.outcome, report.message = "partial", f"orders were sent and nothing filled; remaining: {remaining}"
-        else:
-            report.outcome = "partial"
-            report.message = f"trades remain after {len(report.rounds)} round(s): {remaining}"
-
-
-#: share of the margin a plan counts as free that phase 2 may need for the light re-plan between
-#: the phases (the rest covers what phase 1's fills cost in slippage and fees beyond the estimate)
-MARGIN_HEADROOM = Decimal("0.9")
-
-
-def phase1_done_as_planned(current: Plan, sent1: Sequence[OrderReport], snap: Snapshot) -> bool:
-    """Every reduction filled in full on a perp-only standard account whose phase 2 fits its margin
-    with room to spare: then the margin phase 1 freed is the margin the plan counted on."""
-    if len(sent1) != len(current.phase(1)) or any(o.filled_size != o.size for o in sent1):
-        return False
-    if current.transfers or snap.unified or any(t.kind == "spot" or ":" in t.coin for t in current.trades):
-        return False
-    s = current.summary
-    return not s.margin_scaled and s.margin_required <= s.margin_available * MARGIN_HEADROOM
-
-
-def _trade_doc(t: Trade) -> dict[str, Any]:
-    return {
-        "coin": t.coin,
-        "phase": t.phase,
-        "action": t.action.value,
-        "side": t.side,
-        "size": t.size,
-        "limit_price": t.limit_price,
-        "reference_price": t.reference_price,
-        "reduce_only": t.reduce_only,
-        "dust": t.dust,
-    }

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from hlrebal.exchange import ExchangeClient, OrderAnswerLost, OrderOutcome, OrderSpec
 from hlrebal.execution.models import ExecutionReport, OrderReport
-from hlrebal.execution.reconcile import EXPIRY_MARGIN_S, resolve_orders
+from hlrebal.execution.reconciliation import EXPIRY_MARGIN_S, resolve_orders, status_to_outcome
 from hlrebal.journal import Journal, is_min_value_refusal
 from hlrebal.planner import Trade
 
@@ -23,6 +23,8 @@ EXPIRES_AFTER_MS = 5_000
 IDEMPOTENT_ATTEMPTS = 3
 
 Tif = Literal["Ioc", "Gtc", "Alo"]
+#: the exchange's answer to a post-only order that would have crossed the book
+POST_ONLY_CROSSED = "Post only order would have immediately matched"
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,10 @@ class OrderDesk:
         refused_dust: dict[str, str],
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.client = client
+        self.stopping = stopping
         self.user = user
         self.journal = journal
         self.report = report
@@ -67,6 +71,16 @@ class OrderDesk:
         self.clock = clock
         self.sleep = sleep
         self._seq = 0
+
+    def wait(self, seconds: float, step: float = 0.25) -> None:
+        """Sleep up to ``seconds`` in short steps, returning early once the run is asked to stop
+        (a Ctrl-C during a long maker wait is honoured within a step, not at the next requote)."""
+        deadline = self.clock() + seconds
+        while not self.stopping():
+            left = deadline - self.clock()
+            if left <= 0:
+                return
+            self.sleep(min(step, left))
 
     def next_cloid(self, n_round: int, phase: int) -> str:
         """The run id, round and phase in hex, then a sequence number: traceable to its run."""
@@ -165,6 +179,8 @@ class OrderDesk:
     def apply(self, rep: OrderReport, out: OrderOutcome) -> None:
         """What an answer says of an order; a dust close refused for its size is remembered."""
         rep.status = "partial" if out.status == "filled" and out.filled_size < rep.size else out.status
+        if rep.tif == "Alo" and out.error and POST_ONLY_CROSSED in out.error:
+            rep.status = "requoted"  # the touch moved while the order travelled: quote again
         rep.filled_size = out.filled_size
         rep.avg_price = out.avg_px
         rep.oid = out.oid
@@ -176,8 +192,12 @@ class OrderDesk:
                 f"order below $10 ({out.error}); it is left as it is and not retried"
             )
 
-    def idempotent(self, action: Callable[[], Any], what: str) -> Any:
-        """Run an action that is safe to repeat (set leverage, cancel): a lost answer is retried."""
+    def idempotent(self, action: Callable[[], Any], what: str, *, interruptible: bool = True) -> Any:
+        """Run an action that is safe to repeat (set leverage, cancel): a lost answer is retried.
+
+        ``interruptible=False`` for the cancels that end a phase or a stopped run: they must go out
+        even when the run is stopping.
+        """
         for attempt in range(IDEMPOTENT_ATTEMPTS):
             try:
                 return action()
@@ -186,5 +206,53 @@ class OrderDesk:
                     raise
                 self.progress(f"{what}: {e.message}; trying again (it is safe to repeat)")
                 self.sleep(0.5 * (attempt + 1))
-                self.check_stop(f"before retrying {what}")
+                if interruptible:
+                    self.check_stop(f"before retrying {what}")
         return None
+
+    # ------------------------------------------------------------------ resting orders
+
+    def refresh(self, reports: Sequence[OrderReport]) -> None:
+        """Ask the exchange what each resting order has done (orderStatus by cloid); record every
+        order that is no longer resting. Sizes of maker fills are exact; their price is the limit."""
+        for rep in reports:
+            if rep.status != "resting":
+                continue
+            out = status_to_outcome(rep.cloid, self.client.order_status(self.user, rep.cloid))
+            self.settle(rep, out)
+
+    def settle(self, rep: OrderReport, out: OrderOutcome) -> None:
+        """Apply a status read of a resting order; once it is final, journal its result."""
+        rep.filled_size = max(rep.filled_size, out.filled_size)
+        if rep.filled_size > 0 and out.avg_px is not None:
+            rep.avg_price = out.avg_px
+        if out.status == "resting":
+            return
+        if rep.filled_size >= rep.size:
+            rep.status = "filled"
+        elif rep.filled_size > 0:
+            rep.status = "partial"
+        elif out.error and "canceled" in out.error:
+            rep.status = "cancelled"
+        else:
+            rep.status, rep.error = "error", out.error
+        self.record_result(rep)
+
+    def cancel(self, reports: Sequence[OrderReport], *, interruptible: bool = True) -> list[OrderReport]:
+        """Cancel the resting ones of ``reports`` in ONE request, then read what each did (a fill may
+        race the cancel: the status read after it is the truth). Returns those still resting (a
+        cancel whose answer was lost three times, or refused)."""
+        live = [r for r in reports if r.status == "resting" and r.oid is not None]
+        if not live:
+            return []
+        pairs = [(r.asset, int(r.oid)) for r in live if r.oid is not None]
+        self.journal.record("cancel_sent", cloids=[r.cloid for r in live])
+        try:
+            errors = self.idempotent(
+                lambda: self.client.cancel(pairs), "cancelling resting orders", interruptible=interruptible
+            )
+        except OrderAnswerLost as e:
+            errors = [e.message] * len(live)
+        self.journal.record("cancel_result", cloids=[r.cloid for r in live], errors=errors)
+        self.refresh(live)
+        return [r for r in live if r.status == "resting"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol
 
 from hlrebal.execution.models import OrderReport
@@ -20,7 +21,7 @@ from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
 
 
-def _no_guard(trades: Sequence[Trade], snap: Snapshot) -> None:
+def _no_guard(trades: Sequence[Trade], snap: Snapshot, filled: Decimal) -> None:
     return None
 
 
@@ -35,8 +36,9 @@ class PhaseJob:
     """The snapshot the trades were planned on (prices, markets, oracles)."""
     policy: Policy
     desk: OrderDesk
-    guard: Callable[[Sequence[Trade], Snapshot], None] = field(default=_no_guard)
-    """Re-checks the run's guards for trades about to be (re)sent at fresh prices; raises GuardError."""
+    guard: Callable[[Sequence[Trade], Snapshot, Decimal], None] = field(default=_no_guard)
+    """Re-checks the run's guards for trades about to be (re)sent at fresh prices, with the notional
+    (at reference prices) this phase has already filled; raises GuardError."""
 
 
 class Style(Protocol):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from hlrebal.errors import HlrebalError
 from hlrebal.exchange import ExchangeClient, OrderOutcome
 from hlrebal.journal import Journal
 
@@ -99,6 +100,7 @@ def reconcile(
     wait = latest / 1000 + EXPIRY_MARGIN_S - clock()
     if wait > 0:
         sleep(wait)
+    cancel_resting(client, journal, pending)
     results = []
     for order, outcome in zip(pending, resolve_orders(client, user, [p.cloid for p in pending]), strict=True):
         entry = journal.record(
@@ -113,3 +115,17 @@ def reconcile(
         )
         results.append(entry)
     return results
+
+
+def cancel_resting(client: ExchangeClient, journal: Journal, pending: Sequence[Any]) -> None:
+    """Cancel, by client order id, the orders of a killed run that may still rest (post-only and
+    good-till-cancel ones): their fills are then final when they are asked for."""
+    restable = [p for p in pending if p.entry.get("tif", "Ioc") != "Ioc" and isinstance(p.entry.get("asset"), int)]
+    if not restable:
+        return
+    journal.record("cancel_sent", cloids=[p.cloid for p in restable], at="reconciliation")
+    try:
+        errors: list[str | None] = client.cancel_by_cloid([(int(p.entry["asset"]), p.cloid) for p in restable])
+    except HlrebalError as e:
+        errors = [e.message] * len(restable)  # the status read next still says what each order did
+    journal.record("cancel_result", cloids=[p.cloid for p in restable], errors=errors)
