@@ -88,7 +88,7 @@ def test_orders_the_touch_left_are_requoted_and_a_coin_never_passes_its_goal(tmp
     with Simulator(snapshot=btc_80()) as sim:
         sim.move_price_after(7, "BTC", "85400")  # once the BTC ask rests: the touch falls away from it
         with PriceMover(sim, {"ETH": "3040"}):
-            report, snap, journal = run(sim, tmp_path, mapping=TARGETS, settings=maker_settings(patience=D("1.5")))
+            report, _snap, journal = run(sim, tmp_path, mapping=TARGETS, settings=maker_settings(patience=D("1.5")))
         assert_nothing_rests(sim, journal)
         sold = -sum((f["sz"] for f in sim_fills(sim) if f["coin"] == "BTC" and f["side"] == "A"), D(0))
     btc = [o for o in report.orders if o.coin == "BTC" and o.round == 1]

@@ -79,7 +79,7 @@ def test_sigkill_during_the_maker_wait_is_reconciled_by_the_next_run(sim_btc: Si
     finally:
         proc.kill()
     assert sim_btc.engine.account(USER).scheduled_cancel is not None  # the switch is armed for it
-    [order] = resting(sim_btc)
+    [_order] = resting(sim_btc)
     sim_btc.set_price("BTC", "85700")  # the orphaned ask fills after its run died
     successor = start(sim_btc, tmp_path, HLREBAL_STYLE="taker")
     out, err = successor.communicate(timeout=60)

@@ -41,6 +41,7 @@ from hlrebal.execution.preparation import (
 )
 from hlrebal.execution.readback import expect_fills, holdings, position_goals, verified_read
 from hlrebal.execution.safety import DeadMansSwitch, end_resting
+from hlrebal.execution.scope import Scope, filled_by_coin
 from hlrebal.execution.settings import ExecutionSettings
 from hlrebal.execution.style import PhaseJob, Style
 from hlrebal.execution.taker import Taker
@@ -75,6 +76,7 @@ class Executor:
         sleep: Callable[[float], None] = time.sleep,
         run_id: str | None = None,
         settings: ExecutionSettings | None = None,
+        scope: Scope | None = None,
     ) -> None:
         self.client = client
         self.user = user
@@ -106,6 +108,8 @@ class Executor:
             sleep=sleep,
             stopping=should_stop,
         )
+        #: an approved plan executed as given (``Scope.of(plan)``): only its coins, sides and sizes
+        self.scope = scope
         self.settings = settings or ExecutionSettings()
         self.switch = DeadMansSwitch(
             client, journal, margin=self.settings.switch_margin, clock=clock, progress=progress
@@ -167,6 +171,8 @@ class Executor:
             count_phase1_margin=count_phase1_margin,
             allow_transfers=self.can_transfer if allow_transfers is None else allow_transfers,
         )
+        if self.scope is not None:
+            result = self.scope.restrict(result, filled_by_coin(self.report.orders))
         return drop_refused_dust(result, self.refused_dust, self.report.warnings)
 
     def _policy_for_round(self, n: int) -> Policy:
@@ -376,8 +382,8 @@ class Executor:
     ) -> tuple[Snapshot, Plan]:
         """Round 1 trades on the confirmed plan unless its prices are stale; then re-read and re-plan."""
         age = self.clock() - snap.time / 1000
-        if age <= float(self.policy.max_snapshot_age):
-            return snap, current
+        if age <= float(self.policy.max_snapshot_age) or self.scope is not None:
+            return snap, current  # an approved plan goes as given: its limits bound what it costs
         self.progress(f"prices are {age:.0f} s old: reading the account again before sending")
         fresh_snap = self._read(open_orders=True)
         fresh = self._plan(fresh_snap, policy)
