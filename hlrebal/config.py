@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from hlrebal.errors import ConfigError
-from hlrebal.execution.settings import EXECUTION_KEYS, ExecutionSettings
+from hlrebal.execution_settings import EXECUTION_KEYS, ExecutionSettings
 from hlrebal.policy import NULLABLE_KEYS, OFF_WORDS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
 
 APP_NAME = "hlrebal"

@@ -15,7 +15,7 @@ from hlrebal import planner
 from hlrebal.config import Resolved, state_dir
 from hlrebal.errors import ExitCode, GuardError, HlrebalError
 from hlrebal.execution import ExecutionReport, Executor, new_run_id, outcome_of, reconcile
-from hlrebal.execution.settings import ExecutionSettings
+from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
 from hlrebal.render import plan_json
 from hlrebal.session import Connection

@@ -93,7 +93,7 @@ def sim_fills(sim: Simulator, user: str = USER) -> list[dict[str, Any]]:
 
 def maker_settings(**kw: Any) -> Any:
     """Maker settings with timers short enough for tests (seconds, never minutes)."""
-    from hlrebal.execution.settings import ExecutionSettings
+    from hlrebal.execution_settings import ExecutionSettings
 
     values: dict[str, Any] = {
         "style": "maker",

@@ -71,7 +71,7 @@ def test_every_run_ends_with_its_documented_outcome(
         elif case == "turnover_cap":
             extra += ("--max-turnover", "0.5")
         elif case == "not_confirmed":
-            import hlrebal.cli as cli_mod
+            import hlrebal.cli.execute as cli_mod
 
             monkeypatch.setattr(cli_mod, "_interactive", lambda: True)
             extra, answer = (), "n\n"

@@ -11,7 +11,7 @@ import pytest
 
 from hlrebal.config import resolve
 from hlrebal.errors import ConfigError
-from hlrebal.execution.settings import ExecutionSettings
+from hlrebal.execution_settings import ExecutionSettings
 
 
 def config(tmp_path: Path, text: str) -> Path:

@@ -82,7 +82,7 @@ def snapshot_cmd(
 
 
 def journal_cmd(
-    last: Annotated[int, typer.Option("--last", help="How many recent runs to show.")] = 10,
+    last: Annotated[int, typer.Option("--last", min=1, help="How many recent runs to show (1 or more).")] = 10,
     json_out: JsonOpt = False,
     journal: JournalOpt = None,
     config: ConfigOpt = None,

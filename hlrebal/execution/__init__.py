@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         resolve_orders,
         status_to_outcome,
     )
-    from hlrebal.execution.settings import ExecutionSettings
+    from hlrebal.execution_settings import ExecutionSettings
 
 # The package face is loaded lazily: the configuration imports only the settings module, and
 # `hlrebal --help` must not pay for the engine.
@@ -49,7 +49,7 @@ _WHERE = {
     "reconcile": "reconciliation",
     "resolve_orders": "reconciliation",
     "status_to_outcome": "reconciliation",
-    "ExecutionSettings": "settings",
+    "ExecutionSettings": "hlrebal.execution_settings",
 }
 
 
@@ -57,7 +57,7 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'hlrebal.execution' has no attribute {name!r}")
-    return getattr(import_module(f"hlrebal.execution.{module}"), name)
+    return getattr(import_module(module if "." in module else f"hlrebal.execution.{module}"), name)
 
 
 def new_run_id() -> str:

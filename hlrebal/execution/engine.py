@@ -42,10 +42,10 @@ from hlrebal.execution.preparation import (
 from hlrebal.execution.readback import expect_fills, holdings, position_goals, verified_read
 from hlrebal.execution.safety import DeadMansSwitch, end_resting
 from hlrebal.execution.scope import Scope, filled_by_coin
-from hlrebal.execution.settings import ExecutionSettings
 from hlrebal.execution.style import PhaseJob, Style
 from hlrebal.execution.taker import Taker
 from hlrebal.execution.transfers import make_transfers, sized_without_transfers
+from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.journal import Journal
 from hlrebal.planner import Plan, Trade, plan
 from hlrebal.policy import Policy
@@ -94,7 +94,7 @@ class Executor:
         self.clock = clock
         self.sleep = sleep
         self.run_id = run_id or journal.run_id
-        self.report = ExecutionReport(run_id=self.run_id)
+        self.report = ExecutionReport(run_id=self.run_id, style=(settings or ExecutionSettings()).style)
         self.desk = OrderDesk(
             client=client,
             user=user,

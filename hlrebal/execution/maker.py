@@ -27,8 +27,8 @@ from hlrebal.errors import GuardError, HlrebalError
 from hlrebal.execution.models import OrderReport
 from hlrebal.execution.orders import Placement
 from hlrebal.execution.safety import DeadMansSwitch
-from hlrebal.execution.settings import ExecutionSettings
 from hlrebal.execution.style import PhaseJob
+from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.market import MIN_ORDER_VALUE, Rounding, limit_price, price_step, round_price
 from hlrebal.planner import Trade
 from hlrebal.snapshot import AssetMarket

@@ -1,8 +1,9 @@
-"""How patient a run is: the execution style and its timers.
+"""How patient a run is: the execution style and its timers (values only).
 
 These settings say *how* a plan is traded, not *what* is traded, so they live apart from the
-:class:`~hlrebal.policy.Policy` (a plan document does not change with them). Every timer is here,
-so that tests and rehearsals run in seconds.
+:class:`~hlrebal.policy.Policy` (a plan document does not change with them), in a room of their own
+that the configuration can import without the execution engine. Every timer is here, so that
+tests and rehearsals run in seconds.
 """
 
 from __future__ import annotations
