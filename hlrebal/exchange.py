@@ -552,6 +552,56 @@ class ExchangeClient:
             answer, "setting the dead man's switch (scheduleCancel)" if time_ms else "clearing the dead man's switch"
         )
 
+    def twap_order(
+        self, *, asset: int, coin: str, is_buy: bool, size: Decimal, reduce_only: bool, minutes: int, randomize: bool
+    ) -> int:
+        """A native TWAP (``twapOrder``): the SDK 0.24 has no method for it, so the action is signed
+        with the SDK's L1 signing helper and posted as every other action. Returns its TWAP id;
+        raises ExchangeError with the exchange's reason when refused, OrderAnswerLost when the
+        answer never came (the caller looks it up in twapHistory, never resends it)."""
+        from hyperliquid.utils.signing import float_to_wire
+
+        wire_size = float_to_wire(decimal_to_wire_float(size, f"{coin} TWAP size"))
+        twap = {"a": asset, "b": is_buy, "s": wire_size, "r": reduce_only, "m": minutes, "t": randomize}
+        answer = self._exchange("twapOrder", self._signed_l1({"type": "twapOrder", "twap": twap}, expires_after=None))
+        _expect_ok(answer, f"a {coin} TWAP")
+        status = answer.get("response", {}).get("data", {}).get("status", {})
+        if isinstance(status, dict) and isinstance(status.get("running"), dict):
+            twap_id = status["running"].get("twapId")
+            if isinstance(twap_id, int):
+                return twap_id
+        reason = status.get("error") if isinstance(status, dict) else None
+        raise ExchangeError(f"the exchange refused a {coin} TWAP: {_short(str(reason or status))}")
+
+    def twap_cancel(self, asset: int, twap_id: int) -> str | None:
+        """``twapCancel``: None when cancelled, else the exchange's reason (already finished...)."""
+        action = {"type": "twapCancel", "a": asset, "t": twap_id}
+        answer = self._exchange("twapCancel", self._signed_l1(action, expires_after=None))
+        _expect_ok(answer, f"cancelling TWAP {twap_id}")
+        status = answer.get("response", {}).get("data", {}).get("status")
+        return str(status["error"]) if isinstance(status, dict) and "error" in status else None
+
+    def user_twap_slice_fills(self, user: str) -> list[dict[str, Any]]:
+        """``userTwapSliceFills``: ``[{"fill": {...}, "twapId": N}]``, newest first."""
+        fills: list[dict[str, Any]] = self._expect(
+            self.info({"type": "userTwapSliceFills", "user": user.lower()}), list, "userTwapSliceFills"
+        )
+        return fills
+
+    def twap_history(self, user: str) -> list[dict[str, Any]]:
+        """``twapHistory``: an entry when each TWAP starts and one when it ends (its status)."""
+        entries: list[dict[str, Any]] = self._expect(
+            self.info({"type": "twapHistory", "user": user.lower()}), list, "twapHistory"
+        )
+        return entries
+
+    def user_rate_limit(self, user: str) -> dict[str, Any]:
+        """``userRateLimit``: ``{cumVlm, nRequestsUsed, nRequestsCap}`` of the address budget."""
+        answer: dict[str, Any] = self._expect(
+            self.info({"type": "userRateLimit", "user": user.lower()}), dict, "userRateLimit"
+        )
+        return answer
+
     def l2_book(self, coin: str) -> dict[str, Any]:
         """The book of ``coin`` (its wire name: "BTC", "@107", "xyz:XYZ100"), best levels first."""
         book: dict[str, Any] = self._expect(self.info({"type": "l2Book", "coin": coin}), dict, f"l2Book ({coin})")

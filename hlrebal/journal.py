@@ -123,6 +123,45 @@ def unresolved_orders(path: Path, account: str, base_url: str) -> list[PendingOr
     return list(sent.values())
 
 
+@dataclass
+class PendingTwap:
+    """A native TWAP a run started (or tried to) without recording how it ended."""
+
+    run: str
+    key: str
+    coin: str
+    asset: int
+    side: str
+    size: str
+    sent_ms: int
+    twap_id: int | None = None
+
+
+def unresolved_twaps(path: Path, account: str, base_url: str) -> list[PendingTwap]:
+    """TWAPs sent for ``account`` on ``base_url`` with no ``twap_end`` or reconciliation recorded."""
+    runs: dict[str, dict[str, Any]] = {}
+    sent: dict[str, PendingTwap] = {}
+    for e in read_entries(path):
+        kind, key = e.get("event"), str(e.get("key"))
+        if kind == "run_start":
+            runs[str(e.get("run"))] = e
+        elif kind == "twap_sent":
+            start = runs.get(str(e.get("run")), {})
+            if start.get("account") == account and start.get("base_url") == base_url:
+                sent[key] = PendingTwap(
+                    str(e.get("run")), key, str(e.get("coin")), int(e.get("asset") or 0), str(e.get("side")),
+                    str(e.get("size")), int(e.get("ts") or 0),
+                )  # fmt: skip
+        elif kind == "twap_result" and key in sent:
+            twap_id = e.get("twap_id")
+            sent[key].twap_id = twap_id if isinstance(twap_id, int) else None
+            if twap_id is None and e.get("status") == "error" and "refused" in str(e.get("error", "")):
+                sent.pop(key)  # refused by the exchange: it never ran
+        elif kind in ("twap_end", "reconciled_twap"):
+            sent.pop(key, None)
+    return list(sent.values())
+
+
 #: the exchange's reject status for an order below the minimum value (orderStatus)
 MIN_VALUE_REJECTED = "minTradeNtlRejected"
 

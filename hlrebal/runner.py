@@ -15,8 +15,9 @@ from hlrebal import planner
 from hlrebal.config import Resolved, state_dir
 from hlrebal.errors import ExitCode, GuardError, HlrebalError
 from hlrebal.execution import ExecutionReport, Executor, new_run_id, outcome_of, reconcile
+from hlrebal.execution.reconciliation import reconcile_twaps
 from hlrebal.execution_settings import ExecutionSettings
-from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
+from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders, unresolved_twaps
 from hlrebal.render import plan_json
 from hlrebal.session import Connection
 from hlrebal.targets import Targets
@@ -96,10 +97,14 @@ def execute_run(
                 before = conn.client.log.copy()
                 conn.client.log.stage = "start"
                 pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
+                twaps = unresolved_twaps(journal_file, conn.user, conn.client.base_url)
                 reconciled = []
                 if pending:
                     ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
                     reconciled = reconcile(conn.client, conn.user, journal, pending)
+                if twaps:
+                    ui.notice(f"cancelling and counting {len(twaps)} TWAP(s) an earlier run left running")
+                    reconciled += reconcile_twaps(conn.client, conn.user, journal, twaps)
                 snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
                 planner.check_targets(snap, targets, resolved.policy)
                 confirmed = planner.plan(snap, targets, resolved.policy)

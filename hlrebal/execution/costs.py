@@ -75,8 +75,8 @@ def attach_fills(orders: Iterable[OrderReport], raw_fills: Iterable[Mapping[str,
             by_oid.setdefault(oid, []).append(raw)
     estimated = False
     for o in orders:
-        if o.filled_size <= 0:
-            continue
+        if o.filled_size <= 0 or (o.twap_id is not None and o.fills):
+            continue  # nothing filled, or a native TWAP whose slice fills it already carries
         found = by_oid.get(o.oid) if o.oid is not None else None
         if found:
             o.fills = [parse_fill(o, raw) for raw in found]

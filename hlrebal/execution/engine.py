@@ -45,6 +45,7 @@ from hlrebal.execution.scope import Scope, filled_by_coin
 from hlrebal.execution.style import PhaseJob, Style
 from hlrebal.execution.taker import Taker
 from hlrebal.execution.transfers import make_transfers, sized_without_transfers
+from hlrebal.execution.twap import Twap
 from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.journal import Journal
 from hlrebal.planner import Plan, Trade, plan
@@ -115,7 +116,11 @@ class Executor:
             client, journal, margin=self.settings.switch_margin, clock=clock, progress=progress
         )
         self.taker: Style = Taker()
-        self.patient: Style | None = Maker(self.settings, self.switch) if self.settings.style == "maker" else None
+        self.patient: Style | None = None
+        if self.settings.style == "maker":
+            self.patient = Maker(self.settings, self.switch)
+        elif self.settings.style == "twap":
+            self.patient = Twap(self.settings)
         #: rounds before the taker rounds: 1 when a patient style works round 1
         self._patient_rounds = 1 if self.patient is not None else 0
         self._turnover_done = _ZERO

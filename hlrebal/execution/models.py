@@ -79,6 +79,8 @@ class OrderReport:
     tif: str = "Ioc"
     style: str = "taker"
     asset: int = -1
+    twap_id: int | None = None
+    """A native TWAP's id (``tif`` "Twap"): its fills are its slices'."""
     fee_estimated: bool = False
     """True when the fee could not be read from the account's fills and was estimated from fee rates."""
     fills: list[Fill] = field(default_factory=list)

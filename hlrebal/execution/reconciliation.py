@@ -129,3 +129,44 @@ def cancel_resting(client: ExchangeClient, journal: Journal, pending: Sequence[A
     except HlrebalError as e:
         errors = [e.message] * len(restable)  # the status read next still says what each order did
     journal.record("cancel_result", cloids=[p.cloid for p in restable], errors=errors)
+
+
+def reconcile_twaps(
+    client: ExchangeClient, user: str, journal: Journal, pending: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """Cancel the native TWAPs a killed run left running and record what each filled.
+
+    A TWAP whose answer never came is looked up in ``twapHistory`` (same coin, side and size,
+    started since it was sent); one the exchange never started is recorded as such.
+    """
+    from hlrebal.execution.twap import find_twap, twap_states
+
+    history = client.twap_history(user)
+    results = []
+    for p in pending:
+        twap_id = p.twap_id if p.twap_id is not None else find_twap(history, p.coin, p.side, Decimal(p.size), p.sent_ms)
+        status, size, notional = "never started", _ZERO, _ZERO
+        if twap_id is not None:
+            if twap_states(history).get(twap_id) not in ("finished", "terminated", "error"):
+                error = client.twap_cancel(p.asset, twap_id)
+                journal.record("twap_cancel", key=p.key, twap_id=twap_id, at="reconciliation", error=error)
+            history = client.twap_history(user)
+            status = twap_states(history).get(twap_id, "unknown")
+            for entry in client.user_twap_slice_fills(user):
+                fill = entry.get("fill") or {}
+                if entry.get("twapId") == twap_id:
+                    size += Decimal(str(fill.get("sz", "0")))
+                    notional += Decimal(str(fill.get("sz", "0"))) * Decimal(str(fill.get("px", "0")))
+        results.append(
+            journal.record(
+                "reconciled_twap",
+                key=p.key,
+                coin=p.coin,
+                of_run=p.run,
+                twap_id=twap_id,
+                status=status,
+                filled_size=size,
+                avg_price=notional / size if size else None,
+            )
+        )
+    return results
