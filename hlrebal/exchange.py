@@ -474,7 +474,8 @@ class ExchangeClient:
         try:
             return self._post("/exchange", payload)
         except Retryable as e:
-            raise OrderAnswerLost(f"the answer to a {kind} request was lost: {e}") from None
+            article = "an" if kind[:1].lower() in "aeiou" else "a"
+            raise OrderAnswerLost(f"the answer to {article} {kind} request was lost: {e}") from None
 
     def place_orders(self, orders: Sequence[OrderSpec], *, expires_after: int | None) -> list[OrderOutcome]:
         """Send all ``orders`` in ONE bulk request and read every status (a batch can be "ok" with

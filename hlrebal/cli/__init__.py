@@ -29,9 +29,11 @@ from typing import Annotated
 import typer
 
 from hlrebal.cli import account, backtest, config, demo, execute, plan, schema
+from hlrebal.cli.common import HlrebalGroup
 
 app = typer.Typer(
     name="hlrebal",
+    cls=HlrebalGroup,
     help="Bring a Hyperliquid account to a target allocation: plan, confirm, execute, verify.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -71,28 +73,6 @@ app.add_typer(backtest.history_app, name="history")
 
 
 def main() -> None:
-    """Console-script entry point.
-
-    With ``--json`` anywhere on the command line, usage errors (an unknown option, a value of the
-    wrong type) are JSON documents on stdout too, with the same exit code (2).
-    """
-    if "--json" not in sys.argv[1:]:
-        app()
-        return
-    try:
-        result = app(standalone_mode=False)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except typer.TyperException as e:
-        import json
-
-        from hlrebal.render import error_json
-
-        code = int(getattr(e, "exit_code", 2))
-        message = e.format_message() if hasattr(e, "format_message") else str(e)
-        sys.stdout.write(json.dumps(error_json("usage", message, code), indent=2) + "\n")
-        sys.stderr.write(f"error: {message}\n")
-        sys.exit(code)
-    sys.exit(result if isinstance(result, int) else 0)
+    """Console-script entry point (usage errors are handled by :class:`HlrebalGroup`: with
+    ``--json`` anywhere on the command line they are JSON documents on stdout too, exit code 2)."""
+    app()

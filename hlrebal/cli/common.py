@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -82,6 +84,49 @@ def guarded(json_mode: bool, body: Callable[[], T]) -> T:
         )
         err.exit_code = ExitCode.INTERNAL
         fail(err, json_mode)
+
+
+class HlrebalGroup(TyperGroup):
+    """The root command: usage errors (an unknown option, a bad value) in hlrebal's own style,
+    ``error: ...`` and a ``hint:`` on stderr, exit 2; with ``--json`` also an error document on
+    stdout, like every other error."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as e:
+            e.show()  # the help, on stderr, exit 2 (as Click does)
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            sys.stderr.write("error: aborted\n")
+            sys.exit(130)
+        except ClickException as e:
+            _usage_error(e, json_mode="--json" in argv)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _usage_error(e: ClickException, *, json_mode: bool) -> NoReturn:
+    code = int(getattr(e, "exit_code", 2))
+    message = e.format_message()
+    ctx = getattr(e, "ctx", None)
+    if json_mode:
+        from hlrebal.render import error_json
+
+        print_json(error_json("usage", message, code))
+    sys.stderr.write(f"error: {message}\n")
+    if ctx is not None:
+        sys.stderr.write(f"hint: see `{ctx.command_path} --help`\n")
+    sys.exit(code)
 
 
 def resolve_settings(

@@ -51,6 +51,7 @@ from hlrebal.cli.options import (
     TradeToOpt,
     TwapMinutesOpt,
     UntargetedOpt,
+    UntargetedSpotOpt,
     VaultOpt,
     YesOpt,
     flags_from,
@@ -84,6 +85,7 @@ def execute_cmd(
     band_relative: BandRelOpt = None,
     trade_to: TradeToOpt = None,
     untargeted: UntargetedOpt = None,
+    untargeted_spot: UntargetedSpotOpt = None,
     min_trade_value: MinTradeOpt = None,
     slippage: SlippageOpt = None,
     max_leverage: MaxLevOpt = None,
@@ -106,6 +108,7 @@ def execute_cmd(
     guarded(
         json_out,
         lambda: execute_flow(
+            command="execute",
             targets=targets,
             snapshot=snapshot,
             demo=demo,
@@ -129,6 +132,7 @@ def _interactive() -> bool:
 
 def execute_flow(
     *,
+    command: str,
     targets: Path | None,
     snapshot: Path | None,
     demo: bool,
@@ -143,12 +147,17 @@ def execute_flow(
     quiet: bool = False,
     log_file: Path | None = None,
 ) -> None:
-    """Plan, confirm, execute, verify: shared by `execute` and `plan --execute`."""
+    """Plan, confirm, execute, verify: shared by `execute` and `plan --execute` (``command`` names
+    which, so that messages name the flags the user typed)."""
     from hlrebal.errors import BadInputError, GuardError, HlrebalError
     from hlrebal.runner import default_journal, record_failed_run
 
     if snapshot is not None:
-        raise BadInputError("a saved snapshot is never traded on: --execute cannot be used with --snapshot")
+        flag = "--execute cannot be used with --snapshot" if command != "execute" else "execute cannot use --snapshot"
+        raise BadInputError(
+            f"a saved snapshot is never traded on: {flag}",
+            hint="plan from it offline with `hlrebal plan TARGETS --snapshot FILE`; execution reads the live account",
+        )
     # Settings first (they name the log file and the journal), then the targets: a run that fails
     # on either still leaves its outcome in the log and the journal.
     base = resolve_settings(flags=flags, targets=None, config=config, profile=profile)

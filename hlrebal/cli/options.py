@@ -7,10 +7,21 @@ Typer is imported: every command module imports this one at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+
+def _choices(*values: str) -> Callable[[str], list[str]]:
+    """Shell completion for an option whose values are words (validated by the configuration)."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [v for v in values if v.startswith(incomplete)]
+
+    return complete
+
 
 TargetsArg = Annotated[
     Path | None,
@@ -22,7 +33,14 @@ SnapshotOpt = Annotated[
 DemoOpt = Annotated[bool, typer.Option("--demo", help="Use the built-in demo paper account (no keys, no network).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 NetworkOpt = Annotated[
-    str | None, typer.Option("--network", help="mainnet or testnet (default mainnet).", show_default=False)
+    str | None,
+    typer.Option(
+        "--network",
+        metavar="mainnet|testnet",
+        help="mainnet or testnet (default mainnet).",
+        show_default=False,
+        autocompletion=_choices("mainnet", "testnet"),
+    ),
 ]
 ApiUrlOpt = Annotated[
     str | None, typer.Option("--api-url", help="Any Hyperliquid-compatible endpoint, e.g. a local `hlrebal sim serve`.")
@@ -72,13 +90,39 @@ BandOpt = Annotated[
 ]
 BandRelOpt = Annotated[
     str | None,
-    typer.Option("--band-relative", metavar="FRACTION", help="Threshold = min(band, this x |target|) [off]."),
+    typer.Option(
+        "--band-relative",
+        metavar="FRACTION|off",
+        help="Threshold = min(band, this x |target|); off: the band alone [0.25].",
+        autocompletion=_choices("0.25", "off"),
+    ),
 ]
 TradeToOpt = Annotated[
-    str | None, typer.Option("--trade-to", metavar="target|edge", help="Trade to the target or the band edge.")
+    str | None,
+    typer.Option(
+        "--trade-to",
+        metavar="target|edge",
+        help="Trade to the target or the band edge [target].",
+        autocompletion=_choices("target", "edge"),
+    ),
 ]
 UntargetedOpt = Annotated[
-    str | None, typer.Option("--untargeted", metavar="close|keep", help="Positions absent from the targets [close].")
+    str | None,
+    typer.Option(
+        "--untargeted",
+        metavar="close|keep",
+        help="Perp positions absent from the targets [close].",
+        autocompletion=_choices("close", "keep"),
+    ),
+]
+UntargetedSpotOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--untargeted-spot",
+        metavar="keep|close",
+        help="Spot tokens absent from the targets [keep].",
+        autocompletion=_choices("keep", "close"),
+    ),
 ]
 MinTradeOpt = Annotated[
     str | None, typer.Option("--min-trade-value", metavar="USD", help="Smallest order worth sending [10].")
@@ -124,6 +168,7 @@ FLAG_SETTINGS = {
             "band_relative",
             "trade_to",
             "untargeted",
+            "untargeted_spot",
             "min_trade_value",
             "slippage",
             "max_leverage",

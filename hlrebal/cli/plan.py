@@ -44,6 +44,7 @@ from hlrebal.cli.options import (
     TradeToOpt,
     TwapMinutesOpt,
     UntargetedOpt,
+    UntargetedSpotOpt,
     VaultOpt,
     YesOpt,
     flags_from,
@@ -72,6 +73,7 @@ def plan(
     band_relative: BandRelOpt = None,
     trade_to: TradeToOpt = None,
     untargeted: UntargetedOpt = None,
+    untargeted_spot: UntargetedSpotOpt = None,
     min_trade_value: MinTradeOpt = None,
     slippage: SlippageOpt = None,
     max_leverage: MaxLevOpt = None,
@@ -94,10 +96,17 @@ def plan(
 
     def body() -> None:
         from hlrebal import planner, render
+        from hlrebal.errors import BadInputError
         from hlrebal.session import connect
 
+        if yes and not execute:
+            raise BadInputError(
+                "--yes confirms orders, and `hlrebal plan` places none without --execute",
+                hint="add --execute to place the plan, or run `hlrebal execute --yes`",
+            )
         if execute:
             execute_flow(
+                command="plan --execute",
                 targets=targets,
                 snapshot=snapshot,
                 demo=demo,
