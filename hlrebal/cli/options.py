@@ -144,7 +144,7 @@ StyleOpt = Annotated[
         "--style",
         metavar="taker|maker|twap",
         help="How orders are placed: taker (IOC sweeps), maker (post-only at the touch first), twap [taker].",
-        autocompletion=lambda: ["taker", "maker", "twap"],
+        autocompletion=_choices("taker", "maker", "twap"),
     ),
 ]
 RequoteOpt = Annotated[
