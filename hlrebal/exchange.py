@@ -596,12 +596,16 @@ class ExchangeClient:
         )
         return entries
 
-    def user_rate_limit(self, user: str) -> dict[str, Any]:
-        """``userRateLimit``: ``{cumVlm, nRequestsUsed, nRequestsCap}`` of the address budget."""
-        answer: dict[str, Any] = self._expect(
-            self.info({"type": "userRateLimit", "user": user.lower()}), dict, "userRateLimit"
-        )
-        return answer
+    def user_rate_limit(self, user: str) -> dict[str, Any] | None:
+        """``userRateLimit``: ``{cumVlm, nRequestsUsed, nRequestsCap}`` of the address budget; None
+        where the endpoint does not know the request."""
+        try:
+            answer = self.info({"type": "userRateLimit", "user": user.lower()})
+        except ExchangeError as e:
+            if "HTTP 4" in e.message:
+                return None
+            raise
+        return answer if isinstance(answer, dict) else None
 
     def l2_book(self, coin: str) -> dict[str, Any]:
         """The book of ``coin`` (its wire name: "BTC", "@107", "xyz:XYZ100"), best levels first."""

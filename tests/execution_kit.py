@@ -158,3 +158,26 @@ def _base_url(path: Path) -> str:
         if e["event"] == "run_start":
             return str(e.get("base_url"))
     return ""
+
+
+def twap_settings(**kw: Any) -> Any:
+    """TWAP settings for tests: the shortest duration the exchange takes, polled every 0.2 s (the
+    simulator compresses the slices with ``SimConfig(twap_slice_seconds=...)``)."""
+    from hlrebal.execution_settings import ExecutionSettings
+
+    values: dict[str, Any] = {
+        "style": "twap",
+        "twap_minutes": 5,
+        "poll_seconds": Decimal("0.2"),
+        "slice_seconds": Decimal("0.1"),
+        "switch_margin": Decimal(5),
+    }
+    return ExecutionSettings(**{**values, **kw})
+
+
+def sim_has(*features: str) -> Any:
+    """Skip a test whose simulator features have not landed (the sim branch brings them)."""
+    import pytest
+
+    missing = [f for f in features if not hasattr(Simulator, f)]
+    return pytest.mark.skipif(bool(missing), reason=f"the simulator lacks {', '.join(missing)}")

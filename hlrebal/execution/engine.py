@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from hlrebal.errors import ExchangeError, ExitCode, GuardError, Interrupted
 from hlrebal.exchange import ExchangeClient
-from hlrebal.execution import guards
+from hlrebal.execution import guards, preflight
 from hlrebal.execution.costs import arrival_prices, settle
 from hlrebal.execution.maker import Maker
 from hlrebal.execution.models import ExecutionReport, OrderReport, RoundReport
@@ -238,6 +238,15 @@ class Executor:
             current = self._plan(snap, self._policy_for_round(1))
         self._markets = {**snapshot.assets, **snapshot.spot_assets}
         try:
+            if self.patient is not None and not current.is_empty:
+                self._stage("preflight")
+                budget = self.client.user_rate_limit(self.user)
+                if budget is None:
+                    report.warnings.append(
+                        "the endpoint does not answer userRateLimit: the request budget is unchecked"
+                    )
+                else:
+                    preflight.check(current, self.policy, self.settings, budget)
             for n in range(1, self.policy.max_rounds + self._patient_rounds + 1):
                 snap, more = self._round(n, confirmed, snap, current)
                 if not more:

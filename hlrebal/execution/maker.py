@@ -102,8 +102,16 @@ def quote_price(trade: Trade, market: AssetMarket, touch: Touch, max_slippage: D
     return max(price, cap)
 
 
+def left_behind(order: OrderReport, touch: Touch) -> bool:
+    """Whether the touch has left ``order``: a better bid (ask) than its price rests in the book.
+    An order at the touch is part of it (the book shows it): it keeps its place in the queue."""
+    if order.is_buy:
+        return touch.bid is not None and touch.bid > order.limit_price
+    return touch.ask is not None and touch.ask < order.limit_price
+
+
 def improves(order: OrderReport, price: Decimal) -> bool:
-    """Whether ``price`` is nearer the touch than where ``order`` rests (the touch has left it)."""
+    """Whether ``price`` is nearer the touch than where ``order`` rests (not held back by the cap)."""
     return price > order.limit_price if order.is_buy else price < order.limit_price
 
 
@@ -178,9 +186,10 @@ class Maker:
         }
         stale = []
         for leg in working:
-            price = prices[leg.trade.coin]
-            if leg.live is not None and price is not None and improves(leg.live, price):
-                stale.append(leg.live)
+            price, live = prices[leg.trade.coin], leg.live
+            touch = touches[leg.trade.coin]
+            if live is not None and price is not None and left_behind(live, touch) and improves(live, price):
+                stale.append(live)
         desk.cancel(stale)  # the fills read after it size the replacements
         placements: list[Placement] = []
         for leg in working:

@@ -232,7 +232,7 @@ class OrderDesk:
             rep.status = "filled"
         elif rep.filled_size > 0:
             rep.status = "partial"
-        elif out.error and "canceled" in out.error:
+        elif out.error and ("canceled" in out.error.lower() or "scheduledcancel" in out.error.lower()):
             rep.status = "cancelled"
         else:
             rep.status, rep.error = "error", out.error

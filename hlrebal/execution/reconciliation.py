@@ -16,8 +16,16 @@ from hlrebal.errors import HlrebalError
 from hlrebal.exchange import ExchangeClient, OrderOutcome
 from hlrebal.journal import Journal
 
-#: orderStatus statuses under which an order may have filled (fully or in part)
-_MAY_HAVE_FILLED = frozenset({"filled", "canceled", "open", "marginCanceled"})
+#: orderStatus statuses under which an order may have filled (fully or in part): it was accepted,
+#: then filled, is open, or was cancelled later (by the user, the dead man's switch, a margin or
+#: reduce-only check, self-trade prevention, ...); every ``...Rejected`` status filled nothing
+_MAY_HAVE_FILLED = frozenset({"filled", "canceled", "open", "triggered", "scheduledCancel"})
+
+
+def may_have_filled(status: str) -> bool:
+    return status in _MAY_HAVE_FILLED or status.endswith("Canceled")
+
+
 #: after an order request's expiresAfter, how long to wait for clocks that disagree
 EXPIRY_MARGIN_S = 1.5
 _ZERO = Decimal(0)
@@ -39,7 +47,7 @@ def status_to_outcome(
     inner = order.get("order", {})
     status = str(order.get("status", ""))
     oid = inner.get("oid") if isinstance(inner.get("oid"), int) else None
-    if status not in _MAY_HAVE_FILLED:
+    if not may_have_filled(status):
         return OrderOutcome(cloid=cloid, status="error", error=f"order {status or 'rejected'}", oid=oid)
     if fills is not None and oid is not None:
         size, notional = fills.get(oid, (_ZERO, _ZERO))
