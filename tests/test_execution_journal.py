@@ -163,3 +163,179 @@ def test_a_journal_summary_keeps_runs_of_other_outcomes_apart(tmp_path: Path) ->
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     runs = summarize_runs(path, 5)
     assert [(r["run"], r.get("outcome")) for r in runs] == [("a", "interrupted"), ("b", None)]
+
+
+# --------------------------------------------------------------------------- the journal's readers
+
+
+def write(path: Path, lines: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return path
+
+
+URL, OTHER_URL = "http://a", "http://b"
+
+
+def test_unresolved_orders_are_per_account_and_endpoint_and_resting_ones_stay_open(tmp_path: Path) -> None:
+    from hlrebal.journal import unresolved_orders
+
+    path = write(
+        tmp_path / "j",
+        [
+            {"run": "a", "event": "run_start", "account": USER, "base_url": URL},
+            {"run": "a", "event": "order_sent", "cloid": "0x1", "coin": "BTC", "tif": "Alo", "asset": 0},
+            {"run": "a", "event": "order_result", "cloid": "0x1", "status": "resting", "oid": 11},
+            {"run": "a", "event": "order_sent", "cloid": "0x2", "coin": "ETH"},
+            {"run": "a", "event": "order_result", "cloid": "0x2", "status": "filled"},
+            {"run": "a", "event": "order_sent", "cloid": "0x3", "coin": "SOL"},
+            {"run": "b", "event": "run_start", "account": USER, "base_url": OTHER_URL},
+            {"run": "b", "event": "order_sent", "cloid": "0x4", "coin": "BTC"},
+            {"run": "c", "event": "run_start", "account": "0x" + "9" * 40, "base_url": URL},
+            {"run": "c", "event": "order_sent", "cloid": "0x5", "coin": "BTC"},
+            {"run": "d", "event": "run_start", "account": USER, "base_url": URL},
+            {"run": "d", "event": "reconciled", "cloid": "0x3", "status": "error"},
+        ],
+    )
+    pending = unresolved_orders(path, USER, URL)
+    assert [(p.cloid, p.run, p.coin) for p in pending] == [("0x1", "a", "BTC")]
+    assert pending[0].entry["oid"] == 11 and pending[0].entry["resting"] is True
+    assert [p.cloid for p in unresolved_orders(path, USER, OTHER_URL)] == ["0x4"]
+    done = {"run": "a", "event": "order_result", "cloid": "0x1", "status": "cancelled"}
+    final = write(tmp_path / "k", [*map(json.loads, path.read_text().splitlines()), done])
+    assert unresolved_orders(final, USER, URL) == []
+
+
+def test_unresolved_twaps(tmp_path: Path) -> None:
+    from hlrebal.journal import unresolved_twaps
+
+    sent = {"event": "twap_sent", "coin": "BTC", "asset": 0, "side": "sell", "size": "0.5", "ts": 77}
+    path = write(
+        tmp_path / "j",
+        [
+            {"run": "a", "event": "run_start", "account": USER, "base_url": URL},
+            {**sent, "run": "a", "key": "k1"},
+            {"run": "a", "event": "twap_result", "key": "k1", "twap_id": 4, "status": "running"},
+            {**sent, "run": "a", "key": "k2"},
+            {"run": "a", "event": "twap_result", "key": "k2", "twap_id": None, "status": "error",
+             "error": "the exchange refused a BTC TWAP: too small"},
+            {**sent, "run": "a", "key": "k3"},
+            {"run": "a", "event": "twap_result", "key": "k3", "twap_id": None, "status": "error", "error": "lost"},
+            {**sent, "run": "a", "key": "k4"},
+            {"run": "a", "event": "twap_end", "key": "k4", "status": "finished"},
+            {**sent, "run": "a", "key": "k5"},
+            {"run": "b", "event": "run_start", "account": USER, "base_url": URL},
+            {"run": "b", "event": "reconciled_twap", "key": "k5"},
+            {"run": "c", "event": "run_start", "account": USER, "base_url": OTHER_URL},
+            {**sent, "run": "c", "key": "k6"},
+        ],
+    )  # fmt: skip
+    pending = unresolved_twaps(path, USER, URL)
+    assert [(p.key, p.twap_id) for p in pending] == [("k1", 4), ("k3", None)]
+    assert (pending[0].coin, pending[0].asset, pending[0].side, pending[0].size, pending[0].sent_ms) == (
+        "BTC", 0, "sell", "0.5", 77,
+    )  # fmt: skip
+    assert [p.key for p in unresolved_twaps(path, USER, OTHER_URL)] == ["k6"]
+
+
+def test_refused_dust_is_remembered_per_endpoint_until_it_fills(tmp_path: Path) -> None:
+    from hlrebal.journal import refused_dust
+
+    dust = {"event": "order_sent", "coin": "ATOM", "size": "1.5", "dust": True}
+    path = write(
+        tmp_path / "j",
+        [
+            {"run": "a", "event": "run_start", "account": USER, "base_url": URL},
+            {**dust, "run": "a", "cloid": "0x1"},
+            {"run": "a", "event": "order_result", "cloid": "0x1", "status": "error",
+             "error": "Order must have minimum value of $10. asset=8"},
+            {"run": "a", "event": "order_sent", "cloid": "0x2", "coin": "DOGE", "size": "9", "dust": False},
+            {"run": "a", "event": "order_result", "cloid": "0x2", "status": "error", "error": "minimum value"},
+            {**dust, "run": "a", "cloid": "0x3", "coin": "kPEPE"},
+            {"run": "a", "event": "reconciled", "cloid": "0x3", "status": "error",
+             "error": "order minTradeNtlRejected"},
+            {**dust, "run": "a", "cloid": "0x4", "coin": "XRP"},
+            {"run": "a", "event": "order_result", "cloid": "0x4", "status": "error", "error": "Insufficient margin"},
+        ],
+    )  # fmt: skip
+    assert refused_dust(path, USER, URL) == {"ATOM": "1.5", "kPEPE": "1.5"}
+    assert refused_dust(path, USER, OTHER_URL) == {}
+    assert refused_dust(path, USER) == {"ATOM": "1.5", "kPEPE": "1.5"}  # any endpoint
+    assert refused_dust(path, "0x" + "9" * 40, URL) == {}
+    closed = [
+        {**dust, "run": "a", "cloid": "0x5"},
+        {"run": "a", "event": "order_result", "cloid": "0x5", "status": "filled"},
+    ]
+    filled = write(tmp_path / "k", [*map(json.loads, path.read_text().splitlines()), *closed])
+    assert refused_dust(filled, USER, URL) == {"kPEPE": "1.5"}
+
+
+def test_summaries_count_orders_fills_rounds_and_costs(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "j",
+        [
+            {"ts": 1, "run": "a", "event": "run_start", "account": USER, "network": "custom", "targets": "t.json",
+             "targets_sha256": "ff"},
+            {"ts": 2, "run": "a", "event": "order_sent", "cloid": "0x1"},
+            {"ts": 3, "run": "a", "event": "order_result", "cloid": "0x1", "filled_size": "0.5"},
+            {"ts": 4, "run": "a", "event": "order_sent", "cloid": "0x2"},
+            {"ts": 5, "run": "a", "event": "order_result", "cloid": "0x2", "filled_size": "0"},
+            {"ts": 6, "run": "a", "event": "round"},
+            {"ts": 7, "run": "a", "event": "round"},
+            {"ts": 8, "run": "a", "event": "run_end", "exit_code": 5, "outcome": "partial",
+             "costs": {"fees_usd": "1.5", "total_bps": "3.2", "maker_share": "1", "notional": "100"}},
+            {"ts": 9, "run": "b", "event": "order_sent", "cloid": "0x9"},
+            {"ts": 10, "run": "c", "event": "run_start", "account": USER},
+        ],
+    )  # fmt: skip
+    runs = summarize_runs(path, 5)
+    assert [r["run"] for r in runs] == ["a", "c"]  # a run without its start is not listed
+    a = runs[0]
+    assert (a["orders_sent"], a["orders_filled"], a["rounds"], a["started"], a["ended"]) == (2, 1, 2, 1, 8)
+    assert (a["exit_code"], a["outcome"], a["network"], a["targets"], a["targets_sha256"]) == (
+        5, "partial", "custom", "t.json", "ff",
+    )  # fmt: skip
+    assert (a["cost_fees_usd"], a["cost_total_bps"], a["cost_maker_share"], a["cost_notional"]) == (
+        "1.5",
+        "3.2",
+        "1",
+        "100",
+    )
+    assert a["cost_shortfall_usd"] is None and "cost_fees_usd" not in runs[1]
+    assert [r["run"] for r in summarize_runs(path, 1)] == ["c"]
+    assert summarize_runs(tmp_path / "missing", 3) == []
+
+
+def test_records_are_written_as_json_lines_with_time_run_and_event(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    path = tmp_path / "sub" / "j.jsonl"
+    with Journal(path, "ab" * 8, clock=lambda: 12.5) as journal:
+        entry = journal.record("order_sent", size=Decimal("0.50"), zero=Decimal(0), where=tmp_path)
+    assert entry == {
+        "ts": 12500,
+        "run": "ab" * 8,
+        "event": "order_sent",
+        "size": "0.5",
+        "zero": "0",
+        "where": str(tmp_path),
+    }
+    assert json.loads(path.read_text()) == entry and (path.stat().st_mode & 0o777) == 0o600
+    with Journal(path, "cd" * 8) as journal:
+        journal.record("run_start")
+    assert [e["event"] for e in read_entries(path)] == ["order_sent", "run_start"]  # appended, never rewritten
+    with path.open("a") as f:
+        f.write("\n[1, 2]\nnot json\n")
+    assert len(list(read_entries(path))) == 2
+
+
+def test_the_run_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
+    import os as _os
+
+    with RunLock(tmp_path, USER.upper().replace("0X", "0x")) as lock:
+        assert lock.path.name == f"{USER}.lock" and lock.path.read_text() == f"pid {_os.getpid()}"
+        other = RunLock(tmp_path, USER)
+        with pytest.raises(Exception, match="holds the lock") as e:
+            other.acquire()
+        assert f"pid {_os.getpid()}" in str(e.value) and e.value.exit_code == 4  # type: ignore[attr-defined]
+    with RunLock(tmp_path, USER):  # released: free again
+        pass
