@@ -192,6 +192,12 @@ class DirectClient(ExchangeClient):
         super().__init__("http://direct.sim", network="custom", **kw)
         self.sim = sim
         self.seen: dict[str, int] = {}
+        #: "exchange.cancel" -> callables run just before the next such request is processed
+        self.before: dict[str, list[Callable[[], Any]]] = {}
+        #: "exchange.order" -> how many of the next such requests lose their answer after processing
+        self.lose: dict[str, int] = {}
+        #: "info.userFills" -> how many of the next such requests fail with HTTP 500 before processing
+        self.fail: dict[str, int] = {}
 
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
         from hlrebal.errors import ExchangeError
@@ -199,8 +205,17 @@ class DirectClient(ExchangeClient):
 
         endpoint = path.strip("/")
         kind = payload.get("type") if endpoint == "info" else payload.get("action", {}).get("type")
-        self.seen[f"{endpoint}.{kind}"] = self.seen.get(f"{endpoint}.{kind}", 0) + 1
+        name = f"{endpoint}.{kind}"
+        self.seen[name] = self.seen.get(name, 0) + 1
+        if self.fail.get(name):
+            self.fail[name] -= 1
+            raise Retryable("HTTP 500 from the exchange")
+        for hook in self.before.pop(name, []):
+            hook()
         status, answer = self.sim.handle(endpoint, json.loads(json.dumps(payload)))
+        if self.lose.get(name):
+            self.lose[name] -= 1
+            raise Retryable("the connection failed or was dropped")
         if status >= 500:
             raise Retryable(f"HTTP {status} from the exchange")
         if status >= 400:

@@ -208,7 +208,7 @@ def test_unresolved_orders_are_per_account_and_endpoint_and_resting_ones_stay_op
 def test_unresolved_twaps(tmp_path: Path) -> None:
     from hlrebal.journal import unresolved_twaps
 
-    sent = {"event": "twap_sent", "coin": "BTC", "asset": 0, "side": "sell", "size": "0.5", "ts": 77}
+    sent = {"event": "twap_sent", "coin": "BTC", "asset": 3, "side": "sell", "size": "0.5", "ts": 77}
     path = write(
         tmp_path / "j",
         [
@@ -232,7 +232,7 @@ def test_unresolved_twaps(tmp_path: Path) -> None:
     pending = unresolved_twaps(path, USER, URL)
     assert [(p.key, p.twap_id) for p in pending] == [("k1", 4), ("k3", None)]
     assert (pending[0].coin, pending[0].asset, pending[0].side, pending[0].size, pending[0].sent_ms) == (
-        "BTC", 0, "sell", "0.5", 77,
+        "BTC", 3, "sell", "0.5", 77,
     )  # fmt: skip
     assert [p.key for p in unresolved_twaps(path, USER, OTHER_URL)] == ["k6"]
 
@@ -339,3 +339,134 @@ def test_the_run_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
         assert f"pid {_os.getpid()}" in str(e.value) and e.value.exit_code == 4  # type: ignore[attr-defined]
     with RunLock(tmp_path, USER):  # released: free again
         pass
+
+
+def test_records_serialise_decimals_models_and_paths_and_refuse_the_rest(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from hlrebal.policy import Policy
+
+    path = tmp_path / "a" / "b" / "j.jsonl"  # folders are made as needed
+    with Journal(path, "ab" * 8) as journal:
+        assert journal.path == path
+        entry = journal.record("x", ten=Decimal("1E+1"), policy=Policy(), minus_zero=Decimal("-0.0"))
+        assert entry["ten"] == "10" and entry["policy"]["band"] == "0.05" and entry["minus_zero"] == "0"
+        with pytest.raises(TypeError, match="not JSON serialisable: object"):
+            journal.record("y", what=object())
+    assert '"event":"x","ten":"10"' in path.read_text()  # compact: one short line per record
+    assert journal._file.closed  # closed on leaving
+
+
+def test_a_journal_that_cannot_be_opened_says_so(tmp_path: Path) -> None:
+    from hlrebal.errors import BadInputError
+
+    folder = tmp_path / "journal.jsonl"
+    folder.mkdir()
+    with pytest.raises(BadInputError, match=r"cannot open the journal .*journal\.jsonl: Is a directory"):
+        Journal(folder, "ab" * 8)
+
+
+def test_reading_skips_blank_and_broken_lines_and_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    path.write_text('{"event": "a"}\n\n   \nnot json\n[1]\n{"event": "b"}\n')
+    assert [e["event"] for e in read_entries(path)] == ["a", "b"]
+
+
+def test_readers_survive_records_of_runs_they_never_saw_start(tmp_path: Path) -> None:
+    from hlrebal.journal import refused_dust, unresolved_orders, unresolved_twaps
+
+    path = write(
+        tmp_path / "j",
+        [
+            {"run": "z", "event": "order_sent", "cloid": "0x1", "coin": "BTC", "dust": True},
+            {"run": "z", "event": "twap_sent", "key": "k", "coin": "BTC"},
+            {"run": "a", "event": "run_start", "account": USER, "base_url": URL},
+            {"run": "a", "event": "twap_sent", "key": "k2", "coin": "ETH", "side": "buy", "size": "1"},
+            {"run": "a", "event": "twap_result", "key": "k2", "twap_id": "7", "status": "running"},
+            {"run": "a", "event": "twap_result", "key": "nope", "twap_id": 1},
+            {"run": "a", "event": "order_sent", "cloid": "0x2", "coin": "SOL", "dust": True, "size": "1"},
+            {"run": "a", "event": "order_result", "cloid": "0x2", "status": "error"},
+            {"run": "a", "event": "order_sent", "cloid": "0x3", "coin": "DOGE", "dust": True, "size": "1"},
+            {"run": "a", "event": "order_result", "cloid": "0x3", "status": "filled"},
+        ],
+    )
+    assert [(p.cloid, p.account, p.base_url) for p in unresolved_orders(path, USER, URL)] == []
+    [twap] = unresolved_twaps(path, USER, URL)
+    assert (twap.run, twap.key, twap.asset, twap.sent_ms, twap.twap_id) == ("a", "k2", 0, 0, None)
+    assert refused_dust(path, USER, URL) == {}  # an error without a reason, and a dust close that filled
+
+
+def test_pending_orders_carry_where_they_were_sent(tmp_path: Path) -> None:
+    from hlrebal.journal import unresolved_orders
+
+    path = write(
+        tmp_path / "j",
+        [
+            {"run": "a", "event": "run_start", "account": USER, "base_url": URL},
+            {"run": "a", "event": "order_sent", "cloid": "0x1", "coin": "BTC", "expires_after": 5},
+        ],
+    )
+    [p] = unresolved_orders(path, USER, URL)
+    assert (p.account, p.base_url, p.entry["expires_after"]) == (USER, URL, 5)
+
+
+def test_summaries_count_every_fill_and_reconciled_fills_for_the_run_that_sent_them(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "j",
+        [
+            {"ts": 1, "run": "a", "event": "run_start", "account": USER},
+            {"ts": 2, "run": "a", "event": "order_result", "cloid": "0x1", "filled_size": "1"},
+            {"ts": 3, "run": "a", "event": "order_result", "cloid": "0x2", "filled_size": "2"},
+            {"ts": 4, "run": "a", "event": "order_result", "cloid": "0x3"},
+            {"ts": 5, "run": "b", "event": "run_start", "account": USER},
+            {"ts": 6, "run": "b", "event": "reconciled", "of_run": "a", "filled_size": "1"},
+            {"ts": 7, "run": "b", "event": "reconciled", "of_run": "a", "filled_size": "1"},
+            {"ts": 8, "run": "b", "event": "reconciled", "of_run": "a", "filled_size": "0"},
+            {"ts": 9, "run": "b", "event": "reconciled", "of_run": "gone", "filled_size": "1"},
+            {"ts": 9, "run": "b", "event": "reconciled", "of_run": "a"},
+        ],
+    )
+    runs = {r["run"]: r for r in summarize_runs(path, 0)}  # 0: every run
+    assert set(runs) == {"a", "b"}
+    assert (runs["a"]["orders_filled"], runs["b"]["orders_filled"]) == (4, 0)
+    assert runs["b"]["orders_sent"] == 0 and runs["b"]["rounds"] == 0
+    lost = {r["run"]: r for r in summarize_runs(write(tmp_path / "k", [
+        {"ts": 1, "run": "b", "event": "run_start"},
+        {"ts": 2, "run": "b", "event": "reconciled", "of_run": "old", "filled_size": "1"},
+        {"ts": 3, "run": "old", "event": "run_start"},
+    ]), 5)}  # fmt: skip
+    assert lost["old"] == {"run": "old", "orders_sent": 0, "orders_filled": 1, "rounds": 0, "started": 3,
+                           "account": None, "network": None, "targets": None, "targets_sha256": None}  # fmt: skip
+
+
+def test_locks_live_in_the_state_folders_locks_directory(tmp_path: Path) -> None:
+    with RunLock(tmp_path, USER) as lock:
+        assert lock.path == tmp_path / "locks" / f"{USER}.lock"
+
+
+def test_the_lock_file_is_private_and_the_lock_can_be_released_twice(tmp_path: Path) -> None:
+    lock = RunLock(tmp_path, USER)
+    lock.release()  # never taken: nothing to do
+    lock.acquire()
+    assert (lock.path.stat().st_mode & 0o777) == 0o600
+    lock.release()
+    lock.release()
+
+
+def test_a_lock_held_by_a_process_that_has_not_written_its_name_yet(tmp_path: Path) -> None:
+    import fcntl
+    import os as _os
+
+    from hlrebal.errors import GuardError
+
+    path = tmp_path / "locks" / f"{USER}.lock"
+    path.parent.mkdir()
+    fd = _os.open(path, _os.O_RDWR | _os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with pytest.raises(GuardError) as e:
+            RunLock(tmp_path, USER).acquire()
+    finally:
+        _os.close(fd)
+    assert "another hlrebal run holds the lock for this account (another process)" in e.value.message
+    assert e.value.hint == f"wait for it to finish; the lock ({path}) is released when that process exits"

@@ -188,14 +188,26 @@ class Executor:
         slip = min(p.slippage + p.slippage_step * (taker_round - 1), p.max_slippage)
         return p.model_copy(update={"slippage": slip})
 
-    def _guard(self, trades: Sequence[Trade], snap: Snapshot, filled: Decimal = _ZERO) -> None:
-        """The run's guards, turnover counted from the equity at the start of the run."""
+    def _guard(self, trades: Sequence[Trade], snap: Snapshot, filled: Decimal = _ZERO) -> Snapshot:
+        """The run's guards, turnover counted from the equity at the start of the run. A price off
+        the oracle is checked once more against a fresh read of the markets before it is refused;
+        returns the snapshot to go on with (its markets read again, when they were)."""
         equity = self._start_equity or snap.equity
-        guards.check_trades(trades, snap, self.policy, equity=equity, turnover_done=self._turnover_done + filled)
+        done = self._turnover_done + filled
+        try:
+            guards.check_trades(trades, snap, self.policy, equity=equity, turnover_done=done)
+        except guards.OracleGuardError:
+            snap = self.client.refresh_snapshot(snap, positions=False, markets=True)
+            guards.check_trades(trades, snap, self.policy, equity=equity, turnover_done=done)
+        return snap
 
-    def _work(self, style: Style, trades: Sequence[Trade], n: int, phase: int, snap: Snapshot) -> list[OrderReport]:
+    def _work(
+        self, style: Style, trades: Sequence[Trade], n: int, phase: int, snap: Snapshot
+    ) -> tuple[list[OrderReport], Snapshot]:
+        """The style works one phase; returns its reports and the snapshot it ended with (a style
+        that read the markets again hands them on)."""
         if not trades:
-            return []
+            return [], snap
         job = PhaseJob(
             trades=trades,
             round=n,
@@ -205,7 +217,7 @@ class Executor:
             desk=self.desk,
             guard=self._guard,
         )
-        return style.work(job)
+        return style.work(job), job.snapshot
 
     def _style_for_round(self, n: int) -> Style:
         return self.patient if self.patient is not None and n <= self._patient_rounds else self.taker
@@ -297,7 +309,7 @@ class Executor:
             snap = self._read()
         if snap.time != current.snapshot_time:
             current = self._plan(snap, round_policy)
-        self._guard(current.trades, snap)
+        snap = self._guard(current.trades, snap)
         style = self._style_for_round(n)
         rnd = RoundReport(number=n, slippage=round_policy.slippage, planned=len(current.trades), style=style.name)
         report.rounds.append(rnd)
@@ -312,12 +324,12 @@ class Executor:
         )
         expected = holdings(snap)
         self._stage("phase 1")
-        sent1 = self._work(style, current.phase(1), n, 1, snap)
+        sent1, snap = self._work(style, current.phase(1), n, 1, snap)
         self._turnover_done += expect_fills(sent1, expected)
         self._stage("between phases")
         snap, phase2 = self._replan_phase2(n, current, snap, sent1, expected, rnd)
         self._stage("phase 2")
-        sent2 = self._work(style, phase2, n, 2, snap)
+        sent2, snap = self._work(style, phase2, n, 2, snap)
         self._turnover_done += expect_fills(sent2, expected)
         sent = sent1 + sent2
         rnd.sent = len(sent)
@@ -362,7 +374,7 @@ class Executor:
             snap = self._refresh(snap, positions=False, prices=True)
             plan2 = self._plan(snap, round_policy)
             phase2 = list(plan2.phase(2))
-            self._guard(phase2, snap)
+            snap = self._guard(phase2, snap)
         elif (phase2 or current.transfers) and sent1:
             snap = self._verified_read(expected, snap, prices=True)
             plan2 = self._plan(snap, round_policy, count_phase1_margin=False)
@@ -375,7 +387,7 @@ class Executor:
                 note = "phase 2 scaled down to the margin and cash actually free after phase 1"
                 rnd.note += note + ". "
                 self.report.warnings.append(f"round {n}: {note}")
-            self._guard(phase2, snap)
+            snap = self._guard(phase2, snap)
         if phase2 and plan2.transfers:
             snap, phase2 = self._transfer(plan2, snap, phase2, n, round_policy)
         if phase2:

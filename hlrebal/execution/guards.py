@@ -17,6 +17,11 @@ MATERIAL_TURNOVER_CHANGE = Decimal("0.10")
 _ZERO = Decimal(0)
 
 
+class OracleGuardError(GuardError):
+    """A price too far from the oracle: worth one fresh read of the oracle before refusing (the one
+    a long run started with may be minutes old)."""
+
+
 def check_trades(
     trades: Iterable[Trade], snap: Snapshot, policy: Policy, *, equity: Decimal, turnover_done: Decimal
 ) -> None:
@@ -50,7 +55,7 @@ def check_price(coin: str, price: Decimal, snap: Snapshot, policy: Policy) -> No
         return
     deviation = abs(price - market.oracle) / market.oracle
     if deviation > policy.max_price_deviation:
-        raise GuardError(
+        raise OracleGuardError(
             f"{coin}: reference price {price} is {deviation * 100:.2f}% from the oracle "
             f"price {market.oracle} (max_price_deviation {policy.max_price_deviation * 100:.2f}%)",
             hint="the book may be thin or moving fast; wait, or raise --max-price-deviation",

@@ -220,14 +220,7 @@ class Maker:
             }
             trades.append(p.trade.model_copy(update=update))
         filled = sum((leg.filled * leg.trade.reference_price for leg in legs), _ZERO)
-        try:
-            job.guard(trades, job.snapshot, filled)
-        except GuardError as e:
-            if "oracle" not in e.message:
-                raise
-            # The oracle read at the start may be minutes old: read it again before refusing.
-            job.snapshot = job.desk.client.refresh_snapshot(job.snapshot, positions=False, markets=True)
-            job.guard(trades, job.snapshot, filled)
+        job.snapshot = job.guard(trades, job.snapshot, filled)
 
     def _cancel_all(self, legs: list[_Leg], job: PhaseJob, *, quiet: bool = False) -> None:
         """Cancel what rests (even when the run is stopping); ``quiet`` when another error is on its

@@ -21,8 +21,8 @@ from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
 
 
-def _no_guard(trades: Sequence[Trade], snap: Snapshot, filled: Decimal) -> None:
-    return None
+def _no_guard(trades: Sequence[Trade], snap: Snapshot, filled: Decimal) -> Snapshot:
+    return snap
 
 
 @dataclass
@@ -36,9 +36,10 @@ class PhaseJob:
     """The snapshot the trades were planned on (prices, markets, oracles)."""
     policy: Policy
     desk: OrderDesk
-    guard: Callable[[Sequence[Trade], Snapshot, Decimal], None] = field(default=_no_guard)
+    guard: Callable[[Sequence[Trade], Snapshot, Decimal], Snapshot] = field(default=_no_guard)
     """Re-checks the run's guards for trades about to be (re)sent at fresh prices, with the notional
-    (at reference prices) this phase has already filled; raises GuardError."""
+    (at reference prices) this phase has already filled; raises GuardError. Returns the snapshot
+    to go on with: a price off the oracle is checked again on a fresh read of the markets."""
 
 
 class Style(Protocol):

@@ -23,7 +23,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from functools import partial
 from typing import Any
 
-from hlrebal.errors import ExchangeError, GuardError, HlrebalError
+from hlrebal.errors import ExchangeError, HlrebalError
 from hlrebal.exchange import OrderAnswerLost
 from hlrebal.execution.models import OrderReport
 from hlrebal.execution.orders import Placement
@@ -248,13 +248,7 @@ class Twap:
             price = Decimal(str(mid)) if mid is not None else n.trade.reference_price
             trades.append(n.trade.model_copy(update={"size": n.report.remaining, "reference_price": price}))
         filled = sum((n.report.filled_size * n.trade.reference_price for n in natives), _ZERO)
-        try:
-            job.guard(trades, job.snapshot, filled)
-        except GuardError as e:
-            if "oracle" not in e.message:
-                raise
-            job.snapshot = job.desk.client.refresh_snapshot(job.snapshot, positions=False, markets=True)
-            job.guard(trades, job.snapshot, filled)
+        job.snapshot = job.guard(trades, job.snapshot, filled)
 
     def _cancel(self, natives: list[_Native], job: PhaseJob, *, quiet: bool = False) -> None:
         """Cancel every running TWAP (even when stopping), then record what each did."""
@@ -319,7 +313,7 @@ class Twap:
             return
         trades = [p.trade.model_copy(update={"size": p.size, "limit_price": p.limit_price}) for p in placements]
         filled = sum((leg.filled * leg.trade.reference_price for leg in own), _ZERO)
-        job.guard(trades, job.snapshot, filled)
+        job.snapshot = job.guard(trades, job.snapshot, filled)
         for leg, rep in zip(legs, desk.send(placements, job.round, job.phase, style=self.name), strict=True):
             leg.orders.append(rep)
 
