@@ -304,3 +304,30 @@ def test_twap_paths_without_http(tmp_path: Path) -> None:
     assert [(o.coin, o.status) for o in report.orders[:2]] == [("BTC", "filled"), ("ETH", "filled")]
     assert client.seen["exchange.twapOrder"] == 2 and report.orders[0].twap_id is not None
     assert [e["status"] for e in journal_entries(journal) if e["event"] == "twap_end"] == ["finished", "finished"]
+
+
+def test_an_account_at_its_targets_sends_nothing_and_says_so(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=make_snapshot({"BTC": ("0.46729", 10), "ETH": ("9.8348", 10)}, cash="29999.86", user=USER))
+    client = direct(sim)
+    report, _, journal = run(sim, tmp_path, client)
+    assert (report.outcome, report.message, report.rounds, report.orders) == ("done", "nothing to do", [], [])
+    assert not any(k.startswith("exchange.") for k in client.seen) and "info.userFills" not in client.seen
+    assert [e["event"] for e in journal_entries(journal)] == ["run_start"]
+
+
+def test_a_first_round_re_made_to_nothing_ends_without_orders(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+
+    # while the user looked at the plan, someone else sold the BTC and bought the ETH
+    def trade_elsewhere() -> None:
+        other = direct(sim)
+        other.place_orders(
+            [OrderSpec("BTC", 0, False, D("0.46729"), D(85000), True, "0x" + "1" * 32)], expires_after=None
+        )
+        other.place_orders(
+            [OrderSpec("ETH", 1, True, D("9.8348"), D(3070), False, "0x" + "2" * 32)], expires_after=None
+        )
+
+    report, _, _ = run(sim, tmp_path, before_run=trade_elsewhere, clock=lambda: time.time() + 60)
+    assert report.orders == [] and report.outcome == "done" and report.rounds == []
+    assert report.warnings[0].startswith("the plan was re-made before sending: turnover moved from 70.00% to")
