@@ -49,6 +49,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["hlrebal/execution/*", "hlrebal/execution_settings.py"],
         [
             "tests/test_execution_units.py",
+            "tests/test_execution_golden.py",
+            "tests/test_execution_records.py",
             "tests/test_execution_paths.py",
             "tests/test_execution_costs.py",
             "tests/test_execution_scope.py",
