@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from hlrebal import planner
 from hlrebal.config import Resolved, state_dir
@@ -96,15 +96,7 @@ def execute_run(
             with RunLock(state_dir(), conn.user):
                 before = conn.client.log.copy()
                 conn.client.log.stage = "start"
-                pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
-                twaps = unresolved_twaps(journal_file, conn.user, conn.client.base_url)
-                reconciled = []
-                if pending:
-                    ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
-                    reconciled = reconcile(conn.client, conn.user, journal, pending)
-                if twaps:
-                    ui.notice(f"cancelling and counting {len(twaps)} TWAP(s) an earlier run left running")
-                    reconciled += reconcile_twaps(conn.client, conn.user, journal, twaps)
+                reconciled = _reconcile_earlier_runs(conn, journal, journal_file, ui)
                 snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
                 planner.check_targets(snap, targets, resolved.policy)
                 confirmed = planner.plan(snap, targets, resolved.policy)
@@ -151,6 +143,22 @@ def execute_run(
             warnings=report.warnings,
         )
     return RunResult(report=report, confirmed=confirmed, journal=journal_file)
+
+
+def _reconcile_earlier_runs(conn: Connection, journal: Journal, journal_file: Path, ui: RunUI) -> list[dict[str, Any]]:
+    """Before planning: resolve the orders earlier (killed) runs left without a result, cancelling
+    those that may rest, and cancel and count the TWAPs they left running."""
+    assert conn.client is not None
+    pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
+    twaps = unresolved_twaps(journal_file, conn.user, conn.client.base_url)
+    reconciled: list[dict[str, Any]] = []
+    if pending:
+        ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
+        reconciled = reconcile(conn.client, conn.user, journal, pending)
+    if twaps:
+        ui.notice(f"cancelling and counting {len(twaps)} TWAP(s) an earlier run left running")
+        reconciled += reconcile_twaps(conn.client, conn.user, journal, twaps)
+    return reconciled
 
 
 def record_failed_run(journal_file: Path, error: HlrebalError, *, targets: str | None, account: str | None) -> None:

@@ -39,7 +39,7 @@ from hlrebal.execution.preparation import (
     set_leverage,
     trade_doc,
 )
-from hlrebal.execution.readback import expect_fills, holdings, position_goals, verified_read
+from hlrebal.execution.readback import AccountReader, expect_fills, holdings, position_goals
 from hlrebal.execution.safety import DeadMansSwitch, end_resting
 from hlrebal.execution.scope import Scope, filled_by_coin
 from hlrebal.execution.style import PhaseJob, Style
@@ -54,6 +54,15 @@ from hlrebal.snapshot import AssetMarket, Snapshot
 from hlrebal.targets import Targets
 
 _ZERO = Decimal(0)
+
+
+def patient_style(settings: ExecutionSettings, switch: DeadMansSwitch) -> Style | None:
+    """The style that works round 1 when the run is patient (maker, twap); None for taker."""
+    if settings.style == "maker":
+        return Maker(settings, switch)
+    if settings.style == "twap":
+        return Twap(settings)
+    return None
 
 
 class Executor:
@@ -90,8 +99,8 @@ class Executor:
         self.cancel_open_orders = cancel_open_orders
         self.refused_dust = dict(refused_dust or {})
         self.can_transfer = can_transfer
-        self._spot = targets.mentions_spot
-        self._mode: str | None = None
+        self.reader = AccountReader(client, user, targets.dexes, journal, progress, sleep, self._check_stop)
+        self.reader.spot = targets.mentions_spot
         self.clock = clock
         self.sleep = sleep
         self.run_id = run_id or journal.run_id
@@ -116,11 +125,7 @@ class Executor:
             client, journal, margin=self.settings.switch_margin, clock=clock, progress=progress
         )
         self.taker: Style = Taker()
-        self.patient: Style | None = None
-        if self.settings.style == "maker":
-            self.patient = Maker(self.settings, self.switch)
-        elif self.settings.style == "twap":
-            self.patient = Twap(self.settings)
+        self.patient = patient_style(self.settings, self.switch)
         #: rounds before the taker rounds: 1 when a patient style works round 1
         self._patient_rounds = 1 if self.patient is not None else 0
         self._turnover_done = _ZERO
@@ -136,31 +141,13 @@ class Executor:
             raise Interrupted(f"interrupted {where}; nothing more was sent")
 
     def _read(self, *, open_orders: bool = False) -> Snapshot:
-        self._check_stop("before reading the account")
-        return self.client.read_snapshot(
-            self.user,
-            spot=self._spot,
-            open_orders=open_orders,
-            mode=self._mode,
-            dexes=self.targets.dexes,
-            network_label=self.client.network,
-        )
+        return self.reader.read(open_orders=open_orders)
 
     def _refresh(self, snap: Snapshot, *, positions: bool = True, prices: bool = False) -> Snapshot:
-        """Re-read only what a run changes (positions; spot balances when spot or a unified account
-        is involved) and, when asked, fresh mids: a tenth of a full read's weight."""
-        self._check_stop("before reading the account")
-        spot = self._spot or snap.unified
-        return self.client.refresh_snapshot(snap, positions=positions, spot=spot and positions, prices=prices)
+        return self.reader.refresh(snap, positions=positions, prices=prices)
 
     def _verified_read(self, expected: dict[str, Decimal], snap: Snapshot, *, prices: bool = False) -> Snapshot:
-        return verified_read(
-            lambda: self._refresh(snap, prices=prices),
-            expected,
-            journal=self.journal,
-            progress=self.progress,
-            sleep=self.sleep,
-        )
+        return self.reader.verified(expected, snap, prices=prices)
 
     def _stage(self, name: str) -> None:
         self.client.log.stage = name
@@ -242,9 +229,7 @@ class Executor:
         report = self.report
         before = self.client.log.copy()
         self._start_equity = snapshot.equity
-        raw_mode = snapshot.raw.get("userAbstraction")
-        self._mode = raw_mode if isinstance(raw_mode, str) else None
-        self._spot = self._spot or bool(snapshot.spot_assets)
+        self.reader.know(snapshot)
         snap, current = snapshot, drop_refused_dust(confirmed, self.refused_dust, self.report.warnings)
         if confirmed.transfers and not self.can_transfer:
             current = self._plan(snap, self._policy_for_round(1))

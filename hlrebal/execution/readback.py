@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from hlrebal.errors import ExchangeError
+from hlrebal.exchange import ExchangeClient
 from hlrebal.execution.models import OrderReport
 from hlrebal.journal import Journal
 from hlrebal.market import SPOT_TAKER_FEE
@@ -98,3 +99,56 @@ def position_goals(p: Plan, snap: Snapshot) -> dict[str, Decimal]:
     for t in p.trades:
         sizes[t.coin] = sizes.get(t.coin, _ZERO) + t.signed_size
     return {t.coin: sizes[t.coin] for t in p.trades}
+
+
+class AccountReader:
+    """The run's reads of the account: a full read (markets and all), or a refresh of only what a
+    run changes (positions; spot balances when spot or a unified account is involved; fresh mids),
+    and the read-back checked against the fills."""
+
+    def __init__(
+        self,
+        client: ExchangeClient,
+        user: str,
+        dexes: Sequence[str],
+        journal: Journal,
+        progress: Callable[[str], None],
+        sleep: Callable[[float], None],
+        check_stop: Callable[[str], None],
+    ) -> None:
+        self.client, self.user, self.dexes = client, user, tuple(dexes)
+        self.journal, self.progress, self.sleep, self.check_stop = journal, progress, sleep, check_stop
+        self.spot = False
+        self.mode: str | None = None
+
+    def know(self, snapshot: Snapshot) -> None:
+        """What the first snapshot says about later reads: the account mode, whether spot matters."""
+        raw_mode = snapshot.raw.get("userAbstraction")
+        self.mode = raw_mode if isinstance(raw_mode, str) else None
+        self.spot = self.spot or bool(snapshot.spot_assets)
+
+    def read(self, *, open_orders: bool = False) -> Snapshot:
+        self.check_stop("before reading the account")
+        return self.client.read_snapshot(
+            self.user,
+            spot=self.spot,
+            open_orders=open_orders,
+            mode=self.mode,
+            dexes=self.dexes,
+            network_label=self.client.network,
+        )
+
+    def refresh(self, snap: Snapshot, *, positions: bool = True, prices: bool = False) -> Snapshot:
+        """Only what a run changes, a tenth of a full read's weight (and fresh mids when asked)."""
+        self.check_stop("before reading the account")
+        spot = self.spot or snap.unified
+        return self.client.refresh_snapshot(snap, positions=positions, spot=spot and positions, prices=prices)
+
+    def verified(self, expected: dict[str, Decimal], snap: Snapshot, *, prices: bool = False) -> Snapshot:
+        return verified_read(
+            lambda: self.refresh(snap, prices=prices),
+            expected,
+            journal=self.journal,
+            progress=self.progress,
+            sleep=self.sleep,
+        )
