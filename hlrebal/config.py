@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from hlrebal.errors import ConfigError
+from hlrebal.execution_settings import EXECUTION_KEYS, ExecutionSettings
 from hlrebal.policy import NULLABLE_KEYS, OFF_WORDS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
 
 APP_NAME = "hlrebal"
@@ -86,10 +87,12 @@ _DEFAULT_POLICY = Policy.model_construct()
 
 @functools.cache
 def _partial(which: str) -> type[BaseModel]:
-    """The model that checks one layer's values ("policy" or "connection"), made when first needed:
-    most runs have no configuration file and no HLREBAL_* variables, so never need them."""
+    """The model that checks one layer's values ("policy", "execution" or "connection"), made when
+    first needed: most runs have no configuration file and no HLREBAL_* variables, so never need them."""
     if which == "policy":
         return _partial_model("PartialPolicy", Policy, sorted(POLICY_KEYS))
+    if which == "execution":
+        return _partial_model("PartialExecution", ExecutionSettings, sorted(EXECUTION_KEYS))
     return _partial_model("PartialConnection", Settings, list(CONNECTION_KEYS))
 
 
@@ -102,6 +105,8 @@ class Resolved:
     sources: dict[str, str] = field(default_factory=dict)
     config_path: Path | None = None
     profile: str | None = None
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    """How the plan is traded: the style and its timers (``[execution]``, ``HLREBAL_STYLE``, ...)."""
 
     @property
     def base_url(self) -> str:
@@ -175,12 +180,17 @@ def _load_toml(path: Path, explicit: bool) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read ({e.strerror})") from None
 
 
-def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split a file table (top level or a profile) into connection and policy values, checking keys."""
+def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Split a file table (top level or a profile) into connection, policy and execution values,
+    checking keys."""
     conn: dict[str, Any] = {}
     pol: dict[str, Any] = {}
+    exe: dict[str, Any] = {}
     for key, value in table.items():
         if key in ("profiles",) and where.endswith("(top level)"):
+            continue
+        if key == "execution" or key in EXECUTION_KEYS:
+            _execution_values(key, value, where, exe)
             continue
         if isinstance(value, bool):
             raise ConfigError(f"{where}: {key}: must not be a boolean")
@@ -199,10 +209,11 @@ def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], 
         elif key in POLICY_KEYS:
             pol[key] = value
         else:
-            known = set(CONNECTION_KEYS) | POLICY_KEYS | {"policy", "profiles"}
+            known = set(CONNECTION_KEYS) | POLICY_KEYS | EXECUTION_KEYS | {"policy", "execution", "profiles"}
             raise ConfigError(f"{where}: {key}: unknown key{_did_you_mean(key, known)}")
     _validate_partial("connection", conn, where, "")
     _validate_partial("policy", pol, where, "policy.")
+    _validate_partial("execution", exe, where, "execution.")
     for key in ("account_address", "vault"):
         # Checked in every profile, not only the one in use: a placeholder left in the cron profile
         # must show up when the file is tried, not at 3 a.m.
@@ -210,7 +221,20 @@ def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], 
             raise ConfigError(f"{where}: {key}: {conn[key]!r} is not a 0x-prefixed 40-hex-digit address")
     if "api_url" in conn:
         _check_url(str(conn["api_url"]), where)
-    return conn, pol
+    return conn, pol, exe
+
+
+def _execution_values(key: str, value: Any, where: str, out: dict[str, Any]) -> None:
+    """``style = "maker"`` at the top level or in an ``[execution]`` table."""
+    if key == "execution" and not isinstance(value, dict):
+        raise ConfigError(f"{where}: execution: must be a table ([execution])")
+    items = value.items() if key == "execution" else [(key, value)]
+    for k, v in items:
+        if k not in EXECUTION_KEYS:
+            raise ConfigError(f"{where}: execution.{k}: unknown execution key{_did_you_mean(k, EXECUTION_KEYS)}")
+        if isinstance(v, bool) and ExecutionSettings.model_fields[k].annotation is not bool:
+            raise ConfigError(f"{where}: execution.{k}: must not be a boolean")
+        out[k] = v
 
 
 def _check_url(url: str, origin: str) -> None:
@@ -245,11 +269,12 @@ def _did_you_mean(key: str, known: set[str] | frozenset[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, Any]]:
     conn: dict[str, Any] = {}
     pol: dict[str, Any] = {}
+    exe: dict[str, Any] = {}
     names: dict[str, str] = {}
-    known = {ENV_PREFIX + k.upper() for k in (*CONNECTION_KEYS, *POLICY_KEYS)} | CONTROL_ENV
+    known = {ENV_PREFIX + k.upper() for k in (*CONNECTION_KEYS, *POLICY_KEYS, *EXECUTION_KEYS)} | CONTROL_ENV
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX) or name in CONTROL_ENV:
             continue
@@ -261,13 +286,15 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any], 
         if value == "":
             continue
         key = name[len(ENV_PREFIX) :].lower()
-        (pol if key in POLICY_KEYS else conn)[key] = value
+        (pol if key in POLICY_KEYS else exe if key in EXECUTION_KEYS else conn)[key] = value
         names[key] = name
     for key, value in conn.items():
         _validate_partial("connection", {key: value}, f"environment variable {names[key]}", "")
     for key, value in pol.items():
         _validate_partial("policy", {key: value}, f"environment variable {names[key]}", "")
-    return conn, pol, names
+    for key, value in exe.items():
+        _validate_partial("execution", {key: value}, f"environment variable {names[key]}", "")
+    return conn, pol, names, exe
 
 
 def resolve(
@@ -290,14 +317,14 @@ def resolve(
     path = config_path or (Path(env["HLREBAL_CONFIG"]) if env.get("HLREBAL_CONFIG") else default_config_path())
     path = path.expanduser()
     doc = _load_toml(path, explicit)
-    file_conn, file_pol = _split_layer(doc, f"{path} (top level)")
+    file_conn, file_pol, file_exe = _split_layer(doc, f"{path} (top level)")
 
     profiles = doc.get("profiles", {})
     if not isinstance(profiles, dict):
         raise ConfigError(f"{path}: profiles: must be tables like [profiles.NAME]")
     # Every profile is checked, not only the one in use: a mistake in the cron profile must show up
     # when the file is edited and tried, not at 3 a.m.
-    checked: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    checked: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
     for name, table in profiles.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: profiles.{name}: must be a table ([profiles.{name}])")
@@ -306,6 +333,7 @@ def resolve(
     profile = profile or env.get("HLREBAL_PROFILE") or None
     prof_conn: dict[str, Any] = {}
     prof_pol: dict[str, Any] = {}
+    prof_exe: dict[str, Any] = {}
     if profile:
         if profile not in profiles:
             known = ", ".join(sorted(profiles)) or "none"
@@ -313,9 +341,9 @@ def resolve(
                 f"profile {profile!r} is not defined in {path} (profiles there: {known})",
                 hint=f"add a [profiles.{profile}] table to the configuration file",
             )
-        prof_conn, prof_pol = checked[profile]
+        prof_conn, prof_pol, prof_exe = checked[profile]
 
-    env_conn, env_pol, env_names = _env_layer(env)
+    env_conn, env_pol, env_names, env_exe = _env_layer(env)
     if (
         profile_flag
         and "account_address" in prof_conn
@@ -331,7 +359,8 @@ def resolve(
 
     flag_conn = {k: v for k, v in flags.items() if k in CONNECTION_KEYS}
     flag_pol = {k: v for k, v in flags.items() if k in POLICY_KEYS}
-    unknown = set(flags) - set(CONNECTION_KEYS) - POLICY_KEYS
+    flag_exe = {k: v for k, v in flags.items() if k in EXECUTION_KEYS}
+    unknown = set(flags) - set(CONNECTION_KEYS) - POLICY_KEYS - EXECUTION_KEYS
     if unknown:
         raise ConfigError(f"internal: unknown flag settings {sorted(unknown)}")
 
@@ -366,6 +395,17 @@ def resolve(
         for k, v in layer.items():
             merged_pol[k] = v
             sources[f"policy.{k}"] = f"env {env_names[k]}" if label == "env" else label
+
+    merged_exe: dict[str, Any] = {}
+    for layer, label in (
+        (file_exe, f"file {path}"),
+        (prof_exe, f"profile {profile}"),
+        (env_exe, "env"),
+        (flag_exe, "flag"),
+    ):
+        for k, v in layer.items():
+            merged_exe[k] = v
+            sources[f"execution.{k}"] = f"env {env_names[k]}" if label == "env" else label
 
     if merged_conn.get("api_url"):
         merged_conn["api_url"] = str(merged_conn["api_url"]).rstrip("/")
@@ -404,7 +444,15 @@ def resolve(
         raise ConfigError(
             f"policy: {first['msg'].removeprefix('Value error, ')}" + (f" [{involved}]" if involved else "")
         ) from None
-    return Resolved(settings=settings, policy=policy, sources=sources, config_path=path, profile=profile)
+    try:
+        execution = ExecutionSettings(**merged_exe)
+    except ValidationError as e:
+        key = str(e.errors()[0]["loc"][0])
+        message = e.errors()[0]["msg"]
+        raise ConfigError(f"execution.{key} from {sources.get('execution.' + key, 'default')}: {message}") from None
+    return Resolved(
+        settings=settings, policy=policy, sources=sources, config_path=path, profile=profile, execution=execution
+    )
 
 
 def _keys_in(message: str) -> list[str]:
@@ -435,6 +483,12 @@ CONFIG_TEMPLATE = """\
 # max_price_deviation = 0.02
 # max_slippage = 0.02
 # max_rounds = 3
+
+[execution]
+# style = "taker"                # "maker": post-only at the touch first; "twap": slices over time
+# requote_seconds = 5            # maker: how often resting orders follow the touch
+# patience = 120                 # maker: seconds a phase rests before taker rounds finish it
+# twap_minutes = 30              # twap: duration of each native TWAP order (5 or more)
 
 # [profiles.testnet]
 # network = "testnet"

@@ -79,17 +79,71 @@ class OrderOutcome:
     error: str | None = None
 
 
+#: info request weights against the exchange's per-IP budget (1200 a minute); every other type is 20
+INFO_WEIGHTS: dict[str, int] = {
+    "l2Book": 2,
+    "allMids": 2,
+    "clearinghouseState": 2,
+    "orderStatus": 2,
+    "spotClearinghouseState": 2,
+    "exchangeStatus": 2,
+    "userRole": 60,
+}
+DEFAULT_INFO_WEIGHT = 20
+#: orders per extra unit of weight of an /exchange request (weight 1 + floor(orders / 40))
+ORDERS_PER_WEIGHT = 40
+
+
+def info_weight(kind: str) -> int:
+    """The weight of one info request of type ``kind``."""
+    return INFO_WEIGHTS.get(kind, DEFAULT_INFO_WEIGHT)
+
+
+def exchange_weight(n_orders: int) -> int:
+    """The weight of one /exchange request carrying ``n_orders`` orders (1 for other actions)."""
+    return 1 + n_orders // ORDERS_PER_WEIGHT
+
+
 @dataclass
 class RequestLog:
-    """Counts of requests made, by kind ("info.clearinghouseState", "exchange.order")."""
+    """Requests made, by kind ("info.clearinghouseState", "exchange.order") and by stage.
+
+    ``weight`` is their weight against the per-IP budget; ``actions`` what they count against the
+    address budget (each order of a batch is one, every other action one). The executor names the
+    ``stage`` ("phase 1", "read-back", ...) so that benchmarks can say where requests go.
+    """
 
     counts: dict[str, int] = field(default_factory=dict)
+    stage: str = ""
+    by_stage: dict[str, dict[str, int]] = field(default_factory=dict)
+    stage_weight: dict[str, int] = field(default_factory=dict)
+    weight: int = 0
+    actions: int = 0
 
-    def add(self, kind: str) -> None:
+    def add(self, kind: str, *, weight: int | None = None, actions: int = 0) -> None:
+        if weight is None:
+            weight = info_weight(kind.removeprefix("info.")) if kind.startswith("info.") else 1
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        stage = self.by_stage.setdefault(self.stage, {})
+        stage[kind] = stage.get(kind, 0) + 1
+        self.stage_weight[self.stage] = self.stage_weight.get(self.stage, 0) + weight
+        self.weight += weight
+        self.actions += actions
 
     def total(self, prefix: str) -> int:
         return sum(n for k, n in self.counts.items() if k.startswith(prefix))
+
+    def copy(self) -> RequestLog:
+        return RequestLog(dict(self.counts), weight=self.weight, actions=self.actions)
+
+    def since(self, earlier: RequestLog) -> RequestLog:
+        """What was added after ``earlier`` (a :meth:`copy` of this log)."""
+        counts = {k: n - earlier.counts.get(k, 0) for k, n in self.counts.items()}
+        return RequestLog(
+            {k: n for k, n in counts.items() if n},
+            weight=self.weight - earlier.weight,
+            actions=self.actions - earlier.actions,
+        )
 
 
 def decimal_to_wire_float(value: Decimal, what: str) -> float:
@@ -303,6 +357,63 @@ class ExchangeClient:
         doc["time"] = int(self.clock() * 1000)
         return Snapshot.from_raw(doc, f"{self.base_url} ({user})")
 
+    def refresh_snapshot(
+        self,
+        previous: Snapshot,
+        *,
+        positions: bool = True,
+        spot: bool = False,
+        prices: bool = False,
+        markets: bool = False,
+    ) -> Snapshot:
+        """``previous`` with only what changes during a run read again, in 2-weight requests.
+
+        ``positions``: clearinghouseState (and each builder dex's); ``spot``: spotClearinghouseState;
+        ``prices``: allMids (per dex), whose mids replace the contexts' ``midPx``. Markets, marks and
+        oracle prices are kept from ``previous`` (read seconds ago: the oracle guard compares fresh
+        mids with them), and open orders are dropped (a re-read never carries them). About a tenth
+        of a full read's weight; the executor reads this way between phases and after each round.
+        ``markets``: the market contexts (marks, oracles, mids) read again in full, at 20 each.
+        """
+        user = previous.user
+        doc: dict[str, Any] = dict(previous.raw)
+        doc.pop("openOrders", None)
+        dexes = dict(doc.get("dexes") or {})
+        if positions:
+            doc["clearinghouseState"] = self._expect(
+                self.info({"type": "clearinghouseState", "user": user, "dex": ""}), dict, "clearinghouseState"
+            )
+            for dex, part in dexes.items():
+                state = self.info({"type": "clearinghouseState", "user": user, "dex": dex})
+                dexes[dex] = {**part, "clearinghouseState": self._expect(state, dict, f"clearinghouseState ({dex})")}
+        if spot:
+            doc["spotClearinghouseState"] = self._expect(
+                self.info({"type": "spotClearinghouseState", "user": user}), dict, "spotClearinghouseState"
+            )
+        if markets:
+            doc["metaAndAssetCtxs"] = self._expect(self.info({"type": "metaAndAssetCtxs"}), list, "metaAndAssetCtxs")
+            if "spotMetaAndAssetCtxs" in doc:
+                doc["spotMetaAndAssetCtxs"] = self._expect(
+                    self.info({"type": "spotMetaAndAssetCtxs"}), list, "spotMetaAndAssetCtxs"
+                )
+            for dex, part in dexes.items():
+                fresh = self.info({"type": "metaAndAssetCtxs", "dex": dex})
+                dexes[dex] = {**part, "metaAndAssetCtxs": self._expect(fresh, list, f"metaAndAssetCtxs ({dex})")}
+        elif prices:
+            mids = self._expect(self.info({"type": "allMids"}), dict, "allMids")
+            for key in ("metaAndAssetCtxs", "spotMetaAndAssetCtxs"):
+                if key in doc:
+                    doc[key] = _with_mids(doc[key], mids, spot=key.startswith("spot"))
+            if "allMids" in doc:
+                doc["allMids"] = mids
+            for dex, part in dexes.items():
+                dex_mids = self._expect(self.info({"type": "allMids", "dex": dex}), dict, f"allMids ({dex})")
+                dexes[dex] = {**part, "metaAndAssetCtxs": _with_mids(part["metaAndAssetCtxs"], dex_mids, spot=False)}
+        if dexes:
+            doc["dexes"] = dexes
+        doc["time"] = int(self.clock() * 1000)
+        return Snapshot.from_raw(doc, f"{self.base_url} ({user})")
+
     def user_role(self, address: str) -> dict[str, Any] | None:
         """``userRole``: {"role": "agent", "data": {"user": …}} for an API wallet, "user", "vault",
         "subAccount" or "missing"; None where the endpoint does not know the request."""
@@ -384,7 +495,9 @@ class ExchangeClient:
 
     def _exchange(self, kind: str, payload: dict[str, Any]) -> Any:
         """POST one signed action. Never retried here: a lost answer is the caller's to reconcile."""
-        self.log.add(f"exchange.{kind}")
+        orders = payload.get("action", {}).get("orders")
+        n = len(orders) if isinstance(orders, list) else 0
+        self.log.add(f"exchange.{kind}", weight=exchange_weight(n), actions=max(n, 1))
         try:
             return self._post("/exchange", payload)
         except Retryable as e:
@@ -447,8 +560,108 @@ class ExchangeClient:
         action = {"type": "cancel", "cancels": [{"a": a, "o": o} for a, o in cancels]}
         answer = self._exchange("cancel", self._signed_l1(action, expires_after=None))
         _expect_ok(answer, "cancelling open orders")
-        statuses = answer.get("response", {}).get("data", {}).get("statuses", [])
-        return [s.get("error") if isinstance(s, dict) else None for s in statuses]
+        return _cancel_errors(answer)
+
+    def cancel_by_cloid(self, cancels: Sequence[tuple[int, str]]) -> list[str | None]:
+        """Cancel (asset, client order id) pairs in one request; returns an error (or None) per cancel."""
+        action = {"type": "cancelByCloid", "cancels": [{"asset": a, "cloid": c} for a, c in cancels]}
+        answer = self._exchange("cancelByCloid", self._signed_l1(action, expires_after=None))
+        _expect_ok(answer, "cancelling orders by client order id")
+        return _cancel_errors(answer)
+
+    def schedule_cancel(self, time_ms: int | None) -> None:
+        """The dead man's switch: every open order of the account is cancelled at ``time_ms`` (at
+        least 5 s ahead); ``None`` clears it."""
+        action: dict[str, Any] = {"type": "scheduleCancel"}
+        if time_ms is not None:
+            action["time"] = time_ms
+        answer = self._exchange("scheduleCancel", self._signed_l1(action, expires_after=None))
+        _expect_ok(
+            answer, "setting the dead man's switch (scheduleCancel)" if time_ms else "clearing the dead man's switch"
+        )
+
+    def twap_order(
+        self, *, asset: int, coin: str, is_buy: bool, size: Decimal, reduce_only: bool, minutes: int, randomize: bool
+    ) -> int:
+        """A native TWAP (``twapOrder``): the SDK 0.24 has no method for it, so the action is signed
+        with the SDK's L1 signing helper and posted as every other action. Returns its TWAP id;
+        raises ExchangeError with the exchange's reason when refused, OrderAnswerLost when the
+        answer never came (the caller looks it up in twapHistory, never resends it)."""
+        from hyperliquid.utils.signing import float_to_wire
+
+        wire_size = float_to_wire(decimal_to_wire_float(size, f"{coin} TWAP size"))
+        twap = {"a": asset, "b": is_buy, "s": wire_size, "r": reduce_only, "m": minutes, "t": randomize}
+        answer = self._exchange("twapOrder", self._signed_l1({"type": "twapOrder", "twap": twap}, expires_after=None))
+        _expect_ok(answer, f"a {coin} TWAP")
+        status = answer.get("response", {}).get("data", {}).get("status", {})
+        if isinstance(status, dict) and isinstance(status.get("running"), dict):
+            twap_id = status["running"].get("twapId")
+            if isinstance(twap_id, int):
+                return twap_id
+        reason = status.get("error") if isinstance(status, dict) else None
+        raise ExchangeError(f"the exchange refused a {coin} TWAP: {_short(str(reason or status))}")
+
+    def twap_cancel(self, asset: int, twap_id: int) -> str | None:
+        """``twapCancel``: None when cancelled, else the exchange's reason (already finished...)."""
+        action = {"type": "twapCancel", "a": asset, "t": twap_id}
+        answer = self._exchange("twapCancel", self._signed_l1(action, expires_after=None))
+        _expect_ok(answer, f"cancelling TWAP {twap_id}")
+        status = answer.get("response", {}).get("data", {}).get("status")
+        return str(status["error"]) if isinstance(status, dict) and "error" in status else None
+
+    def user_twap_slice_fills(self, user: str) -> list[dict[str, Any]]:
+        """``userTwapSliceFills``: ``[{"fill": {...}, "twapId": N}]``, newest first."""
+        fills: list[dict[str, Any]] = self._expect(
+            self.info({"type": "userTwapSliceFills", "user": user.lower()}), list, "userTwapSliceFills"
+        )
+        return fills
+
+    def twap_history(self, user: str) -> list[dict[str, Any]]:
+        """``twapHistory``: an entry when each TWAP starts and one when it ends (its status)."""
+        entries: list[dict[str, Any]] = self._expect(
+            self.info({"type": "twapHistory", "user": user.lower()}), list, "twapHistory"
+        )
+        return entries
+
+    def user_rate_limit(self, user: str) -> dict[str, Any] | None:
+        """``userRateLimit``: ``{cumVlm, nRequestsUsed, nRequestsCap}`` of the address budget; None
+        where the endpoint does not know the request."""
+        try:
+            answer = self.info({"type": "userRateLimit", "user": user.lower()})
+        except ExchangeError as e:
+            if "HTTP 4" in e.message:
+                return None
+            raise
+        return answer if isinstance(answer, dict) else None
+
+    def l2_book(self, coin: str) -> dict[str, Any]:
+        """The book of ``coin`` (its wire name: "BTC", "@107", "xyz:XYZ100"), best levels first."""
+        book: dict[str, Any] = self._expect(self.info({"type": "l2Book", "coin": coin}), dict, f"l2Book ({coin})")
+        return book
+
+    def open_orders(self, user: str, dex: str = "") -> list[dict[str, Any]]:
+        """The account's resting orders on one perp dex ("": the main dex, with spot)."""
+        orders: list[dict[str, Any]] = self._expect(
+            self.info({"type": "openOrders", "user": user.lower(), "dex": dex}), list, "openOrders"
+        )
+        return orders
+
+
+def _with_mids(meta_and_ctxs: Any, mids: dict[str, Any], *, spot: bool) -> Any:
+    """``[meta, ctxs]`` with each context's ``midPx`` from ``mids`` (perps by universe name, spot
+    pairs by their ``coin``); a coin ``mids`` does not list keeps its mid."""
+    meta, ctxs = meta_and_ctxs
+    names = [c.get("coin") for c in ctxs] if spot else [a.get("name") for a in meta.get("universe", [])]
+    fresh = []
+    for name, ctx in zip(names, ctxs, strict=False):
+        mid = mids.get(name) if isinstance(name, str) else None
+        fresh.append({**ctx, "midPx": mid} if mid is not None else ctx)
+    return [meta, fresh + list(ctxs[len(fresh) :])]
+
+
+def _cancel_errors(answer: Any) -> list[str | None]:
+    statuses = answer.get("response", {}).get("data", {}).get("statuses", [])
+    return [s.get("error") if isinstance(s, dict) else None for s in statuses]
 
 
 def _nonzero(value: Any) -> bool:

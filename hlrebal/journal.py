@@ -115,7 +115,50 @@ def unresolved_orders(path: Path, account: str, base_url: str) -> list[PendingOr
                 cloid = str(e.get("cloid"))
                 sent[cloid] = PendingOrder(str(e.get("run")), cloid, str(e.get("coin")), account, base_url, e)
         elif kind in ("order_result", "reconciled"):
-            sent.pop(str(e.get("cloid")), None)
+            cloid = str(e.get("cloid"))
+            if e.get("status") == "resting" and cloid in sent:
+                sent[cloid].entry = {**sent[cloid].entry, "oid": e.get("oid"), "resting": True}
+                continue  # a resting order is not done: a successor must cancel it and count its fills
+            sent.pop(cloid, None)
+    return list(sent.values())
+
+
+@dataclass
+class PendingTwap:
+    """A native TWAP a run started (or tried to) without recording how it ended."""
+
+    run: str
+    key: str
+    coin: str
+    asset: int
+    side: str
+    size: str
+    sent_ms: int
+    twap_id: int | None = None
+
+
+def unresolved_twaps(path: Path, account: str, base_url: str) -> list[PendingTwap]:
+    """TWAPs sent for ``account`` on ``base_url`` with no ``twap_end`` or reconciliation recorded."""
+    runs: dict[str, dict[str, Any]] = {}
+    sent: dict[str, PendingTwap] = {}
+    for e in read_entries(path):
+        kind, key = e.get("event"), str(e.get("key"))
+        if kind == "run_start":
+            runs[str(e.get("run"))] = e
+        elif kind == "twap_sent":
+            start = runs.get(str(e.get("run")), {})
+            if start.get("account") == account and start.get("base_url") == base_url:
+                sent[key] = PendingTwap(
+                    str(e.get("run")), key, str(e.get("coin")), int(e.get("asset") or 0), str(e.get("side")),
+                    str(e.get("size")), int(e.get("ts") or 0),
+                )  # fmt: skip
+        elif kind == "twap_result" and key in sent:
+            twap_id = e.get("twap_id")
+            sent[key].twap_id = twap_id if isinstance(twap_id, int) else None
+            if twap_id is None and e.get("status") == "error" and "refused" in str(e.get("error", "")):
+                sent.pop(key)  # refused by the exchange: it never ran
+        elif kind in ("twap_end", "reconciled_twap"):
+            sent.pop(key, None)
     return list(sent.values())
 
 
@@ -158,8 +201,21 @@ def refused_dust(path: Path, account: str, base_url: str | None = None) -> dict[
     return out
 
 
+#: the cost figures of a run's ``run_end`` that the run summaries carry (as ``cost_<name>``)
+_COST_FIELDS = (
+    "notional",
+    "fees_usd",
+    "shortfall_usd",
+    "total_usd",
+    "shortfall_bps",
+    "fees_bps",
+    "total_bps",
+    "maker_share",
+)
+
+
 def summarize_runs(path: Path, last: int) -> list[dict[str, Any]]:
-    """The last ``last`` runs: start, end, orders sent, filled, exit code."""
+    """The last ``last`` runs: start, end, orders sent, filled, exit code, and what each cost."""
     runs: dict[str, dict[str, Any]] = {}
     for e in read_entries(path):
         run = str(e.get("run"))
@@ -187,6 +243,9 @@ def summarize_runs(path: Path, last: int) -> list[dict[str, Any]]:
             info["rounds"] += 1
         elif kind == "run_end":
             info.update(ended=e.get("ts"), exit_code=e.get("exit_code"), outcome=e.get("outcome"))
+            costs = e.get("costs")
+            if isinstance(costs, dict):
+                info.update({f"cost_{k}": costs.get(k) for k in _COST_FIELDS})
     ordered = [r for r in runs.values() if "started" in r]
     return ordered[-last:] if last > 0 else ordered
 

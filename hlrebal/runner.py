@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from hlrebal import planner
 from hlrebal.config import Resolved, state_dir
 from hlrebal.errors import ExitCode, GuardError, HlrebalError
-from hlrebal.executor import ExecutionReport, Executor, new_run_id, reconcile
-from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
+from hlrebal.execution import ExecutionReport, Executor, new_run_id, outcome_of, reconcile
+from hlrebal.execution.reconciliation import reconcile_twaps
+from hlrebal.execution_settings import ExecutionSettings
+from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders, unresolved_twaps
 from hlrebal.render import plan_json
 from hlrebal.session import Connection
 from hlrebal.targets import Targets
@@ -57,9 +59,14 @@ def execute_run(
     journal_file: Path,
     assume_yes: bool,
     cancel_open_orders: bool = False,
+    settings: ExecutionSettings | None = None,
 ) -> RunResult:
-    """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged."""
+    """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged.
+
+    ``settings`` (the style and its timers) default to the resolved configuration's.
+    """
     assert conn.client is not None and conn.key is not None
+    settings = settings or resolved.execution
     if conn.signer == conn.user:
         relation = "the account itself"
     elif conn.vault is not None:
@@ -83,14 +90,13 @@ def execute_run(
             targets=targets.source,
             targets_sha256=targets.sha256,
             policy=resolved.policy.model_dump(mode="json"),
+            execution=settings.model_dump(mode="json"),
         )
         try:
             with RunLock(state_dir(), conn.user):
-                pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
-                reconciled = []
-                if pending:
-                    ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
-                    reconciled = reconcile(conn.client, conn.user, journal, pending)
+                before = conn.client.log.copy()
+                conn.client.log.stage = "start"
+                reconciled = _reconcile_earlier_runs(conn, journal, journal_file, ui)
                 snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
                 planner.check_targets(snap, targets, resolved.policy)
                 confirmed = planner.plan(snap, targets, resolved.policy)
@@ -112,12 +118,15 @@ def execute_run(
                     # usdClassTransfer is user-signed: only the account's own key, never a vault's leader
                     can_transfer=conn.signer == conn.user and conn.vault is None,
                     run_id=run_id,
+                    settings=settings,
                 )
                 report = executor.run(confirmed, snap)
                 report.reconciled = reconciled
+                report.count_requests(conn.client.log.since(before))  # the whole run, its first read included
         except BaseException as e:
             code = getattr(e, "exit_code", ExitCode.INTERRUPTED if isinstance(e, KeyboardInterrupt) else 1)
-            journal.record("run_end", exit_code=int(code), outcome="error", message=str(e).split("\n")[0])
+            message = str(e).split("\n")[0] or ("interrupted" if isinstance(e, KeyboardInterrupt) else type(e).__name__)
+            journal.record("run_end", exit_code=int(code), outcome=outcome_of(code), message=message)
             if isinstance(e, HlrebalError):
                 e.journaled = True
             raise
@@ -128,9 +137,28 @@ def execute_run(
             message=report.message,
             fees=report.fees,
             traded_notional=report.traded_notional,
+            costs=report.costs.as_json(),
+            requests=report.requests,
+            request_weight=report.request_weight,
             warnings=report.warnings,
         )
     return RunResult(report=report, confirmed=confirmed, journal=journal_file)
+
+
+def _reconcile_earlier_runs(conn: Connection, journal: Journal, journal_file: Path, ui: RunUI) -> list[dict[str, Any]]:
+    """Before planning: resolve the orders earlier (killed) runs left without a result, cancelling
+    those that may rest, and cancel and count the TWAPs they left running."""
+    assert conn.client is not None
+    pending = unresolved_orders(journal_file, conn.user, conn.client.base_url)
+    twaps = unresolved_twaps(journal_file, conn.user, conn.client.base_url)
+    reconciled: list[dict[str, Any]] = []
+    if pending:
+        ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
+        reconciled = reconcile(conn.client, conn.user, journal, pending)
+    if twaps:
+        ui.notice(f"cancelling and counting {len(twaps)} TWAP(s) an earlier run left running")
+        reconciled += reconcile_twaps(conn.client, conn.user, journal, twaps)
+    return reconciled
 
 
 def record_failed_run(journal_file: Path, error: HlrebalError, *, targets: str | None, account: str | None) -> None:
@@ -142,7 +170,10 @@ def record_failed_run(journal_file: Path, error: HlrebalError, *, targets: str |
         with Journal(journal_file, new_run_id()) as journal:
             journal.record("run_start", account=account, targets=targets, failed_before_start=True)
             journal.record(
-                "run_end", exit_code=int(error.exit_code), outcome="error", message=error.message.split("\n")[0]
+                "run_end",
+                exit_code=int(error.exit_code),
+                outcome=outcome_of(error.exit_code),
+                message=error.message.split("\n")[0],
             )
     except HlrebalError:
         pass  # the journal itself is the problem: the error on stderr says enough

@@ -42,11 +42,20 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "keys": (["hlrebal/keys.py"], ["tests/test_keys.py", "tests/test_review_execution.py"]),
     "journal": (
         ["hlrebal/journal.py"],
-        ["tests/test_journal.py", "tests/test_run_records.py", "tests/test_execute.py"],
+        ["tests/test_execution_journal.py", "tests/test_run_records.py"],
     ),
+    # the fast execution tests: pure helpers and whole runs against the sim's handler (no HTTP)
     "execution": (
-        ["hlrebal/execution/*", "hlrebal/executor.py"],
-        ["tests/test_execute.py", "tests/test_review_execution.py", "tests/test_spot_execute.py"],
+        ["hlrebal/execution/*", "hlrebal/execution_settings.py"],
+        [
+            "tests/test_execution_units.py",
+            "tests/test_execution_golden.py",
+            "tests/test_execution_records.py",
+            "tests/test_execution_paths.py",
+            "tests/test_execution_costs.py",
+            "tests/test_execution_scope.py",
+            "tests/test_execution_twap.py",
+        ],
     ),
 }
 
@@ -55,11 +64,11 @@ def scratch_copy(group: str) -> Path:
     work = Path(f"/tmp/hlrebal-mutation-{group}")
     if work.exists():
         # Keep mutmut's cache (mutants/) between runs of the same group; refresh the sources.
-        for name in ("hlrebal", "tests", "sample_targets"):
+        for name in ("hlrebal", "tests", "sample_targets", "docs"):
             shutil.rmtree(work / name, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
-    for name in ("hlrebal", "tests", "sample_targets"):
+    for name in ("hlrebal", "tests", "sample_targets", "docs"):
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     modules, tests = GROUPS[group]
     tests = [t for t in tests if (ROOT / t).exists()]
@@ -71,7 +80,7 @@ def scratch_copy(group: str) -> Path:
         f"only_mutate = {modules!r}\n"
         f"pytest_add_cli_args_test_selection = {tests!r}\n"
         'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x"]\n'
-        'also_copy = ["sample_targets"]\n'
+        'also_copy = ["sample_targets", "docs"]\n'
     ).replace("'", '"')
     (work / "pyproject.toml").write_text(config)
     return work

@@ -140,10 +140,10 @@ def test_long_to_short_flip(sim_factory: Any, key_file: Path, journal: Path, tmp
     r = execute(sim, write_targets(tmp_path, {"BTC": -0.3}), key_file, journal, "--yes")
     assert r.exit_code == 0, r.stderr
     orders = doc_of(r)["orders"]
-    # the flip's close, then (re-planned after the close filled) a fresh open of the short
+    # the flip's close, then (re-planned at fresh prices after the close filled) the open of the short
     assert [(o["action"], o["side"], o["reduce_only"], o["phase"]) for o in orders] == [
         ("flip_close", "sell", True, 1),
-        ("open", "sell", False, 2),
+        ("flip_open", "sell", False, 2),
     ]
     assert abs(weights(sim)["BTC"] + D("0.3")) < D("0.002")
 
@@ -180,7 +180,8 @@ def test_nothing_filled_at_all_is_exit_5(sim_factory: Any, key_file: Path, journ
     r = execute(sim, write_targets(tmp_path, {"ETH": 0.5}), key_file, journal, "--yes")
     assert r.exit_code == 5
     doc = doc_of(r)
-    assert doc["outcome"] == "nothing_filled" and len(doc["rounds"]) == 1
+    assert doc["outcome"] == "partial" and len(doc["rounds"]) == 1
+    assert doc["message"].startswith("orders were sent and nothing filled; remaining: ETH buy")
 
 
 def test_phase_1_rejection_does_not_overcommit_phase_2(
@@ -477,7 +478,7 @@ def test_leverage_is_set_before_increases_and_said(sim_factory: Any, key_file: P
 def test_stale_prices_are_read_again_before_sending(
     sim_factory: Any, key_file: Path, journal: Path, monkeypatch: Any
 ) -> None:
-    import hlrebal.executor as executor_mod
+    import hlrebal.execution.engine as executor_mod
 
     sim = sim_factory(btc_80())
     real = executor_mod.Executor.__init__

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from hlrebal.executor import Executor
+from hlrebal.execution import Executor
 from hlrebal.journal import Journal, read_entries
 from hlrebal.planner import plan
 from hlrebal.policy import Policy
@@ -121,7 +121,7 @@ def test_ctrl_c_between_phases_stops_before_phase_2_and_exits_130(
     events = [e["event"] for e in read_entries(journal)]
     assert "interrupted" in events and events[-1] == "run_end"
     end = list(read_entries(journal))[-1]
-    assert end["exit_code"] == 130
+    assert (end["exit_code"], end["outcome"]) == (130, "interrupted")
     assert json.loads(out)["outcome"] == "interrupted"
 
 

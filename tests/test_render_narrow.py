@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console, RenderableType
 
-from hlrebal.executor import ExecutionReport, OrderReport
+from hlrebal.execution import ExecutionReport, OrderReport
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan, plan
 from hlrebal.policy import Policy

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from hlrebal.cli import app
 from hlrebal.exchange import ExchangeClient, OrderSpec
-from hlrebal.executor import Executor, status_to_outcome
+from hlrebal.execution import Executor, status_to_outcome
 from hlrebal.journal import Journal, read_entries, refused_dust
 from hlrebal.keys import SigningKey
 from hlrebal.planner import plan
@@ -207,18 +207,22 @@ def test_a_read_back_that_contradicts_reported_fills_is_not_traded_on_again(sims
     sim = sims(btc_80())
     client = client_for(sim)
     start = client.read_snapshot(USER)
-    real_read = client.read_snapshot
-    calls = {"n": 0}
+    real_refresh = client.refresh_snapshot
+    reads: list[bool] = []
 
-    def lagging_read(user: str, **kw: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 3:  # 1: the confirmed plan, 2: between the phases, 3: the read-back after round 1
-            # ...which still shows the account before its fills
-            return start
-        return real_read(user, **kw)
+    def lagging_read(previous: Any, **kw: Any) -> Any:
+        fresh = real_refresh(previous, **kw)
+        reads.append(kw.get("positions", True))
+        # the read-back after round 1 still shows the account before its fills
+        return start if kw.get("positions", True) else fresh
 
-    client.read_snapshot = lagging_read  # type: ignore[method-assign]
-    run_executor(sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, policy=Policy(max_turnover=D(3)))
+    client.refresh_snapshot = lagging_read  # type: ignore[method-assign]
+    report, _, journal = run_executor(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, policy=Policy(max_turnover=D(3))
+    )
+    assert reads.count(True) == 2  # the read-back, and once more before giving up on it
+    assert int(report.exit_code) == 5 and "does not match the fills" in report.message
+    assert any(e["event"] == "inconsistent_read" for e in read_entries(journal))
     assert len(orders_for(sim, "BTC")) == 1 and len(orders_for(sim, "ETH")) == 1, [
         (o["coin"], o["sz"]) for o in sim.orders
     ]
@@ -292,7 +296,8 @@ def test_an_order_rejected_behind_a_lost_answer_is_journaled_as_unfilled(sims: A
     assert (first.status, first.filled_size) == ("error", D(0))
     result = next(e for e in read_entries(journal) if e["event"] == "order_result")
     assert result["status"] == "error" and D(result["filled_size"]) == 0
-    assert report.outcome == "nothing_filled" and len(report.rounds) == 1
+    assert report.outcome == "partial" and len(report.rounds) == 1
+    assert report.message.startswith("orders were sent and nothing filled")
 
 
 def test_refused_round_number_dust_is_not_retried_on_the_next_run(sims: Any, tmp_path: Path) -> None:

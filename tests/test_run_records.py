@@ -32,6 +32,7 @@ def test_a_run_failing_before_it_starts_is_in_the_journal_and_the_log(tmp_path: 
     entries = list(read_entries(journal))
     assert [e["event"] for e in entries] == ["run_start", "run_end"]
     assert entries[-1]["exit_code"] == 2 and "invalid JSON" in entries[-1]["message"]
+    assert entries[-1]["outcome"] == "error" and entries[0]["failed_before_start"] is True
     assert "error (exit 2)" in log.read_text()
     assert summarize_runs(journal, 5)[-1]["exit_code"] == 2
 
@@ -60,6 +61,7 @@ def test_a_run_refused_for_a_held_lock_is_in_the_journal(tmp_path: Path) -> None
     assert r.exit_code == 4
     runs = summarize_runs(journal, 5)
     assert runs[-1]["exit_code"] == 4 and runs[-1]["account"] == USER
+    assert runs[-1]["outcome"] == "refused"
 
 
 def test_a_fill_found_by_reconciliation_counts_for_the_run_that_sent_it(tmp_path: Path) -> None:

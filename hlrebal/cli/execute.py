@@ -39,13 +39,17 @@ from hlrebal.cli.options import (
     MaxTurnoverOpt,
     MinTradeOpt,
     NetworkOpt,
+    PatienceOpt,
     ProfileOpt,
     QuietOpt,
+    RequoteOpt,
     SlippageOpt,
     SlipStepOpt,
     SnapshotOpt,
+    StyleOpt,
     TargetsArg,
     TradeToOpt,
+    TwapMinutesOpt,
     UntargetedOpt,
     UntargetedSpotOpt,
     VaultOpt,
@@ -94,6 +98,10 @@ def execute_cmd(
     slippage_step: SlipStepOpt = None,
     max_rounds: MaxRoundsOpt = None,
     max_snapshot_age: MaxAgeOpt = None,
+    style: StyleOpt = None,
+    requote_seconds: RequoteOpt = None,
+    patience: PatienceOpt = None,
+    twap_minutes: TwapMinutesOpt = None,
 ) -> None:
     """Plan, confirm (or --yes), place the orders, read the account back and report how close it got."""
     flags = flags_from(locals())

@@ -139,6 +139,26 @@ LeverageOpt = Annotated[
     int | None, typer.Option("--leverage", metavar="N", help="Leverage to set on traded perps [unset].")
 ]
 
+StyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--style",
+        metavar="taker|maker|twap",
+        help="How orders are placed: taker (IOC sweeps), maker (post-only at the touch first), twap [taker].",
+        autocompletion=_choices("taker", "maker", "twap"),
+    ),
+]
+RequoteOpt = Annotated[
+    str | None,
+    typer.Option("--requote-seconds", metavar="SECONDS", help="maker: how often resting orders follow the touch [5]."),
+]
+PatienceOpt = Annotated[
+    str | None,
+    typer.Option("--patience", metavar="SECONDS", help="maker: seconds a phase rests before taker rounds [120]."),
+]
+TwapMinutesOpt = Annotated[
+    int | None, typer.Option("--twap-minutes", metavar="N", help="twap: duration of each TWAP order [30].")
+]
 
 #: command parameters that are settings, and the setting each one sets
 FLAG_SETTINGS = {
@@ -162,6 +182,10 @@ FLAG_SETTINGS = {
             "slippage_step",
             "max_rounds",
             "max_snapshot_age",
+            "style",
+            "requote_seconds",
+            "patience",
+            "twap_minutes",
             "network",
             "api_url",
             "vault",

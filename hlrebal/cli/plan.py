@@ -32,13 +32,17 @@ from hlrebal.cli.options import (
     MaxTurnoverOpt,
     MinTradeOpt,
     NetworkOpt,
+    PatienceOpt,
     ProfileOpt,
     QuietOpt,
+    RequoteOpt,
     SlippageOpt,
     SlipStepOpt,
     SnapshotOpt,
+    StyleOpt,
     TargetsArg,
     TradeToOpt,
+    TwapMinutesOpt,
     UntargetedOpt,
     UntargetedSpotOpt,
     VaultOpt,
@@ -82,6 +86,10 @@ def plan(
     slippage_step: SlipStepOpt = None,
     max_rounds: MaxRoundsOpt = None,
     max_snapshot_age: MaxAgeOpt = None,
+    style: StyleOpt = None,
+    requote_seconds: RequoteOpt = None,
+    patience: PatienceOpt = None,
+    twap_minutes: TwapMinutesOpt = None,
 ) -> None:
     """Show the trades that would bring the account to TARGETS; with --execute, place them."""
     flags = flags_from(locals())

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from hlrebal.executor import ExecutionReport, OrderReport
+from hlrebal.execution import ExecutionReport, OrderReport
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan
 from hlrebal.render.layout import Cell, Column, key_values, table
@@ -52,6 +52,9 @@ def _order_json(o: OrderReport) -> dict[str, Any]:
         "limit_price": dec(o.limit_price),
         "slippage_bps": dec(o.slippage_bps, Decimal("0.01")) if o.slippage_bps is not None else None,
         "fee": dec(o.fee, Decimal("0.000001")) if o.fee is not None else None,
+        "fee_estimated": o.fee_estimated,
+        "tif": o.tif,
+        "style": o.style,
         "status": o.status,
         "error": o.error,
     }
@@ -64,6 +67,7 @@ def execution_json(report: ExecutionReport, plan: Plan | None = None) -> dict[st
         "version": 1,
         "kind": "execution",
         "run": report.run_id,
+        "style": report.style,
         "exit_code": int(report.exit_code),
         "outcome": report.outcome,
         "message": report.message,
@@ -77,6 +81,7 @@ def execution_json(report: ExecutionReport, plan: Plan | None = None) -> dict[st
                 "filled": r.filled,
                 "notional_filled": dec(r.notional_filled, Decimal("0.01")),
                 "note": r.note.strip(),
+                "style": r.style,
             }
             for r in report.rounds
         ],
@@ -93,6 +98,14 @@ def execution_json(report: ExecutionReport, plan: Plan | None = None) -> dict[st
         "fees": dec(report.fees, Decimal("0.000001")),
         "traded_notional": dec(report.traded_notional, Decimal("0.01")),
         "turnover": weight(report.traded_notional / equity) if equity else None,
+        "costs": report.costs.as_json(),
+        "requests": {
+            "counts": report.requests,
+            "info": report.info_requests,
+            "exchange": report.exchange_requests,
+            "weight": report.request_weight,
+            "address_actions": report.request_actions,
+        },
         "warnings": report.warnings,
     }
 
@@ -149,6 +162,56 @@ def _final_table(lines: list[dict[str, Any]]) -> RenderableType:
     return table(columns, rows, title="Final weights against targets")
 
 
+_COST_COLUMNS = (
+    Column("coin", card_label=""),
+    Column("traded", "right"),
+    Column("arrival", "right"),
+    Column("shortfall", "right"),
+    Column("fees", "right"),
+    Column("cost", "right"),
+    Column("maker", "right"),
+)
+
+
+def _bps(value: Decimal | None) -> str:
+    return f"{value:.1f} bps" if value is not None else "-"
+
+
+def _costs_table(report: ExecutionReport) -> RenderableType:
+    """Per coin: traded notional, arrival mid, shortfall and fees (USD), total in bps, maker share."""
+    rows: list[list[Cell]] = [
+        [
+            c.coin,
+            usd(c.notional),
+            fmt_decimal(c.arrival_price),
+            usd(c.shortfall_usd),
+            usd(c.fees_usd),
+            _bps(c.bps(c.total_usd)),
+            pct(c.maker_share, 0),
+        ]
+        for c in report.costs.coins
+    ]
+    return table(_COST_COLUMNS, rows, title="Cost against the arrival price")
+
+
+def _cost_rows(report: ExecutionReport) -> list[tuple[str, Cell]]:
+    costs = report.costs
+    if not costs.coins:
+        return []
+    rows: list[tuple[str, Cell]] = [
+        (
+            "cost",
+            f"{usd(costs.total_usd)} ({_bps(costs.bps(costs.total_usd))}: shortfall {usd(costs.shortfall_usd)}, "
+            f"fees {usd(costs.fees_usd)})",
+        ),
+        ("maker share", pct(costs.maker_share, 1)),
+    ]
+    if costs.estimated_fees is not None:
+        note = " (some estimated from fee rates)" if costs.fees_estimated else ""
+        rows.append(("fees vs estimate", f"{usd(costs.fees_usd)} vs {usd(costs.estimated_fees)}{note}"))
+    return rows
+
+
 def _run_summary(report: ExecutionReport) -> RenderableType:
     equity = report.final_snapshot.equity if report.final_snapshot is not None else None
     rows: list[tuple[str, Cell]] = [
@@ -159,7 +222,15 @@ def _run_summary(report: ExecutionReport) -> RenderableType:
             usd(report.traded_notional) + (f" ({pct(report.traded_notional / equity, 2)} of equity)" if equity else ""),
         ),
         ("fees", usd(report.fees)),
+        *_cost_rows(report),
     ]
+    if report.requests:
+        rows.append(
+            (
+                "requests",
+                f"{report.info_requests} info, {report.exchange_requests} exchange (weight {report.request_weight})",
+            )
+        )
     rows += [("leverage set", item) for item in report.leverage_set]
     rows += [("transferred", item) for item in report.transfers]
     rows += [("to do by the owner", item) for item in report.blocked_transfers]
@@ -171,6 +242,8 @@ def execution_renderable(report: ExecutionReport) -> RenderableType:
     parts: list[RenderableType] = []
     if report.orders:
         parts.append(_orders_table(report))
+    if report.costs.coins:
+        parts.append(_costs_table(report))
     lines = _final_lines(report)
     if lines:
         parts.append(_final_table(lines))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from decimal import Decimal
 from typing import Any
 
 from rich.console import RenderableType
@@ -19,9 +20,19 @@ _RUN_COLUMNS = (
     Column("orders", "right"),
     Column("filled", "right"),
     Column("rounds", "right"),
+    Column("fees", "right"),
+    Column("cost", "right"),
     Column("exit", "right"),
     Column("outcome", card_label=""),
 )
+
+
+def _usd(value: Any) -> str:
+    return f"${Decimal(str(value)):,.2f}" if value is not None else "-"
+
+
+def _bps(value: Any) -> str:
+    return f"{Decimal(str(value)):.1f} bps" if value is not None else "-"
 
 
 def journal_renderable(path: Any, runs: list[dict[str, Any]]) -> RenderableType:
@@ -43,6 +54,8 @@ def journal_renderable(path: Any, runs: list[dict[str, Any]]) -> RenderableType:
                 str(r.get("orders_sent", 0)),
                 str(r.get("orders_filled", 0)),
                 str(r.get("rounds", 0)),
+                _usd(r.get("cost_fees_usd")),
+                _bps(r.get("cost_total_bps")),
                 str(r.get("exit_code", "-")) if "exit_code" in r else "unfinished",
                 str(r.get("outcome") or "-"),
             ]
