@@ -2,11 +2,14 @@
 
     python tests/mutation.py planner            # mutate hlrebal/planner/*, run the planner's tests
     python tests/mutation.py market --show      # ... then print every surviving mutant's diff
+    python tests/mutation.py market NAME...     # test these mutants again (after adding tests)
+    python tests/mutation.py keys --fresh       # forget the cached results: test every mutant
 
 Each run works in a scratch copy of the project (``/tmp/hlrebal-mutation-GROUP``) with a
 ``[tool.mutmut]`` section naming the group's modules and tests, so that the checkout stays clean
 and groups can run side by side. It prints the mutmut summary and the score: killed / (killed +
-survived), timeouts counted as killed (a mutant that makes a test hang is caught). Survivors judged
+survived), timeouts counted as killed (a mutant that makes a test hang is caught) and mutants no
+selected test runs counted as survivors (nothing would catch them). Survivors judged
 equivalent are listed, with the reason, in ``tests/mutation_equivalents.md``.
 """
 
@@ -39,7 +42,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["hlrebal/targets.py", "hlrebal/inputs.py", "hlrebal/policy.py"],
         ["tests/test_targets.py", "tests/test_hostile_inputs.py", "tests/test_config.py"],
     ),
-    "keys": (["hlrebal/keys.py"], ["tests/test_keys.py", "tests/test_review_execution.py"]),
+    # Tests that leave child processes unreaped (test_review_execution) break mutmut's fork runner.
+    "keys": (["hlrebal/keys.py"], ["tests/test_keys.py"]),
     "journal": (
         ["hlrebal/journal.py"],
         ["tests/test_journal.py", "tests/test_run_records.py", "tests/test_execute.py"],
@@ -51,8 +55,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
-def scratch_copy(group: str) -> Path:
+def scratch_copy(group: str, tests: list[str] | None = None, *, fresh: bool = False) -> Path:
     work = Path(f"/tmp/hlrebal-mutation-{group}")
+    if fresh:
+        shutil.rmtree(work, ignore_errors=True)
     if work.exists():
         # Keep mutmut's cache (mutants/) between runs of the same group; refresh the sources.
         for name in ("hlrebal", "tests", "sample_targets"):
@@ -61,8 +67,8 @@ def scratch_copy(group: str) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     for name in ("hlrebal", "tests", "sample_targets"):
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
-    modules, tests = GROUPS[group]
-    tests = [t for t in tests if (ROOT / t).exists()]
+    modules, default_tests = GROUPS[group]
+    tests = [t for t in (tests or default_tests) if (ROOT / t.split("::")[0]).exists()]
     config = (ROOT / "pyproject.toml").read_text()
     config = re.sub(r"\[tool\.mutmut\].*?(?=\n\[)", "", config, flags=re.S)
     config += (
@@ -82,30 +88,37 @@ def main() -> int:
     parser.add_argument("group", choices=sorted(GROUPS))
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
     parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--tests", nargs="+", help="cover the group with these tests instead of its own")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results: test every mutant again")
+    parser.add_argument("mutants", nargs="*", help="test only these mutants again (names as printed)")
     args = parser.parse_args()
-    work = scratch_copy(args.group)
+    work = scratch_copy(args.group, args.tests, fresh=args.fresh)
     mutmut = [sys.executable, "-m", "mutmut"]
     env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
-    subprocess.run([*mutmut, "run", "--max-children", str(args.max_children)], cwd=work, check=False, env=env)
+    run = [*mutmut, "run", "--max-children", str(args.max_children), *args.mutants]
+    subprocess.run(run, cwd=work, check=False, env=env)
     results = subprocess.run(
         [*mutmut, "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=False
     ).stdout
     counts: dict[str, int] = {}
     survivors: list[str] = []
+    tested: set[str] = set()
     for line in results.splitlines():
         name, _, status = line.strip().rpartition(": ")
         if not name:
             continue
         counts[status] = counts.get(status, 0) + 1
-        if status == "survived":
+        if status != "no tests":
+            tested.add(name)
+        if status in ("survived", "no tests"):
             survivors.append(name)
     killed = counts.get("killed", 0) + counts.get("timeout", 0)
-    total = killed + counts.get("survived", 0)
+    total = killed + counts.get("survived", 0) + counts.get("no tests", 0)
     print(f"{args.group}: {counts}")
     if total:
         print(f"{args.group}: mutation score {killed}/{total} = {100 * killed / total:.1f}%")
     for name in survivors:
-        print(f"  survived: {name}")
+        print(f"  survived: {name}" + ("" if name in tested else " (no tests)"))
         if args.show:
             diff = subprocess.run([*mutmut, "show", name], cwd=work, capture_output=True, text=True).stdout
             print(diff)
