@@ -12,16 +12,15 @@ setting that is silently dropped is how a cron job silently does the wrong thing
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hlrebal.errors import ConfigError
 from hlrebal.policy import NULLABLE_KEYS, OFF_WORDS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
@@ -49,10 +48,16 @@ CONNECTION_KEYS: tuple[str, ...] = (
 CONTROL_ENV = frozenset({"HLREBAL_CONFIG", "HLREBAL_PROFILE", "HLREBAL_HOME", "HLREBAL_PRIVATE_KEY", "HLREBAL_DEBUG"})
 
 
-class Settings(BaseSettings):
-    """Where to connect and whose account: the resolved, validated connection settings."""
+class Settings(BaseModel):
+    """Where to connect and whose account: the resolved, validated connection settings.
 
-    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+    A plain pydantic model: the layers (file, profile, environment, target file, flags) are merged
+    by :func:`resolve`, which also remembers where each value came from; pydantic-settings has no
+    place for the target file's layer between the environment and the flags, nor for per-value
+    sources, and importing it cost every command about 0.1 s.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     network: Literal["mainnet", "testnet"] = "mainnet"
     api_url: str | None = None
@@ -63,11 +68,6 @@ class Settings(BaseSettings):
     targets: Path | None = None
     journal: Path | None = None
     log_file: Path | None = None
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-        # Layers are merged (and their sources recorded) by resolve(); the model only validates.
-        return (init_settings,)
 
 
 def _partial_model(name: str, base: type[BaseModel], keys: list[str]) -> type[BaseModel]:
@@ -80,8 +80,17 @@ def _partial_model(name: str, base: type[BaseModel], keys: list[str]) -> type[Ba
     return model
 
 
-_PartialPolicy = _partial_model("PartialPolicy", Policy, sorted(POLICY_KEYS))
-_PartialConnection = _partial_model("PartialConnection", Settings, list(CONNECTION_KEYS))
+_DEFAULT_SETTINGS = Settings.model_construct()
+_DEFAULT_POLICY = Policy.model_construct()
+
+
+@functools.cache
+def _partial(which: str) -> type[BaseModel]:
+    """The model that checks one layer's values ("policy" or "connection"), made when first needed:
+    most runs have no configuration file and no HLREBAL_* variables, so never need them."""
+    if which == "policy":
+        return _partial_model("PartialPolicy", Policy, sorted(POLICY_KEYS))
+    return _partial_model("PartialConnection", Settings, list(CONNECTION_KEYS))
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,8 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _load_toml(path: Path, explicit: bool) -> dict[str, Any]:
+    import tomllib  # only when there is a file to read
+
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
@@ -190,8 +201,8 @@ def _split_layer(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], 
         else:
             known = set(CONNECTION_KEYS) | POLICY_KEYS | {"policy", "profiles"}
             raise ConfigError(f"{where}: {key}: unknown key{_did_you_mean(key, known)}")
-    _validate_partial(_PartialConnection, conn, where, "")
-    _validate_partial(_PartialPolicy, pol, where, "policy.")
+    _validate_partial("connection", conn, where, "")
+    _validate_partial("policy", pol, where, "policy.")
     for key in ("account_address", "vault"):
         # Checked in every profile, not only the one in use: a placeholder left in the cron profile
         # must show up when the file is tried, not at 3 a.m.
@@ -214,11 +225,13 @@ def _check_url(url: str, origin: str) -> None:
         )
 
 
-def _validate_partial(model: type[BaseModel], values: Mapping[str, Any], where: str, prefix: str) -> None:
+def _validate_partial(which: str, values: Mapping[str, Any], where: str, prefix: str) -> None:
+    if not values:
+        return
     # "off" unsets an optional policy value (Policy itself reads it so; the partial models do not).
     values = {k: None if k in NULLABLE_KEYS and str(v).strip().lower() in OFF_WORDS else v for k, v in values.items()}
     try:
-        model.model_validate(values)
+        _partial(which).model_validate(values)
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
@@ -251,9 +264,9 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any], 
         (pol if key in POLICY_KEYS else conn)[key] = value
         names[key] = name
     for key, value in conn.items():
-        _validate_partial(_PartialConnection, {key: value}, f"environment variable {names[key]}", "")
+        _validate_partial("connection", {key: value}, f"environment variable {names[key]}", "")
     for key, value in pol.items():
-        _validate_partial(_PartialPolicy, {key: value}, f"environment variable {names[key]}", "")
+        _validate_partial("policy", {key: value}, f"environment variable {names[key]}", "")
     return conn, pol, names
 
 
@@ -373,13 +386,14 @@ def resolve(
             merged_conn[key] = value
 
     try:
-        settings = Settings(**merged_conn)
+        # Nothing set anywhere: the defaults need no validation (nor a validator built).
+        settings = Settings(**merged_conn) if merged_conn else _DEFAULT_SETTINGS
     except ValidationError as e:
         first = e.errors()[0]
         key = str(first["loc"][0])
         raise ConfigError(f"{key} from {sources.get(key, 'default')}: {first['msg']}") from None
     try:
-        policy = Policy(**merged_pol)
+        policy = Policy(**merged_pol) if merged_pol else _DEFAULT_POLICY
     except ValidationError as e:
         first = e.errors()[0]
         loc = [str(p) for p in first["loc"] if p]

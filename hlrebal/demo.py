@@ -40,12 +40,17 @@ def demo_dir() -> Path:
 
 @dataclass
 class DemoAccount:
-    """A running demo: the sim's URL, the account and the key that signs for it."""
+    """A running demo: the sim, its URL (None when it is not served over HTTP), the account and the
+    key that signs for it."""
 
     sim: Simulator
-    url: str
+    url: str | None
     user: str
     key: SigningKey
+
+    def local(self, endpoint: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """Ask the demo's exchange in process, as an HTTP client would (for reads that sign nothing)."""
+        return self.sim.handle(endpoint, body)
 
 
 def _demo_key(folder: Path) -> SigningKey:
@@ -55,9 +60,31 @@ def _demo_key(folder: Path) -> SigningKey:
     return read_key_file(path, "demo key")
 
 
+def _demo_address(folder: Path, key: SigningKey) -> str:
+    """The demo key's address, remembered beside it: deriving it imports eth_account (about half a
+    second), which a demo plan otherwise never needs. The note names the key file's inode, time and
+    size (nothing derived from the key but its address), so a key replaced by hand is derived again."""
+    note = folder / "address"
+    st = (folder / "agent.key").stat()
+    digest = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+    try:
+        remembered_digest, address = note.read_text(encoding="utf-8").split()
+        if remembered_digest == digest and len(address) == 42:
+            return address
+    except (FileNotFoundError, ValueError):
+        pass
+    address = address_of(key)
+    note.write_text(f"{digest} {address}\n", encoding="utf-8")
+    return address
+
+
 @contextmanager
-def running_demo() -> Iterator[DemoAccount]:
-    """Start the demo simulator (state kept between runs), yield it, stop it."""
+def running_demo(*, serve: bool = True) -> Iterator[DemoAccount]:
+    """Start the demo simulator (state kept between runs), yield it, stop it.
+
+    ``serve=False`` answers in process only (no HTTP server, no port): enough for reading the
+    account, as a plan does; orders go through HTTP and the real SDK, so execution serves.
+    """
     from hlrebal.sim import Simulator
 
     folder = demo_dir()
@@ -66,7 +93,7 @@ def running_demo() -> Iterator[DemoAccount]:
     key = _demo_key(folder)
     # The demo key owns the paper account, so demo runs can sign everything a real owner can,
     # usdClassTransfer included.
-    doc["user"] = address_of(key)
+    doc["user"] = _demo_address(folder, key)
     # A newer hlrebal may ship a different demo account (or the key was replaced): start that one
     # over rather than mixing an old state with a new seed.
     seed = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
@@ -76,6 +103,9 @@ def running_demo() -> Iterator[DemoAccount]:
         state.unlink(missing_ok=True)
     marker.write_text(seed + "\n")
     sim = Simulator(snapshot=doc, state=state, autosave=True)
+    if not serve:
+        yield DemoAccount(sim=sim, url=None, user=doc["user"], key=key)
+        return
     with sim:
         yield DemoAccount(sim=sim, url=sim.url, user=doc["user"], key=key)
 

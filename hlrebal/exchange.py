@@ -49,6 +49,10 @@ class OrderAnswerLost(ExchangeError):
     kind = "answer_lost"
 
 
+#: an in-process exchange: (endpoint "info" or "exchange", body) -> (HTTP status, answer)
+LocalTransport = Callable[[str, dict[str, Any]], tuple[int, Any]]
+
+
 @dataclass(frozen=True)
 class OrderSpec:
     """One order of a batch, exactly as the plan says (Decimal until the wire)."""
@@ -124,9 +128,8 @@ class ExchangeClient:
         delays: Sequence[float] = DEFAULT_DELAYS,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        local: LocalTransport | None = None,
     ) -> None:
-        from hyperliquid.info import Info
-
         self.base_url = base_url.rstrip("/")
         self.network = network
         self.timeout = timeout
@@ -134,11 +137,9 @@ class ExchangeClient:
         self.sleep = sleep
         self.clock = clock
         self.log = RequestLog()
-        # Placeholder metadata: the Info object must not fetch meta/spotMeta on construction. The
-        # client never asks the SDK to map names (it sends asset ids), so the placeholders suffice.
-        self._info = Info(self.base_url, skip_ws=True, meta=_EMPTY_META, spot_meta=_EMPTY_SPOT_META, timeout=timeout)
+        self._local = local
+        self._sdk_info: Any = None
         self._last_status: list[int] = [0]
-        self._info.session.hooks["response"].append(self._remember_status)
         self._wallet: Any = None
         self._vault: str | None = None
         self._last_nonce = 0
@@ -149,8 +150,34 @@ class ExchangeClient:
     def _remember_status(self, response: Any, *args: Any, **kwargs: Any) -> None:
         self._last_status[0] = response.status_code
 
+    @property
+    def _info(self) -> Any:
+        """The SDK's ``Info`` (made on first use: importing the SDK costs a read that never posts)."""
+        if self._sdk_info is None:
+            from hyperliquid.info import Info
+
+            # Placeholder metadata: the Info object must not fetch meta/spotMeta on construction. The
+            # client never asks the SDK to map names (it sends asset ids), so the placeholders suffice.
+            self._sdk_info = Info(
+                self.base_url, skip_ws=True, meta=_EMPTY_META, spot_meta=_EMPTY_SPOT_META, timeout=self.timeout
+            )
+            self._sdk_info.session.hooks["response"].append(self._remember_status)
+        return self._sdk_info
+
+    def _post_local(self, path: str, payload: dict[str, Any]) -> Any:
+        """One request to an in-process exchange (the demo's simulator), mapped like HTTP answers."""
+        assert self._local is not None
+        status, answer = self._local(path.strip("/"), payload)
+        if status == 429 or status >= 500:
+            raise Retryable(f"HTTP {status} from the exchange")
+        if status >= 400:
+            raise ExchangeError(f"the exchange refused the request (HTTP {status}): {_short(str(answer))}")
+        return answer
+
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
         """One POST through the SDK, every failure mapped to Retryable or ExchangeError."""
+        if self._local is not None:
+            return self._post_local(path, payload)
         import requests
         from hyperliquid.utils.error import ClientError, ServerError
 
@@ -361,7 +388,8 @@ class ExchangeClient:
         try:
             return self._post("/exchange", payload)
         except Retryable as e:
-            raise OrderAnswerLost(f"the answer to a {kind} request was lost: {e}") from None
+            article = "an" if kind[:1].lower() in "aeiou" else "a"
+            raise OrderAnswerLost(f"the answer to {article} {kind} request was lost: {e}") from None
 
     def place_orders(self, orders: Sequence[OrderSpec], *, expires_after: int | None) -> list[OrderOutcome]:
         """Send all ``orders`` in ONE bulk request and read every status (a batch can be "ok" with

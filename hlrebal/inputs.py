@@ -98,7 +98,7 @@ def read_limited(
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise error(f"{name}: no such file") from None
+        raise error(f"{name}: no such {what}") from None
     except OSError as e:
         raise error(f"{name}: cannot be read ({e.strerror})") from None
     if stat.S_ISDIR(st.st_mode):

@@ -43,7 +43,7 @@ PLANNING_KEYS: frozenset[str] = frozenset(
 class Policy(BaseModel):
     """Every setting the planner and the executor read. Frozen; build a new one to change it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # planning preferences
     band: Decimal = Field(Decimal("0.05"), ge=0, lt=1, description="Absolute weight drift that triggers a trade.")

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hlrebal.errors import BadInputError
-from hlrebal.keys import SigningKey, find_key
 from hlrebal.snapshot import Snapshot, load_snapshot
 
 if TYPE_CHECKING:
     from hlrebal.config import Resolved
     from hlrebal.demo import DemoAccount
     from hlrebal.exchange import ExchangeClient
+    from hlrebal.keys import SigningKey
 
 
 @dataclass
@@ -30,6 +30,8 @@ class Connection:
     network_label: str
     client: ExchangeClient | None = None
     snapshot_file: Path | None = None
+    saved: Snapshot | None = None
+    """The snapshot file's content, read once."""
     key: SigningKey | None = None
     signer: str | None = None
     vault: str | None = None
@@ -41,6 +43,8 @@ class Connection:
 
     def read(self, *, spot: bool = False, dexes: tuple[str, ...] = ()) -> Snapshot:
         """One fresh snapshot (or the saved one)."""
+        if self.saved is not None:
+            return self.saved
         if self.snapshot_file is not None:
             return load_snapshot(self.snapshot_file)
         assert self.client is not None
@@ -58,8 +62,6 @@ def connect(
     timeout: float | None = None,
 ) -> Iterator[Connection]:
     """Open the account the options name. Raises BadInputError for contradictory or missing options."""
-    from hlrebal.exchange import DEFAULT_TIMEOUT, ExchangeClient
-
     settings = resolved.settings
     if snapshot_file is not None and demo:
         raise BadInputError("--snapshot and --demo were both given; use one of them")
@@ -67,15 +69,24 @@ def connect(
         if need_signer:
             raise BadInputError("a saved snapshot is never traded on: drop --snapshot to execute")
         snap = load_snapshot(snapshot_file)
-        yield Connection(user=snap.user, network_label=snap.network, snapshot_file=snapshot_file)
+        yield Connection(user=snap.user, network_label=snap.network, snapshot_file=snapshot_file, saved=snap)
         return
+
+    from hlrebal.exchange import DEFAULT_TIMEOUT, ExchangeClient
 
     with ExitStack() as stack:
         if demo:
             from hlrebal.demo import running_demo
 
-            account = stack.enter_context(running_demo())
-            client = ExchangeClient(account.url, network="demo", timeout=timeout or DEFAULT_TIMEOUT)
+            # Reading the demo needs no HTTP server (nor the SDK): it is asked in process. Orders go
+            # over HTTP through the real SDK, signed, as they would to the exchange.
+            account = stack.enter_context(running_demo(serve=need_signer))
+            client = ExchangeClient(
+                account.url or "http://demo.invalid",
+                network="demo",
+                timeout=timeout or DEFAULT_TIMEOUT,
+                local=None if need_signer else account.local,
+            )
             conn = Connection(user=account.user, network_label="demo", client=client, demo=account)
             if need_signer:
                 conn.key = account.key
@@ -88,6 +99,8 @@ def connect(
         address = settings.account_address.lower() if settings.account_address else None
         key: SigningKey | None = None
         if need_signer or (address is None and vault is None):
+            from hlrebal.keys import find_key
+
             key = find_key(
                 key_file_flag=key_file,
                 config_key_file=settings.key_file,

@@ -15,6 +15,7 @@ run once the snapshot and the policy are known.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -33,8 +34,10 @@ SUM_TOLERANCE = Decimal("1e-6")
 TOP_LEVEL_KEYS = frozenset({"target_allocation", "policy", "$schema"})
 
 
-def _target_policy_model() -> type[BaseModel]:
-    """A model of just the preferences a target file may set, with the same constraints as Policy."""
+@functools.cache
+def target_policy_model() -> type[BaseModel]:
+    """A model of just the preferences a target file may set, with the same constraints as Policy
+    (made when first needed: most target files have no policy block)."""
     fields: dict[str, Any] = {}
     for name in sorted(PLANNING_KEYS):
         field = Policy.model_fields[name]
@@ -44,13 +47,12 @@ def _target_policy_model() -> type[BaseModel]:
     return model
 
 
-TargetPolicy = _target_policy_model()
 
 
 class Targets(BaseModel):
     """A validated target file: signed weights per asset, cash, and planning preferences."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     source: str
     sha256: str
@@ -166,7 +168,9 @@ def parse_targets(text: str, source: str = "<targets>") -> Targets:
             )
     else:
         cash = 1 - net
-    return Targets(
+    # Every field was checked above, value by value, with messages naming the file and key:
+    # constructing without a second validation is safe and spares building its validator.
+    return Targets.model_construct(
         source=source,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         weights=weights,
@@ -208,6 +212,8 @@ def _parse_weights(allocation: dict[str, Any], source: str, where: str) -> dict[
 
 
 def _parse_policy(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    if not raw:
+        return {}
     for key in raw:
         if not key.isprintable():
             raise _err(source, f"policy.{shown(key)}", "unknown policy key (it holds control or invisible characters)")
@@ -237,7 +243,7 @@ def _parse_policy(raw: dict[str, Any], source: str) -> dict[str, Any]:
         if problem:
             raise _err(source, f"policy.{key}", problem)
     try:
-        model = TargetPolicy.model_validate(raw)
+        model = target_policy_model().model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
@@ -326,7 +332,7 @@ def schema() -> dict[str, Any]:
         "minProperties": 1,
         "additionalProperties": {"type": "number"},
     }
-    policy_schema = TargetPolicy.model_json_schema()
+    policy_schema = target_policy_model().model_json_schema()
     for key, prop in policy_schema.get("properties", {}).items():
         # null means "unset" only where the policy has an unset state (band_relative, leverage)
         if key not in NULLABLE_KEYS and "anyOf" in prop:

@@ -173,7 +173,7 @@ def test_bad_options_exit_2(args: list[str], fragment: str) -> None:
 
 def test_missing_target_file_is_exit_2() -> None:
     r = runner.invoke(app, ["plan", "does-not-exist.json", "--demo"])
-    assert r.exit_code == 2 and "no such file" in r.stderr
+    assert r.exit_code == 2 and "no such target file" in r.stderr
 
 
 def test_unusable_snapshot_is_exit_2(tmp_path: Path) -> None:

@@ -789,3 +789,13 @@ class TestOffAndEndpoints:
         assert "[profiles.cron]" in message and "account_address" in message and "'0x...'" in message
         cfg = write(tmp_path, '[profiles.cron]\napi_url = "localhost:3001"\n')
         assert "is not an http:// or https:// URL" in refused(config_path=cfg)
+
+
+def test_the_unvalidated_defaults_are_the_validated_ones() -> None:
+    """resolve() hands out ready-made defaults when nothing is set (no validator to build): they
+    must be exactly what validating nothing gives."""
+    from hlrebal.config import Settings
+
+    res = resolve(env={})
+    assert res.policy == Policy() and res.policy.model_dump() == Policy().model_dump()
+    assert res.settings == Settings() and res.settings.model_dump() == Settings().model_dump()

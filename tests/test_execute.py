@@ -267,7 +267,7 @@ def test_no_terminal_and_no_yes_is_exit_4_without_orders(sim_factory: Any, key_f
 
 
 def test_interactive_confirmation(sim_factory: Any, key_file: Path, journal: Path, monkeypatch: Any) -> None:
-    import hlrebal.cli as cli
+    import hlrebal.cli.execute as cli
 
     sim = sim_factory(btc_80())
     monkeypatch.setattr(cli, "_interactive", lambda: True)

@@ -106,7 +106,7 @@ def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path: Path, s
 def test_a_directory_and_a_missing_file_are_named(tmp_path: Path, snap: Path) -> None:
     assert plan(tmp_path, snap) == (2, plan(tmp_path, snap)[1])
     assert "is a directory" in plan(tmp_path, snap)[1]
-    assert "no such file" in plan(tmp_path / "nope.json", snap)[1]
+    assert "no such target file" in plan(tmp_path / "nope.json", snap)[1]
 
 
 def test_a_utf8_bom_is_read(tmp_path: Path, snap: Path) -> None:
@@ -136,3 +136,28 @@ def test_shown_and_short_number_keep_messages_small_and_honest() -> None:
 
     assert short_number(Decimal("0.4")) == "0.4"
     assert short_number(Decimal("1E+40")) == "1.000000e+40"
+
+
+def test_a_snapshot_file_gets_the_same_limits(tmp_path: Path, snap: Path) -> None:
+    targets = write(tmp_path, '{"BTC": 0.5}', "t2.json")
+    fifo = tmp_path / "snap.fifo"
+    os.mkfifo(fifo)
+    code, err = plan(targets, fifo)
+    assert code == 2 and "is not a regular file" in err
+    deep = write(tmp_path, "[" * 100_000, "deep.json")
+    code, err = plan(targets, deep)
+    assert code == 2 and "nested too deeply" in err
+    huge = write(tmp_path, '{"user": 1e99999}', "huge.json")
+    code, err = plan(targets, huge)
+    assert code == 2 and "out of range" in err
+    code, err = plan(targets, tmp_path / "missing.json")
+    assert code == 2 and "no such snapshot file" in err
+
+
+def test_snapshot_into_a_missing_folder_is_exit_2_with_a_hint(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "folder" / "snap.json"
+    r = runner.invoke(app, ["snapshot", "--demo", "-o", str(target)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "does not exist" in r.stderr and "hint:" in r.stderr
+    r = runner.invoke(app, ["snapshot", "--demo", "-o", str(tmp_path)])
+    assert r.exit_code == 2 and "is a directory" in r.stderr

@@ -621,7 +621,7 @@ class TestLoad:
             load_targets(path)
         assert info.value.exit_code == 2
         assert str(path) in str(info.value)
-        assert "no such file" in str(info.value)
+        assert "no such target file" in str(info.value)
 
     def test_directory(self, tmp_path: Path) -> None:
         with pytest.raises(TargetFileError) as info:

@@ -16,7 +16,7 @@ from hlrebal.errors import BadInputError
 from hlrebal.policy import Policy
 
 PLAN_VERSION = 1
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Action(StrEnum):

@@ -1,0 +1,90 @@
+"""Rich renderables of a backtest report and of a fetched history. Nothing here prints."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from hlrebal.backtest.engine import RunResult
+from hlrebal.backtest.fetch import FetchResult
+from hlrebal.backtest.history import when
+from hlrebal.backtest.report import BacktestReport
+from hlrebal.market import fmt_decimal
+
+
+def _usd(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def _row(run: RunResult) -> list[str]:
+    return [
+        run.label,
+        str(run.rebalances),
+        f"{run.turnover * 100:,.1f}%",
+        _usd(run.fees),
+        _usd(run.slippage),
+        _usd(run.total_cost),
+        _usd(run.funding),
+        _pct(run.tracking_mean),
+        _pct(run.tracking_max),
+        _usd(run.final_equity),
+    ]
+
+
+def report_renderable(report: BacktestReport) -> RenderableType:
+    """The comparison table (one row per policy, then the baselines) and what it models."""
+    head = Text(
+        f"{report.targets} over {report.history}: {report.closes:,} {report.interval} closes, "
+        f"{when(report.times[0])} to {when(report.times[-1])}\n"
+        f"start equity ${_usd(report.equity)} ({report.equity_source}); rules from {report.universe} "
+        f"({report.account_mode} account); cost {fmt_decimal(report.cost_bps)} bps a fill"
+    )
+    title = "policies, lowest total cost first" if report.compare else "policy"
+    table = Table(title=title, title_justify="left")
+    table.add_column("policy", no_wrap=True)
+    for name in ("rebalances", "turnover", "fees", "slippage", "total cost", "funding", "drift avg", "drift max"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("final equity", justify="right", no_wrap=True)
+    for run in report.runs:
+        table.add_row(*_row(run))
+    table.add_section()
+    table.add_row(*_row(report.hold), style="dim")
+    table.add_row(*_row(report.ideal), style="dim")
+    lines = [
+        "turnover: traded notional / average equity; drift: the largest |weight - target| after each close's trades; "
+        "total cost: fees + slippage (funding apart)",
+        "modelled: " + "; ".join(report.modelled()),
+        "not modelled: " + "; ".join(report.not_modelled()),
+    ]
+    lines += [f"note: {n}" for n in report.notes]
+    lines += [f"stopped: {r.label}: {r.stopped}" for r in report.runs if r.stopped]
+    return Group(head, table, Text("\n".join(lines), style="dim"))
+
+
+def fetch_renderable(result: FetchResult, path: str) -> RenderableType:
+    """What a history fetch wrote."""
+    table = Table(title=f"history written to {path}", title_justify="left")
+    for name in ("coin", "kind", "candles", "first", "last", "funding entries"):
+        table.add_column(name)
+    doc = result.document
+    for coin in result.coins:
+        rows = doc["candleSnapshot"][coin.key]
+        funding = doc["fundingHistory"].get(coin.key)
+        table.add_row(
+            coin.key if coin.key == coin.wire else f"{coin.key} ({coin.wire})",
+            "perp" if coin.perp else "spot",
+            f"{len(rows):,}",
+            when(rows[0]["t"]),
+            when(rows[-1]["t"]),
+            f"{len(funding):,}" if funding is not None else "-",
+        )
+    asked = ", ".join(f"{n} {k}" for k, n in sorted(result.requests.items()))
+    lines = [f"requests: {asked}"] + [f"note: {n}" for n in result.notes]
+    return Group(table, Text("\n".join(lines), style="dim"))

@@ -1,0 +1,238 @@
+"""``hlrebal execute`` and the execution flow it shares with ``plan --execute``: plan, confirm,
+execute, verify.
+
+The flow resolves the settings first (they name the log file and the journal), then loads the targets,
+checks that someone can confirm, connects with a signer and hands the run to
+:func:`hlrebal.runner.execute_run` with the terminal's :class:`~hlrebal.cli.ui.CliRun`; whatever
+happens, the outcome reaches the log and the journal.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from hlrebal.cli.common import guarded, load_targets_arg, out_console, print_json, resolve_settings
+from hlrebal.cli.options import (
+    AddressOpt,
+    ApiUrlOpt,
+    BandOpt,
+    BandRelOpt,
+    CancelOpenOpt,
+    ConfigOpt,
+    DemoOpt,
+    FeeRateOpt,
+    JournalOpt,
+    JsonOpt,
+    KeyFileOpt,
+    LeverageOpt,
+    LogFileOpt,
+    MaxAgeOpt,
+    MaxDevOpt,
+    MaxLevOpt,
+    MaxOrderOpt,
+    MaxRoundsOpt,
+    MaxSlipOpt,
+    MaxTurnoverOpt,
+    MinTradeOpt,
+    NetworkOpt,
+    ProfileOpt,
+    QuietOpt,
+    SlippageOpt,
+    SlipStepOpt,
+    SnapshotOpt,
+    TargetsArg,
+    TradeToOpt,
+    UntargetedOpt,
+    UntargetedSpotOpt,
+    VaultOpt,
+    YesOpt,
+    flags_from,
+)
+from hlrebal.cli.ui import CliRun, live_status
+
+if TYPE_CHECKING:
+    from hlrebal.config import Resolved
+    from hlrebal.runner import RunResult
+    from hlrebal.targets import Targets
+
+
+def execute_cmd(
+    targets: TargetsArg = None,
+    yes: YesOpt = False,
+    demo: DemoOpt = False,
+    json_out: JsonOpt = False,
+    network: NetworkOpt = None,
+    api_url: ApiUrlOpt = None,
+    address: AddressOpt = None,
+    vault: VaultOpt = None,
+    key_file: KeyFileOpt = None,
+    journal: JournalOpt = None,
+    cancel_open_orders: CancelOpenOpt = False,
+    quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
+    snapshot: SnapshotOpt = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    band: BandOpt = None,
+    band_relative: BandRelOpt = None,
+    trade_to: TradeToOpt = None,
+    untargeted: UntargetedOpt = None,
+    untargeted_spot: UntargetedSpotOpt = None,
+    min_trade_value: MinTradeOpt = None,
+    slippage: SlippageOpt = None,
+    max_leverage: MaxLevOpt = None,
+    fee_rate: FeeRateOpt = None,
+    leverage: LeverageOpt = None,
+    max_turnover: MaxTurnoverOpt = None,
+    max_order_value: MaxOrderOpt = None,
+    max_price_deviation: MaxDevOpt = None,
+    max_slippage: MaxSlipOpt = None,
+    slippage_step: SlipStepOpt = None,
+    max_rounds: MaxRoundsOpt = None,
+    max_snapshot_age: MaxAgeOpt = None,
+) -> None:
+    """Plan, confirm (or --yes), place the orders, read the account back and report how close it got."""
+    flags = flags_from(locals())
+    guarded(
+        json_out,
+        lambda: execute_flow(
+            command="execute",
+            targets=targets,
+            snapshot=snapshot,
+            demo=demo,
+            yes=yes,
+            json_out=json_out,
+            key_file=key_file,
+            journal_path=journal,
+            cancel_open_orders=cancel_open_orders,
+            config=config,
+            profile=profile,
+            flags=flags,
+            quiet=quiet,
+            log_file=log_file,
+        ),
+    )
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def execute_flow(
+    *,
+    command: str,
+    targets: Path | None,
+    snapshot: Path | None,
+    demo: bool,
+    yes: bool,
+    json_out: bool,
+    key_file: Path | None,
+    journal_path: Path | None,
+    cancel_open_orders: bool,
+    config: Path | None,
+    profile: str | None = None,
+    flags: dict[str, Any],
+    quiet: bool = False,
+    log_file: Path | None = None,
+) -> None:
+    """Plan, confirm, execute, verify: shared by `execute` and `plan --execute` (``command`` names
+    which, so that messages name the flags the user typed)."""
+    from hlrebal.errors import BadInputError, GuardError, HlrebalError
+    from hlrebal.runner import default_journal, record_failed_run
+
+    if snapshot is not None:
+        flag = "--execute cannot be used with --snapshot" if command != "execute" else "execute cannot use --snapshot"
+        raise BadInputError(
+            f"a saved snapshot is never traded on: {flag}",
+            hint="plan from it offline with `hlrebal plan TARGETS --snapshot FILE`; execution reads the live account",
+        )
+    # Settings first (they name the log file and the journal), then the targets: a run that fails
+    # on either still leaves its outcome in the log and the journal.
+    base = resolve_settings(flags=flags, targets=None, config=config, profile=profile)
+    ui = CliRun(quiet=quiet, json_out=json_out, log_file=log_file or base.settings.log_file)
+    journal_file = journal_path or default_journal(base)
+    tg = None
+    try:
+        tg = load_targets_arg(targets, config, profile)
+        resolved = resolve_settings(flags=flags, targets=tg, config=config, profile=profile)
+        if not yes and not _interactive():
+            raise GuardError(
+                "no confirmation: not running in a terminal and --yes was not given; no order was sent",
+                hint="add --yes for unattended runs (cron), after checking the plan with `hlrebal plan`",
+            )
+        result = _run(
+            ui,
+            tg,
+            resolved,
+            demo=demo,
+            key_file=key_file,
+            journal_file=journal_file,
+            yes=yes,
+            cancel_open_orders=cancel_open_orders,
+        )
+        _report(ui, result, json_out=json_out, quiet=quiet)
+    except HlrebalError as e:
+        ui.log(f"error (exit {int(e.exit_code)}): {e.message}")
+        record_failed_run(
+            journal_file,
+            e,
+            targets=tg.source if tg is not None else (str(targets) if targets else None),
+            account=base.settings.vault or base.settings.account_address,
+        )
+        raise
+    except KeyboardInterrupt:
+        ui.log("interrupted (exit 130)")
+        raise
+    finally:
+        ui.close()
+
+
+def _run(
+    ui: CliRun,
+    tg: Targets,
+    resolved: Resolved,
+    *,
+    demo: bool,
+    key_file: Path | None,
+    journal_file: Path,
+    yes: bool,
+    cancel_open_orders: bool,
+) -> RunResult:
+    """Connect with a signer and run: lock, journal, plan, confirm, orders, read-back (the runner's job)."""
+    from hlrebal.runner import execute_run
+    from hlrebal.session import connect
+
+    with connect(resolved, demo=demo, key_file=key_file, need_signer=True) as conn:
+        ui.network = conn.network_label
+        ui.log(f"run: targets {tg.source} (sha256 {tg.sha256[:12]}), account {conn.user}")
+        with ui.stop, live_status(ui):
+            return execute_run(
+                conn,
+                tg,
+                resolved,
+                ui,
+                journal_file=journal_file,
+                assume_yes=yes,
+                cancel_open_orders=cancel_open_orders,
+            )
+
+
+def _report(ui: CliRun, result: RunResult, *, json_out: bool, quiet: bool) -> None:
+    """The run's report on stdout (and in the log); a run that did not end done exits with its code."""
+    from hlrebal import render
+    from hlrebal.errors import ExitCode
+
+    report = result.report
+    ui.log(f"{report.outcome}: {report.message} (exit {int(report.exit_code)})")
+    for warning in report.warnings:
+        ui.log(f"warning: {warning}")
+    if json_out:
+        print_json(render.execution_json(report, result.confirmed))
+    elif not (quiet and not report.orders and report.exit_code == ExitCode.OK):
+        out_console().print(render.execution_renderable(report))
+    if report.exit_code != ExitCode.OK:
+        raise typer.Exit(int(report.exit_code))

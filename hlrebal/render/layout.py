@@ -1,0 +1,127 @@
+"""Tables that never cut a number: the table when it fits the terminal, else one card per row.
+
+Rich squeezes a table that is wider than the terminal by cutting cells (``0.58…``, ``$49…``,
+``HYP…``), which on a plan a user must confirm is worse than useless. Every table here is built
+twice from the same cells: as a table whose number, coin and side columns never wrap, and as
+cards (one block of ``name value`` pairs per row, wrapped between pairs, never inside one). At
+render time :class:`FirstThatFits` measures the table against the width it is given and falls back
+to the cards when the table would not fit, so an 80- or 60-column terminal shows every figure whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+Justify = Literal["left", "right", "center"]
+Cell = str | Text
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its header, alignment, whether its text may wrap, and how a card shows it."""
+
+    name: str
+    justify: Justify = "left"
+    wrap: bool = False
+    """Only prose (reasons, messages, paths) may wrap; numbers, coins and sides never do."""
+    card_label: str | None = None
+    """The label in a card ("" to show the value alone); the header by default."""
+
+
+class FirstThatFits:
+    """The first of several layouts whose narrowest rendering fits the width; the last always does."""
+
+    def __init__(self, *layouts: Callable[[], RenderableType]) -> None:
+        self.layouts = layouts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        # Measured as if the terminal were unbounded: a measurement never exceeds the width it is
+        # given, so at the real width an overflowing table would look as if it fitted.
+        unbounded = options.update_width(1_000_000)
+        for build in self.layouts[:-1]:
+            candidate = build()
+            if Measurement.get(console, unbounded, candidate).minimum <= options.max_width:
+                yield candidate
+                return
+        yield self.layouts[-1]()
+
+
+def table(
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Cell]],
+    *,
+    title: str | None = None,
+    show_header: bool = True,
+    box_none: bool = False,
+) -> RenderableType:
+    """A table that becomes cards when the terminal is too narrow for it."""
+    materialised = [list(row) for row in rows]
+    return FirstThatFits(
+        lambda: _as_table(columns, materialised, title=title, show_header=show_header, box_none=box_none),
+        lambda: _as_cards(columns, materialised, title=title, show_header=show_header),
+    )
+
+
+def _as_table(
+    columns: Sequence[Column], rows: list[list[Cell]], *, title: str | None, show_header: bool, box_none: bool
+) -> Table:
+    kwargs: dict[str, object] = {"box": None} if box_none else {}
+    t = Table(title=title, title_justify="left", header_style="bold", show_header=show_header, **kwargs)  # type: ignore[arg-type]
+    for i, c in enumerate(columns):
+        # A column that may not wrap is at least as wide as its widest cell, so that the table's
+        # measured minimum is the width it really needs.
+        widest = max([_width(c.name)] + [_width(row[i]) for row in rows]) if not c.wrap else None
+        t.add_column(c.name, justify=c.justify, no_wrap=not c.wrap, overflow="fold", min_width=widest)
+    for row in rows:
+        t.add_row(*row)
+    return t
+
+
+def _width(cell: Cell) -> int:
+    text = cell if isinstance(cell, Text) else Text(cell)
+    return max((Text(line).cell_len for line in text.plain.splitlines()), default=0)
+
+
+def _as_cards(columns: Sequence[Column], rows: list[list[Cell]], *, title: str | None, show_header: bool) -> Group:
+    """One block per row: the short cells as ``name value`` pairs on one wrapped line (wrapping
+    falls between pairs, never inside a number), prose cells each on a line of its own."""
+    parts: list[RenderableType] = []
+    if title:
+        parts.append(Text(title, style="italic"))
+    for row in rows:
+        line = Text("• " if len(columns) > 2 else "")
+        prose: list[Text] = []
+        for i, (column, cell) in enumerate(zip(columns, row, strict=True)):
+            value = cell if isinstance(cell, Text) else Text(cell)
+            if not value.plain or value.plain == "-":
+                continue
+            label = column.card_label if column.card_label is not None else (column.name if show_header else "")
+            if column.wrap:
+                prose.append(Text("  ").append(f"{label} " if label else "", style="dim").append_text(value))
+                continue
+            if line.plain.strip("• "):
+                line.append("   ")
+            if label and i > 0:
+                line.append(f"{label} ", style="dim")
+            line.append_text(value)
+        parts.append(line)
+        parts.extend(prose)
+    return Group(*parts)
+
+
+def key_values(title: str | None, rows: Sequence[tuple[str, Cell]], *, box_none: bool = False) -> RenderableType:
+    """A two-column table of labels and values (values right-aligned); cards when narrow."""
+    return table(
+        (Column("what", card_label=""), Column("value", "right", wrap=True, card_label="")),
+        ([what, value] for what, value in rows),
+        title=title,
+        show_header=False,
+        box_none=box_none,
+    )

@@ -1,0 +1,286 @@
+"""The plan: its JSON document (``hlrebal plan --json``) and its Rich tables."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from hlrebal.market import fmt_decimal
+from hlrebal.planner import Plan, Trade, Transfer
+from hlrebal.render.layout import Cell, Column, key_values, table
+from hlrebal.render.numbers import ZERO, dec, pct, usd, weight
+
+
+def trade_json(t: Trade) -> dict[str, Any]:
+    """One trade of the plan as JSON."""
+    return {
+        "coin": t.coin,
+        "asset": t.asset_id,
+        "phase": t.phase,
+        "action": t.action.value,
+        "side": t.side,
+        "size": dec(t.size),
+        "reference_price": dec(t.reference_price),
+        "limit_price": dec(t.limit_price),
+        "notional": dec(t.notional),
+        "reduce_only": t.reduce_only,
+        "dust": t.dust,
+        "leverage": t.leverage,
+        "is_cross": t.is_cross,
+        "kind": t.kind,
+        "current_weight": weight(t.current_weight),
+        "target_weight": weight(t.target_weight),
+        "projected_weight": weight(t.projected_weight),
+    }
+
+
+def transfer_json(t: Transfer) -> dict[str, Any]:
+    """One USDC transfer between the perp and spot sides as JSON."""
+    return {
+        "amount": dec(t.amount),
+        "to_perp": t.to_perp,
+        "direction": t.direction,
+        "reason": t.reason,
+        "blocked": t.blocked,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as one JSON-ready document (the ``--json`` output of ``hlrebal plan``)."""
+    s = plan.summary
+    return {
+        "version": plan.version,
+        "kind": "plan",
+        "user": plan.user,
+        "network": plan.network,
+        "snapshot_time": plan.snapshot_time,
+        "equity": dec(plan.equity),
+        "trades": [trade_json(t) for t in plan.trades],
+        "transfers": [transfer_json(t) for t in plan.transfers],
+        "skipped": [{"coin": k.coin, "code": k.code, "reason": k.reason} for k in plan.skipped],
+        "assets": [
+            {
+                "coin": a.coin,
+                "kind": a.kind,
+                "status": a.status,
+                "current_weight": weight(a.current_weight),
+                "target_weight": weight(a.target_weight),
+                "projected_weight": weight(a.projected_weight),
+                "threshold": weight(a.threshold),
+            }
+            for a in plan.assets
+        ],
+        "summary": {
+            "equity": dec(s.equity),
+            "turnover": weight(s.turnover),
+            "traded_notional": dec(s.traded_notional, Decimal("0.01")),
+            "estimated_fees": dec(s.estimated_fees, Decimal("0.000001")),
+            "worst_case_slippage": dec(s.worst_case_slippage, Decimal("0.000001")),
+            "gross_before": weight(s.gross_before),
+            "gross_after": weight(s.gross_after),
+            "net_before": weight(s.net_before),
+            "net_after": weight(s.net_after),
+            "margin_available": dec(s.margin_available, Decimal("0.01")),
+            "margin_required": dec(s.margin_required, Decimal("0.01")),
+            "scale_factor": weight(s.scale_factor),
+            "margin_scaled": s.margin_scaled,
+            "gross_capped": s.gross_capped,
+            "trade_count": len(plan.trades),
+            "account_mode": s.account_mode,
+            "spot_cash_available": dec(s.spot_cash_available, Decimal("0.01")),
+            "spot_cash_required": dec(s.spot_cash_required, Decimal("0.01")),
+        },
+        "warnings": list(plan.warnings),
+        "policy": policy_json(plan),
+    }
+
+
+def policy_json(plan: Plan) -> dict[str, Any]:
+    """The policy the plan was made under, decimals as strings."""
+    out: dict[str, Any] = {}
+    for key, value in plan.policy.model_dump().items():
+        out[key] = dec(value) if isinstance(value, Decimal) else value
+    return out
+
+
+# --------------------------------------------------------------------------- Rich
+
+_TRADE_COLUMNS = (
+    Column("#", "right", card_label=""),
+    Column("phase", "center"),
+    Column("coin", card_label=""),
+    Column("action", card_label=""),
+    Column("side", card_label=""),
+    Column("size", "right"),
+    Column("ref price", "right", card_label="ref"),
+    Column("limit", "right"),
+    Column("notional", "right"),
+    Column("weight now → target → projected", "right", wrap=True, card_label="weight"),
+    Column("reduce-only", "center"),
+)
+#: shown only when the plan has transfers: why each one is made
+_NOTE = Column("note", wrap=True, card_label="")
+
+
+def _price(value: Decimal) -> str:
+    return fmt_decimal(value)
+
+
+def plan_title(plan: Plan) -> str:
+    """ "Plan: 2 trade(s)", and the transfers beside them (they are steps, not trades)."""
+    title = f"Plan: {len(plan.trades)} trade(s)"
+    if plan.transfers:
+        title += f" and {len(plan.transfers)} transfer(s)"
+    return title
+
+
+def plan_table(plan: Plan) -> RenderableType:
+    """The ordered trades of a plan, with the cash transfers between the phases (a table, or cards
+    on a narrow terminal)."""
+    rows: list[list[Cell]] = []
+    first2 = next((i for i, t in enumerate(plan.trades) if t.phase == 2), len(plan.trades))
+    for i, t in enumerate(plan.trades):
+        if i == first2:
+            # transfers sit after the sells that free the cash and before the buys that need it
+            rows.extend(_transfer_row(x) for x in plan.transfers)
+        number = i + 1
+        side = Text(t.side, style="green" if t.is_buy else "red")
+        action = t.action.value + (" (dust)" if t.dust else "")
+        row: list[Cell] = [
+            str(number),
+            str(t.phase),
+            t.coin,
+            action,
+            side,
+            fmt_decimal(t.size),
+            _price(t.reference_price),
+            _price(t.limit_price),
+            usd(t.notional),
+            f"{pct(t.current_weight)} → {pct(t.target_weight)} → {pct(t.projected_weight)}",
+            "yes" if t.reduce_only else "no",
+        ]
+        rows.append([*row, ""] if plan.transfers else row)
+    if first2 == len(plan.trades):
+        rows.extend(_transfer_row(x) for x in plan.transfers)
+    columns = (*_TRADE_COLUMNS, _NOTE) if plan.transfers else _TRADE_COLUMNS
+    return table(columns, rows, title=plan_title(plan))
+
+
+def _transfer_row(t: Transfer) -> list[Cell]:
+    label = "transfer" + (" (owner must make it)" if t.blocked else "")
+    return ["·", "1→2", "USDC", label, t.direction, fmt_decimal(t.amount), "", "", usd(t.amount), "", "", t.reason]
+
+
+def skipped_table(plan: Plan) -> RenderableType | None:
+    """The assets not traded and why (None when nothing was left out)."""
+    if not plan.skipped:
+        return None
+    return table(
+        (Column("coin", card_label=""), Column("reason", wrap=True, card_label="")),
+        ([k.coin, k.reason] for k in plan.skipped),
+        title="Not traded",
+    )
+
+
+def summary_table(plan: Plan) -> RenderableType:
+    """Equity, turnover, costs, exposure and margin of the plan."""
+    s = plan.summary
+    rows = [
+        ("account", f"{plan.user} ({plan.network})"),
+        ("equity", usd(s.equity)),
+        ("turnover", f"{pct(s.turnover, 2)} ({usd(s.traded_notional)})"),
+        ("estimated fees", usd(s.estimated_fees)),
+        ("worst-case slippage", usd(s.worst_case_slippage)),
+        ("gross exposure", f"{pct(s.gross_before)} → {pct(s.gross_after)}"),
+        ("net exposure", f"{pct(s.net_before)} → {pct(s.net_after)}"),
+        ("phase 2 margin", f"{usd(s.margin_required)} needed of {usd(max(s.margin_available, ZERO))} free"),
+        ("account mode", s.account_mode),
+    ]
+    if s.spot_cash_required > 0:
+        rows.append(
+            ("spot buys", f"{usd(s.spot_cash_required)} needed of {usd(max(s.spot_cash_available, ZERO))} spot USDC")
+        )
+    if s.margin_scaled or s.gross_capped:
+        rows.append(("phase 2 scaled to", pct(s.scale_factor)))
+    return key_values("Summary", rows)
+
+
+class DriftChart:
+    """Bars of current against target weight per asset, so the imbalance shows at a glance; the
+    bars are as long as the terminal allows (at most 30 cells)."""
+
+    def __init__(self, plan: Plan, width: int = 30) -> None:
+        self.lines = [a for a in plan.assets if a.status != "flat" or a.kind == "cash"]
+        self.width = width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        coin_width = max((len(a.coin) for a in self.lines), default=4)
+        room = options.max_width - coin_width - len("target") - len("-100.0%") - 6
+        yield self.table(max(4, min(self.width, room)))
+
+    def table(self, width: int) -> Table:
+        lines = self.lines
+        top = max(
+            [abs(a.current_weight) for a in lines]
+            + [abs(a.target_weight) for a in lines if a.target_weight is not None]
+            + [Decimal("0.0001")]
+        )
+        chart = Table(title="Drift: current vs target weight", title_justify="left", show_header=False, box=None)
+        chart.add_column("coin", no_wrap=True)
+        chart.add_column("which", no_wrap=True)
+        chart.add_column("bar", no_wrap=True)
+        chart.add_column("weight", justify="right", no_wrap=True)
+        for a in lines:
+            for label, value, style in (("now", a.current_weight, "cyan"), ("target", a.target_weight, "magenta")):
+                if value is None:
+                    chart.add_row(a.coin if label == "now" else "", label, Text("(kept, no target)", style="dim"), "")
+                    continue
+                n = int((abs(value) / top * width).to_integral_value())
+                bar = Text("█" * n or ("▏" if value != 0 else ""), style=style if value >= 0 else "red")
+                chart.add_row(a.coin if label == "now" else "", label, bar, pct(value))
+        return chart
+
+
+def drift_chart(plan: Plan, width: int = 30) -> Table:
+    """The drift chart at a fixed bar width (see :class:`DriftChart` for the one that adapts)."""
+    return DriftChart(plan, width).table(width)
+
+
+def nothing_to_do(plan: Plan) -> str:
+    """Why an empty plan is empty: the account at its targets, the bands, the minimum trade value,
+    the lot size, or assets that cannot be traded (each named in Not traded)."""
+    lines = [a for a in plan.assets if a.kind != "cash" and a.status not in ("flat", "kept")]
+    codes = {k.code for k in plan.skipped}
+    if not lines:
+        return "Nothing to do: the account is at its targets."
+    if all(a.status == "within_band" for a in lines):
+        return "Nothing to do: every asset is within its band."
+    if codes & {"below_minimum", "scaled_below_minimum"}:
+        return (
+            "Nothing to do: what is left to trade is below the minimum trade value "
+            f"(${plan.policy.min_trade_value:,.2f}); see Not traded."
+        )
+    if "below_lot" in codes:
+        return "Nothing to do: what is left to trade is smaller than one lot; see Not traded."
+    return "Nothing to do: no asset that is off its target can be traded; see Not traded."
+
+
+def plan_renderable(plan: Plan) -> RenderableType:
+    """The whole plan for the terminal: trades, not traded, summary, drift chart, warnings."""
+    parts: list[RenderableType] = []
+    if plan.trades:
+        parts.append(plan_table(plan))
+    else:
+        parts.append(Text(nothing_to_do(plan), style="bold green"))
+    skipped = skipped_table(plan)
+    if skipped is not None:
+        parts.append(skipped)
+    parts.append(summary_table(plan))
+    parts.append(DriftChart(plan))
+    for w in plan.warnings:
+        parts.append(Text(f"warning: {w}", style="yellow"))
+    return Group(*parts)
