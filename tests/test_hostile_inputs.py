@@ -62,6 +62,9 @@ def test_ordinary_sum_errors_do_not_mention_percentages(tmp_path: Path, snap: Pa
     [
         ('{"BTC": 1e9999999}', "1e9999999 is out of range"),
         ('{"BTC": 1e-9999999}', "out of range"),
+        # exponents beyond what a Decimal can hold at all
+        ('{"BTC": 1e99999999999999999999}', "1e99999999999999999999 is out of range"),
+        ('{"BTC": 0.4, "ETH": -2.5E-99999999999999999999}', "out of range"),
         ('{"BTC": 0.4, "USDC": 0.6, "x": ' + "9" * 5000 + "}", "out of range"),
         ('{"target_allocation": {"BTC": 0.4}, "policy": {"min_trade_value": 1e9999999}}', "out of range"),
         ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
