@@ -193,6 +193,22 @@ def test_margin_scaling_when_phase_2_does_not_fit() -> None:
     assert abs(by_coin(p5)["ETH"][0].size * D("3050.4") / snap.equity - D("0.3")) < D("0.0001")
 
 
+def test_short_opens_are_margined_at_the_mark_not_at_their_lower_limit() -> None:
+    # $1,000 to be shorted at 1x. The exchange margins a position at size x mark / leverage; a
+    # sell's limit lies below the mark (by the slippage), so margin counted at the limit would
+    # overcommit the account and the last order would be refused for insufficient margin.
+    market = [("AAA", 0, 10, "1"), ("BBB", 0, 10, "1")]
+    doc = make_snapshot({}, cash="1000", market=market)
+    p = run(doc, {"AAA": -0.5, "BBB": -0.5}, slippage="0.01")
+    assert [(t.coin, t.side, t.leverage) for t in p.trades] == [("AAA", "sell", 1), ("BBB", "sell", 1)]
+    margin_at_mark = sum(t.size * D(1) / t.leverage for t in p.trades)
+    fees = sum(t.size * D(1) * D("0.00045") for t in p.trades)
+    assert margin_at_mark + fees <= D(1000)
+    assert p.summary.margin_scaled and p.summary.margin_required == margin_at_mark
+    assert [t.size for t in p.trades] == [D(499), D(499)]
+
+
+
 def test_phase_1_frees_the_margin_phase_2_uses() -> None:
     # Everything in BTC at 2x: half the equity is margin until BTC is sold, and then ETH (margined at
     # 1x, as a new position) fits.

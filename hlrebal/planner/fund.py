@@ -121,7 +121,7 @@ def pools_for(
             dex = leg.market.dex
             fees_by_dex[dex] = fees_by_dex.get(dex, ZERO) + leg.notional * policy.fee_rate
             if leg.leverage and leg.phase == 2:
-                need_by_dex[dex] = need_by_dex.get(dex, ZERO) + leg.notional / leg.leverage
+                need_by_dex[dex] = need_by_dex.get(dex, ZERO) + leg.margin
     margin_used = margin_by_dex.get("", ZERO)
     perp_fees = fees_by_dex.get("", ZERO)
     perp_need = need_by_dex.get("", ZERO)
@@ -297,7 +297,7 @@ def balancing_transfer(pools: Pools, allow: bool) -> tuple[Transfer | None, Pool
 def trim_transfers(transfers: list[Transfer], phase2: list[Leg], pools: Pools) -> list[Transfer]:
     """Shrink (or drop) a transfer to what the final, possibly scaled, phase 2 still needs."""
     spot_need = spot_cost(phase2)
-    perp_need = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage and not leg.market.dex), ZERO)
+    perp_need = sum((leg.margin for leg in phase2 if not leg.market.dex), ZERO)
     kept = []
     for t in transfers:
         short = perp_need - pools.perp_before_transfers if t.to_perp else spot_need - pools.spot_before_transfers

@@ -52,6 +52,13 @@ class Leg(NamedTuple):
         return 1 if self.action in REDUCING else 2
 
     @property
+    def margin(self) -> Decimal:
+        """Initial margin the leg takes: size x mark / leverage, as the exchange counts it (at the
+        limit when that is higher: a buy's worst fill). A sell's limit lies below the mark."""
+        mark = self.market.mark if self.market.mark is not None and self.market.mark > 0 else self.ref
+        return self.size * max(self.limit, mark) / self.leverage if self.leverage else ZERO
+
+    @property
     def received(self) -> Decimal:
         """The position change the leg brings: a spot buy arrives less its fee (paid in the token)."""
         if self.market.is_spot and self.is_buy:

@@ -119,7 +119,7 @@ def _summary(
         net_before=net_with_unpriced(snapshot, decisions.current, ref_of, equity),
         net_after=net_with_unpriced(snapshot, after, ref_of, equity),
         margin_available=funded.pools.perp_before_transfers,
-        margin_required=sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage), ZERO),
+        margin_required=sum((leg.margin for leg in phase2), ZERO),
         scale_factor=funded.scale,
         margin_scaled=funded.margin_scaled,
         gross_capped=funded.gross_capped,
