@@ -61,6 +61,9 @@ def test_seed_example_80_btc_to_40_30_30() -> None:
     assert abs(line(p, "ETH").projected_weight - D("0.3")) < D("0.00001")
     assert abs(line(p, "USDC").projected_weight - D("0.3")) < D("0.00002")
     assert p.summary.turnover == pytest.approx(D("0.7"), abs=D("0.0001"))
+    # fees at 0.045%: a buy's at its limit (its worst fill), a sell's at the reference (a sell
+    # fills at or above its limit)
+    assert p.summary.estimated_fees == (btc.size * D(85600) + eth.size * D("3065.6")) * D("0.00045")
     assert not p.summary.margin_scaled
     assert_exchange_valid(p, doc)
 

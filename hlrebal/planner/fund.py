@@ -119,7 +119,7 @@ def pools_for(
     for leg in [*phase1, *phase2]:
         if not leg.market.is_spot:
             dex = leg.market.dex
-            fees_by_dex[dex] = fees_by_dex.get(dex, ZERO) + leg.notional * policy.fee_rate
+            fees_by_dex[dex] = fees_by_dex.get(dex, ZERO) + leg.fee(policy)
             if leg.leverage and leg.phase == 2:
                 need_by_dex[dex] = need_by_dex.get(dex, ZERO) + leg.margin
     margin_used = margin_by_dex.get("", ZERO)

@@ -68,6 +68,11 @@ class Leg(NamedTuple):
     def fee_rate(self, policy: Policy) -> Decimal:
         return SPOT_TAKER_FEE if self.market.is_spot else policy.fee_rate
 
+    def fee(self, policy: Policy) -> Decimal:
+        """The taker fee of the fill, in USD: at the limit for a buy (its worst fill), at the
+        reference for a sell (a sell fills at or above its limit, about the reference)."""
+        return self.size * max(self.limit, self.ref) * self.fee_rate(policy)
+
     def resized(self, size: Decimal) -> Leg:
         return self._replace(size=size)
 

@@ -112,7 +112,7 @@ def _summary(
         equity=equity,
         turnover=traded / equity,
         traded_notional=traded,
-        estimated_fees=sum((leg.notional * leg.fee_rate(policy) for leg in ordered), ZERO),
+        estimated_fees=sum((leg.fee(policy) for leg in ordered), ZERO),
         worst_case_slippage=sum((t.size * abs(t.limit_price - t.reference_price) for t in trades), ZERO),
         gross_before=gross_with_unpriced(snapshot, decisions.current, ref_of, equity),
         gross_after=gross_with_unpriced(snapshot, after, ref_of, equity),
