@@ -212,6 +212,33 @@ def test_short_opens_are_margined_at_the_mark_not_at_their_lower_limit() -> None
 
 
 
+def test_a_higher_leverage_frees_no_margin_of_an_isolated_position() -> None:
+    # SOL is isolated at 2x: $2,000 of the $5,000 account sits in it, and setting 10x on it before
+    # the increase releases none of that. Only the $3,000 left can margin the increase.
+    doc = make_snapshot({"SOL": ("28.06", 2, False)}, cash="1000")
+    p = run(doc, {"SOL": D("8.4")}, leverage=10, max_leverage=9)
+    (sol,) = p.trades
+    assert (sol.action, sol.leverage, sol.is_cross) == (Action.INCREASE, 10, False)
+    assert p.summary.margin_scaled
+    locked = D("28.06") * D("142.53") / 2
+    assert sol.size * D("142.53") / 10 <= Snapshot.from_raw(doc).equity - locked
+
+
+
+def test_a_leverage_that_is_never_set_frees_no_margin() -> None:
+    # BTC is held at 1x: $9,000 of margin. Its small increase would have it set to the policy's
+    # 10x, but scaled to the margin the increase falls below the minimum and is dropped: BTC keeps
+    # 1x and its $9,000, and ETH gets only what is left.
+    doc = make_snapshot({"BTC": ("0.10514", 1)}, cash="1000")
+    equity = Snapshot.from_raw(doc).equity
+    p = run(doc, {"BTC": D("0.10532") * D(85600) / equity, "ETH": 18}, leverage=10, max_leverage=20, band=0)
+    assert [t.coin for t in p.trades] == ["ETH"]
+    assert any(s.coin == "BTC" and s.code == "scaled_below_minimum" for s in p.skipped)
+    (eth,) = p.trades
+    assert eth.size * D("3050.4") / 10 <= equity - D("0.10514") * D(85600)
+
+
+
 def test_phase_1_frees_the_margin_phase_2_uses() -> None:
     # Everything in BTC at 2x: half the equity is margin until BTC is sold, and then ETH (margined at
     # 1x, as a new position) fits.

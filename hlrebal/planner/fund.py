@@ -151,14 +151,22 @@ def _margin_by_dex(
 ) -> dict[str, Decimal]:
     """Margin the positions hold after phase 1, per dex ("" is the main one)."""
     # The executor sets the policy leverage on coins phase 2 trades before sending them: their
-    # whole position is margined at that leverage from then on, not only the increase.
+    # whole position is margined at that leverage from then on, not only the increase. A higher
+    # leverage is not counted as freeing margin: the increase may yet be scaled away, and then
+    # the leverage is never set.
     relevered = {leg.coin: Decimal(leg.leverage) for leg in phase2 if leg.leverage and policy.leverage is not None}
     out: dict[str, Decimal] = {}
     for coin, size in after1.items():
         if size != 0:
             market = snapshot.assets[coin]
-            leverage = relevered.get(coin) or position_leverage(snapshot.positions.get(coin))
-            margin = abs(size) * margin_price(market, decisions.ref_of[coin]) / leverage
+            position = snapshot.positions.get(coin)
+            if position is not None and not position.is_cross:
+                # An isolated position holds the margin put into it (after a reduction, its share
+                # of it): setting another leverage releases none of it.
+                margin = position.margin_used * abs(size) / abs(position.szi)
+            else:
+                leverage = min(position_leverage(position), relevered.get(coin, position_leverage(position)))
+                margin = abs(size) * margin_price(market, decisions.ref_of[coin]) / leverage
             out[market.dex] = out.get(market.dex, ZERO) + margin
     for coin, position in snapshot.positions.items():
         if coin not in after1:  # positions the plan does not look at (no price) still hold margin
