@@ -226,3 +226,18 @@ def test_spot_orders_are_valid_above_the_minimum_and_within_the_free_balance(
     # transfers only ever move what the source side can spare
     for tr in p.transfers:
         assert tr.amount > 0
+
+
+def test_the_gross_cap_counts_what_a_spot_buy_brings_after_its_fee() -> None:
+    # A kept BTC long of half the equity and a 60% HYPE target: gross would reach 1.1, so the buy
+    # is scaled to fit 1.0. What arrives is the size less the 0.07% fee, and the cap must be
+    # judged on what arrives, or the scaled buy overshoots it.
+    doc = make_snapshot({"BTC": ("0.58411", 10)}, cash="0", spot={"USDC": "50000"})
+    p = run(doc, {"HYPE/USDC": 0.6}, untargeted="keep", max_leverage=1)
+    hype = trade(p, "HYPE/USDC")
+    assert p.summary.gross_capped
+    equity = Snapshot.from_raw(doc).equity
+    arrives = hype.size * (1 - SPOT_TAKER_FEE)
+    gross_after = (D("0.58411") * D(85600) + arrives * D("38.41")) / equity
+    assert gross_after <= 1
+    assert gross_after > 1 - D("0.0001")  # and close to it: one lot of HYPE is $0.38

@@ -241,7 +241,8 @@ def _cap_gross(
     after = gross_with_unpriced(snapshot, projected(decisions.current, [*reducing, *out.phase2]), ref_of, equity)
     if not out.phase2 or after <= policy.max_leverage:
         return
-    without_p2 = after - sum((leg.size * leg.ref for leg in out.phase2), ZERO) / equity
+    # what phase 2 adds, as projected: a spot buy adds what arrives (its size less the fee)
+    without_p2 = after - sum((abs(leg.received) * leg.ref for leg in out.phase2), ZERO) / equity
     room = policy.max_leverage - without_p2
     added = after - without_p2
     factor = max(room, ZERO) / added if added > 0 else ZERO
