@@ -211,7 +211,6 @@ def test_short_opens_are_margined_at_the_mark_not_at_their_lower_limit() -> None
     assert [t.size for t in p.trades] == [D(499), D(499)]
 
 
-
 def test_a_higher_leverage_frees_no_margin_of_an_isolated_position() -> None:
     # SOL is isolated at 2x: $2,000 of the $5,000 account sits in it, and setting 10x on it before
     # the increase releases none of that. Only the $3,000 left can margin the increase.
@@ -222,7 +221,6 @@ def test_a_higher_leverage_frees_no_margin_of_an_isolated_position() -> None:
     assert p.summary.margin_scaled
     locked = D("28.06") * D("142.53") / 2
     assert sol.size * D("142.53") / 10 <= Snapshot.from_raw(doc).equity - locked
-
 
 
 def test_a_leverage_that_is_never_set_frees_no_margin() -> None:
@@ -236,7 +234,6 @@ def test_a_leverage_that_is_never_set_frees_no_margin() -> None:
     assert any(s.coin == "BTC" and s.code == "scaled_below_minimum" for s in p.skipped)
     (eth,) = p.trades
     assert eth.size * D("3050.4") / 10 <= equity - D("0.10514") * D(85600)
-
 
 
 def test_phase_1_frees_the_margin_phase_2_uses() -> None:
@@ -380,3 +377,74 @@ def test_plan_is_deterministic() -> None:
     a = run(doc, weights)
     b = run(doc, weights)
     assert a == b
+
+
+# --------------------------------------------------------------------------- boundaries
+
+
+# A coin whose buy limit is exactly 20 at the default 0.5% slippage (19.9005 x 1.005 = 20.0000025,
+# rounded down onto the grid): an order of 1 is worth exactly $20 at its limit.
+EXACT = [("AAA", 0, 10, "19.9005"), ("BBB", 0, 10, "19.9005")]
+
+
+def exact(positions: dict[str, str]) -> dict:
+    invested = sum((D(v) * D("19.9005") for v in positions.values()), D(0))
+    return make_snapshot(positions, cash=str(D(1000) - invested), market=EXACT)
+
+
+def test_an_order_worth_exactly_the_minimum_is_sent_and_a_cent_less_is_not() -> None:
+    one_lot = D("19.9005") / 1000
+    p = run(exact({}), {"AAA": one_lot}, min_trade_value=20)
+    (t,) = p.trades
+    assert (t.action, t.size, t.limit_price, t.notional) == (Action.OPEN, D(1), D(20), D(20))
+    p = run(exact({}), {"AAA": one_lot}, min_trade_value="20.01")
+    assert not p.trades
+    (skip,) = p.skipped
+    assert (skip.code, skip.reason) == (
+        "below_minimum",
+        "open of $20.00 is below the minimum trade value $20.01",
+    )
+
+
+def test_a_reduction_leaving_exactly_the_minimum_stays_a_reduction() -> None:
+    # 10 AAA down to 1: what is left is worth exactly $20 at the price it would be bought back at
+    one_lot = D("19.9005") / 1000
+    p = run(exact({"AAA": "10"}), {"AAA": one_lot}, min_trade_value=20)
+    (t,) = p.trades
+    assert (t.action, t.side, t.size, t.reduce_only) == (Action.REDUCE, "sell", D(9), True)
+    # a cent more and the remainder could never be traded on its own: close it all instead
+    p = run(exact({"AAA": "10"}), {"AAA": one_lot}, min_trade_value="20.01")
+    (t,) = p.trades
+    assert (t.action, t.side, t.size, t.dust) == (Action.CLOSE, "sell", D(10), False)
+
+
+def test_a_dust_position_flips_with_a_dust_close_and_a_full_open() -> None:
+    # a $5 AAA short turned into a 30% long: the close is below $10 (kept, marked dust), the open is not
+    market = [("AAA", 2, 10, "100"), ("BBB", 2, 10, "100")]
+    doc = make_snapshot({"AAA": "-0.05"}, cash="10005", market=market)
+    p = run(doc, {"AAA": 0.3})
+    close, open_ = p.trades
+    assert (close.phase, close.action, close.side, close.size, close.dust) == (
+        1,
+        Action.FLIP_CLOSE,
+        "buy",
+        D("0.05"),
+        True,
+    )
+    assert close.reduce_only and close.notional < 10
+    assert (open_.phase, open_.action, open_.side, open_.size, open_.dust) == (2, Action.FLIP_OPEN, "buy", D(30), False)
+
+
+def test_a_flip_close_under_the_minimum_trade_value_but_over_10_is_kept_and_not_dust() -> None:
+    market = [("AAA", 2, 10, "100"), ("BBB", 2, 10, "100")]
+    doc = make_snapshot({"AAA": "-0.15"}, cash="10015", market=market)  # a $15 short
+    close, open_ = run(doc, {"AAA": 0.3}, min_trade_value=25).trades
+    assert (close.action, close.size, close.dust) == (Action.FLIP_CLOSE, D("0.15"), False)
+    assert open_.action == Action.FLIP_OPEN
+
+
+def test_phase_2_ties_break_by_coin_name_too() -> None:
+    market = [("ZZZ", 2, 10, "100"), ("MMM", 2, 10, "100"), ("AAA", 2, 10, "100")]
+    doc = make_snapshot({}, cash="100000", market=market)
+    p = run(doc, {"ZZZ": 0.2, "MMM": 0.3, "AAA": 0.2})
+    assert [t.coin for t in p.trades] == ["MMM", "AAA", "ZZZ"]

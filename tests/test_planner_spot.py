@@ -241,3 +241,35 @@ def test_the_gross_cap_counts_what_a_spot_buy_brings_after_its_fee() -> None:
     gross_after = (D("0.58411") * D(85600) + arrives * D("38.41")) / equity
     assert gross_after <= 1
     assert gross_after > 1 - D("0.0001")  # and close to it: one lot of HYPE is $0.38
+
+
+def test_a_spot_buy_is_grossed_up_for_its_fee_on_the_lot_grid() -> None:
+    # 20% of $100,000 at 38.41 is 520.70 HYPE; the 0.07% fee is taken from the HYPE received, so
+    # the order is 520.70 / 0.9993 = 521.0647.. rounded to the nearest lot
+    p = run(perp_only_100k(), {"HYPE/USDC": 0.2})
+    (hype,) = p.trades
+    assert (hype.action, hype.side, hype.size, hype.limit_price) == (Action.OPEN, "buy", D("521.06"), D("38.602"))
+
+
+def test_a_spot_sell_rounds_the_free_balance_down_and_says_what_is_on_hold() -> None:
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "0", "HYPE": "100.555"}, spot_hold={"HYPE": "60"})
+    p = run(doc, {"HYPE/USDC": 0})
+    (sell,) = p.trades
+    # 40.555 is free: 40.55 can be sold (40.56 would be refused), and the rest stays
+    assert (sell.action, sell.side, sell.size) == (Action.REDUCE, "sell", D("40.55"))
+    assert p.warnings == ("HYPE/USDC: 60 HYPE is on hold (open orders) and cannot be sold now",)
+
+
+@pytest.mark.parametrize(
+    ("min_trade_value", "action", "size"),
+    [("19.109", Action.REDUCE, "9.8"), ("19.11", Action.CLOSE, "10.3")],
+)
+def test_a_spot_sell_leaving_less_than_the_minimum_sells_it_all(
+    min_trade_value: str, action: Action, size: str
+) -> None:
+    # 10.3 HYPE down to 0.5: what is left is worth 0.5 x 38.218 = $19.109 at the sell limit
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "0", "HYPE": "10.3"})
+    equity = Snapshot.from_raw(doc).equity
+    p = run(doc, {"HYPE/USDC": D("0.5") * D("38.41") / equity}, min_trade_value=min_trade_value, band=0)
+    (sell,) = p.trades
+    assert (sell.action, sell.side, sell.size, sell.limit_price) == (action, "sell", D(size), D("38.218"))
