@@ -448,3 +448,102 @@ def test_phase_2_ties_break_by_coin_name_too() -> None:
     doc = make_snapshot({}, cash="100000", market=market)
     p = run(doc, {"ZZZ": 0.2, "MMM": 0.3, "AAA": 0.2})
     assert [t.coin for t in p.trades] == ["MMM", "AAA", "ZZZ"]
+
+
+# --------------------------------------------------------------------------- what the plan says about the rest
+
+
+def lines_of(p: Plan) -> dict[str, tuple]:
+    return {
+        a.coin: (a.status, a.current_weight, a.target_weight, a.projected_weight, a.threshold, a.goal) for a in p.assets
+    }
+
+
+def skips_of(p: Plan) -> list[tuple[str, str, str]]:
+    return [(s.coin, s.code, s.reason) for s in p.skipped]
+
+
+def test_assets_within_band_kept_or_flat_are_explained() -> None:
+    market = [("AAA", 2, 10, "100"), ("BBB", 2, 10, "100"), ("CCC", 0, 10, "0.0001")]
+    doc = make_snapshot({"AAA": "540", "BBB": "100"}, cash="40000", market=market)  # equity $104,000
+    p = run(doc, {"AAA": 0.5, "CCC": 0, "USDC": 0.5}, untargeted="keep")
+    assert not p.trades
+    aaa, bbb = D(54000) / D(104000), D(10000) / D(104000)
+    assert lines_of(p) == {
+        "AAA": ("within_band", aaa, D("0.5"), aaa, D("0.05"), None),
+        "CCC": ("flat", 0, 0, 0, 0, None),
+        "BBB": ("kept", bbb, None, bbb, None, None),
+        "USDC": ("cash", 1 - aaa - bbb, None, 1 - aaa - bbb, None, None),  # no cash target: BBB is kept
+    }
+    assert skips_of(p) == [
+        ("AAA", "within_band", "within band: drift +0.0192 is not beyond 0.05"),
+        ("BBB", "untargeted_kept", "not in the targets; kept (perp positions untargeted=keep)"),
+    ]
+    assert p.warnings == (
+        "holdings absent from the targets are kept (BBB 9.6%): cash will end near 40.4%, not the 50.0% the "
+        "targets name; add them to the targets or use untargeted=close / untargeted_spot=close",
+    )
+
+
+def test_a_change_smaller_than_one_lot_is_explained() -> None:
+    market = [("AAA", 0, 10, "1000"), ("BBB", 2, 10, "100")]
+    p = run(make_snapshot({"AAA": "10"}, cash="90000", market=market), {"AAA": D("0.1004")}, band=0)
+    assert not p.trades
+    assert lines_of(p)["AAA"] == ("skipped", D("0.1"), D("0.1004"), D("0.1"), 0, None)
+    assert skips_of(p) == [("AAA", "below_lot", "the change is smaller than one lot")]
+
+
+@pytest.mark.parametrize(
+    ("spot", "min_trade_value", "reason"),
+    [
+        (
+            "0.2",
+            10,
+            "close of $7.64 is below the minimum trade value $10.00 (the exchange refuses spot orders under 10 USDC)",
+        ),
+        ("0.5", 25, "close of $19.11 is below the minimum trade value $25.00"),
+    ],
+)
+def test_spot_orders_below_the_minimum_say_which_minimum(spot: str, min_trade_value: int, reason: str) -> None:
+    doc = make_snapshot({}, cash="1000", spot={"USDC": "0", "HYPE": spot})
+    p = run(doc, {"HYPE/USDC": 0}, min_trade_value=min_trade_value)
+    assert not p.trades
+    assert skips_of(p) == [("HYPE/USDC", "below_minimum", reason)]
+    assert lines_of(p)["HYPE/USDC"][0] == "skipped"
+
+
+def test_a_perp_order_below_the_minimum_is_explained() -> None:
+    p = run(make_snapshot({}, cash="40"), {"ETH": 0.2})  # 0.0026 ETH at the 3,065.6 limit
+    assert skips_of(p) == [("ETH", "below_minimum", "open of $7.97 is below the minimum trade value $10.00")]
+    assert lines_of(p)["ETH"] == ("skipped", 0, D("0.2"), 0, D("0.05"), D("0.2"))
+
+
+def test_a_price_grid_coarser_than_the_slippage_refuses_both_sides_of_a_flip() -> None:
+    # At 0.0001 the grid's step is 0.000001: 0.5% either side rounds back to the price itself
+    market = [("AAA", 2, 10, "100"), ("CCC", 0, 10, "0.0001")]
+    p = run(make_snapshot({"CCC": "-1000000"}, cash="10100", market=market), {"CCC": 0.05}, band=0)
+    assert not p.trades
+    reason = (
+        "the exchange's price grid near 0.0001 is coarser than the slippage of 0.005: no valid limit price within it"
+    )
+    assert skips_of(p) == [("CCC", "tick_exceeds_slippage", reason)] * 2
+    assert lines_of(p)["CCC"] == ("skipped", D("-0.01"), D("0.05"), D("-0.01"), 0, D("0.05"))
+
+
+def test_a_target_the_exchange_does_not_list_is_explained() -> None:
+    p = run(make_snapshot({}, cash="10000"), {"ZZZ": 0.1, "ETH": 0.1})
+    assert [t.coin for t in p.trades] == ["ETH"]
+    assert skips_of(p) == [("ZZZ", "unknown", "not in the exchange's universe")]
+    assert lines_of(p)["ZZZ"] == ("skipped", 0, D("0.1"), 0, None, None)
+
+
+def test_a_goal_already_reached_is_within_band_and_a_goal_without_a_target_trades() -> None:
+    snap = Snapshot.from_raw(make_snapshot({"BTC": ("0.4653", 10)}, cash="60170.12"))
+    equity = snap.equity
+    p = plan(snap, weights_from_mapping({"BTC": 0.4}), Policy(), goals={"BTC": D("0.4653"), "SOL": D(10)})
+    btc = D("0.4653") * D(85600) / equity
+    sol = D(10) * D("142.53") / equity
+    assert lines_of(p)["BTC"] == ("within_band", btc, D("0.4"), btc, 0, btc)
+    assert lines_of(p)["SOL"] == ("trade", 0, 0, sol, 0, sol)
+    (t,) = p.trades
+    assert (t.coin, t.action, t.side, t.size, t.target_weight) == ("SOL", Action.OPEN, "buy", D(10), 0)

@@ -273,3 +273,26 @@ def test_a_spot_sell_leaving_less_than_the_minimum_sells_it_all(
     p = run(doc, {"HYPE/USDC": D("0.5") * D("38.41") / equity}, min_trade_value=min_trade_value, band=0)
     (sell,) = p.trades
     assert (sell.action, sell.side, sell.size, sell.limit_price) == (action, "sell", D(size), D("38.218"))
+
+
+def test_spot_tokens_without_a_market_or_a_price_are_explained_and_left_out_of_equity() -> None:
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "1000", "PURR": "5000", "UBTC": "0.01", "HYPE": "10"})
+    meta, ctxs = doc["spotMetaAndAssetCtxs"]
+    listed = [i for i, pair in enumerate(meta["universe"]) if pair["name"] != "@142"]  # UBTC: no USDC pair
+    meta["universe"] = [meta["universe"][i] for i in listed]
+    doc["spotMetaAndAssetCtxs"][1] = [ctxs[i] for i in listed]
+    purr = next(c for c in doc["spotMetaAndAssetCtxs"][1] if c["coin"] == "PURR/USDC")
+    purr["markPx"] = purr["midPx"] = None  # PURR: a pair, but no price
+    snap = Snapshot.from_raw(doc)
+    assert snap.equity == D(10000) + D(1000) + D(10) * D("38.41")
+    p = plan(snap, weights_from_mapping({"PURR/USDC": 0.1, "HYPE/USDC": 0.05}), Policy())
+    assert [(t.coin, t.side) for t in p.trades] == [("HYPE/USDC", "buy")]
+    assert [(s.coin, s.code, s.reason) for s in p.skipped] == [
+        ("PURR/USDC", "no_price", "no usable price (no mid or mark)"),
+        ("UBTC/USDC", "unknown", "no USDC market for this token"),
+    ]
+    lines = {a.coin: (a.kind, a.status, a.current_weight, a.target_weight, a.projected_weight) for a in p.assets}
+    assert lines["PURR/USDC"] == ("spot", "skipped", 0, D("0.1"), 0)
+    assert lines["UBTC/USDC"] == ("spot", "skipped", 0, None, 0)
+    assert lines["USDC"][3] is None  # no cash target while a holding is left as it is
+    assert p.warnings == ("spot tokens without a USDC price are not counted in equity: PURR, UBTC",)
