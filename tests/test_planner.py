@@ -13,7 +13,7 @@ from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
 from hlrebal.targets import weights_from_mapping
 
-from factories import btc_80_20, make_snapshot
+from factories import add_dex, btc_80_20, make_snapshot
 
 
 def run(doc: dict, weights: dict, **policy: object) -> Plan:
@@ -547,3 +547,147 @@ def test_a_goal_already_reached_is_within_band_and_a_goal_without_a_target_trade
     assert lines_of(p)["SOL"] == ("trade", 0, 0, sol, 0, sol)
     (t,) = p.trades
     assert (t.coin, t.action, t.side, t.size, t.target_weight) == ("SOL", Action.OPEN, "buy", D(10), 0)
+
+
+# --------------------------------------------------------------------------- funding, caps and warnings
+
+
+def unlisted(doc: dict, coin: str) -> dict:
+    """``doc`` with ``coin`` taken out of the exchange's universe (a position in it stays)."""
+    meta, ctxs = doc["metaAndAssetCtxs"]
+    i = [u["name"] for u in meta["universe"]].index(coin)
+    del meta["universe"][i], ctxs[i]
+    return doc
+
+
+@pytest.mark.parametrize(("size", "weight", "cash"), [("1200", "0.6", "40000"), ("-1200", "-0.6", "160000")])
+def test_a_position_the_exchange_no_longer_lists_counts_in_the_gross_cap_and_the_margin(
+    size: str, weight: str, cash: str
+) -> None:
+    # $60,000 of UUU at 5x, in a coin the universe does not list: the plan cannot price or trade
+    # it, but it is still exposure and still holds its $12,000 of margin.
+    market = [("AAA", 2, 10, "100"), ("BBB", 2, 10, "100"), ("UUU", 2, 10, "50")]
+    doc = unlisted(make_snapshot({"UUU": (size, 5)}, cash=cash, market=market), "UUU")  # equity $100,000
+    p = run(doc, {"AAA": 0.6}, leverage=5)
+    (aaa,) = p.trades
+    assert (aaa.coin, aaa.size) == ("AAA", D(400))  # scaled from 600: 0.6 + 0.6 > max_leverage 1
+    assert p.summary.gross_capped and p.summary.gross_before == D("0.6") and p.summary.gross_after == 1
+    assert p.summary.net_after == D("0.4") + D(weight)
+    assert p.warnings == (
+        "gross exposure after the plan would be 1.2, above max_leverage 1: increases scaled to 66.7%",
+    )
+    assert p.summary.margin_available == 100000 - 12000 - D(600) * D("100.5") * D("0.00045")
+    assert lines_of(p)["UUU"] == ("skipped", D(weight), None, D(weight), None, None)
+    assert lines_of(p)["USDC"][1] == 1 - D(weight)
+
+
+def test_gross_exposure_exactly_at_the_cap_is_not_capped() -> None:
+    market = [("AAA", 2, 10, "100"), ("BBB", 2, 10, "100")]
+    p = run(make_snapshot({}, cash="100000", market=market), {"AAA": 1}, leverage=2)
+    (aaa,) = p.trades
+    assert aaa.size == D(1000) and p.summary.gross_after == 1
+    assert not p.summary.gross_capped and p.summary.scale_factor == 1 and not p.warnings
+
+
+def test_re_planning_after_phase_1_does_not_count_reductions_that_have_not_filled() -> None:
+    # AAA 0.8 -> 0.3 and BBB 0 -> 0.5: counted as done, AAA's reduction makes room for BBB; planned
+    # again after phase 1 ran (and AAA's reduction did not fill), BBB must fit beside all of AAA.
+    market = [("AAA", 2, 10, "100"), ("BBB", 2, 10, "100")]
+    snap = Snapshot.from_raw(make_snapshot({"AAA": "800"}, cash="20000", market=market))
+    targets, policy = weights_from_mapping({"AAA": 0.3, "BBB": 0.5}), Policy(leverage=2)
+    first = plan(snap, targets, policy)
+    assert by_coin(first)["BBB"][0].size == D(500) and not first.summary.gross_capped
+    again = plan(snap, targets, policy, count_phase1_margin=False)
+    assert by_coin(again)["BBB"][0].size == D(200)
+    assert again.summary.gross_capped
+
+
+def test_positions_are_margined_at_the_mark() -> None:
+    # AAA's mid is 0.5 but its mark 0.6: its 100,000 at 2x hold $30,000 of margin, not $25,000
+    market = [("AAA", 0, 10, "0.5"), ("BBB", 2, 10, "100")]
+    doc = make_snapshot({"AAA": ("100000", 2)}, cash="50000", market=market)
+    doc["metaAndAssetCtxs"][1][0]["markPx"] = "0.6"
+    p = run(doc, {"AAA": 0.5, "BBB": 0.5})
+    (bbb,) = p.trades
+    assert p.summary.margin_available == 100000 - 30000 - bbb.size * D("100.5") * D("0.00045")
+    assert skips_of(p) == [("AAA", "within_band", "within band: drift +0 is not beyond 0.05")]
+
+
+def test_a_dex_short_of_margin_scales_its_own_increases_and_says_so() -> None:
+    doc = add_dex(make_snapshot({}, cash="90000"), "xyz", [("XYZ100", 2, 20, "25000")], cash="100")
+    p = run(doc, {"xyz:XYZ100": 0.05})
+    assert not p.trades
+    assert skips_of(p) == [
+        ("xyz:XYZ100", "scaled_below_minimum", "open scaled down to $0.00, below the minimum trade value $10.00")
+    ]
+    assert p.warnings == (
+        "dex xyz increases (its own margin; hlrebal does not move collateral between dexes) need $4,522.50 but "
+        "about $97.96 is free after phase 1 and fees: scaled to 2.2% of plan",
+    )
+
+
+def test_a_dex_collateralised_in_another_token_is_warned_about() -> None:
+    doc = add_dex(make_snapshot({}, cash="90000"), "xyz", [("XYZ100", 2, 20, "25000")], cash="10000")
+    doc["dexes"]["xyz"]["metaAndAssetCtxs"][0]["collateralToken"] = 360
+    p = run(doc, {"xyz:XYZ100": 0.05})
+    assert [(t.coin, t.size) for t in p.trades] == [("xyz:XYZ100", D("0.2"))]
+    assert p.warnings == ("dex xyz is collateralised in token 360, not USDC",)
+
+
+def test_a_policy_leverage_of_1_is_used_as_given() -> None:
+    p = run(make_snapshot({"SOL": ("10", 3)}, cash="10000"), {"SOL": 0.5, "ETH": 0.2}, leverage=1)
+    assert [(t.coin, t.leverage) for t in p.trades] == [("SOL", 1), ("ETH", 1)]
+
+
+def test_an_untargeted_close_aims_at_zero() -> None:
+    p = run(make_snapshot({"SOL": ("10", 3)}, cash="10000"), {"ETH": 0.2})
+    sol = by_coin(p)["SOL"][0]
+    assert (sol.action, sol.target_weight, sol.projected_weight) == (Action.CLOSE, 0, 0)
+
+
+@pytest.mark.parametrize(("held", "action"), [("20", Action.REDUCE), ("2", Action.INCREASE)])
+def test_edge_mode_trades_to_the_lot_nearest_the_target_when_no_lot_lies_in_the_band(held: str, action: Action) -> None:
+    # one lot of AAA is 1% of equity; the band around 10.55% is 0.2% wide: no lot lies inside it
+    market = [("AAA", 0, 10, "1000"), ("BBB", 2, 10, "100")]
+    doc = make_snapshot({"AAA": held}, cash=str(100000 - int(held) * 1000), market=market)
+    p = run(doc, {"AAA": D("0.1055")}, trade_to="edge", band=D("0.001"), band_relative=None)
+    (t,) = p.trades
+    assert t.action == action and abs(D(held) + t.signed_size) == 11  # 10.55 lots, to the nearest lot
+    assert lines_of(p)["AAA"][5] == D("0.1055")  # aims at the target, not at an edge it cannot reach
+
+
+def test_open_orders_are_named_as_the_targets_name_them() -> None:
+    orders = [
+        {"coin": "ETH", "limitPx": "2900.0", "oid": 7, "side": "B", "sz": "1.0", "timestamp": 1},
+        {"coin": "@107", "limitPx": "30", "oid": 8, "side": "B", "sz": "1.0", "timestamp": 1},
+        {"coin": "BTC", "limitPx": "80000", "oid": 9, "side": "B", "sz": "0.1", "timestamp": 1},
+    ]
+    doc = make_snapshot({}, cash="10000", open_orders=orders, spot={"USDC": "1000"})
+    p = run(doc, {"ETH": 0.5, "HYPE/USDC": 0.05})
+    assert p.warnings == (
+        "the account has 3 open order(s) on BTC, ETH, HYPE/USDC: they hold margin and can fill during a "
+        "rebalance (traded coins among them: ETH, HYPE/USDC)",
+    )
+
+
+def test_an_account_with_little_equity_is_planned_and_one_with_none_is_refused() -> None:
+    p = run(make_snapshot({}, cash="0.5"), {"ETH": 0.5})
+    assert skips_of(p) == [("ETH", "below_minimum", "open of $0.31 is below the minimum trade value $10.00")]
+    with pytest.raises(EmptyAccountError) as e:
+        run(make_snapshot({}, cash="0"), {"ETH": 0.5})
+    assert e.value.message == "account 0x1111111111111111111111111111111111111111 has no equity (0 USDC) on testnet"
+    assert e.value.hint == "an API wallet's address holds nothing: use the account's own address (--address)"
+
+
+def test_a_negative_drift_within_the_band_is_shown_with_its_sign() -> None:
+    market = [("AAA", 2, 10, "100"), ("BBB", 2, 10, "100")]
+    p = run(make_snapshot({"AAA": "460"}, cash="54000", market=market), {"AAA": 0.5})
+    assert skips_of(p) == [("AAA", "within_band", "within band: drift -0.04 is not beyond 0.05")]
+
+
+def test_a_kept_holding_of_the_whole_account_is_warned_about() -> None:
+    p = run(make_snapshot({"BTC": ("1", 10)}, cash="0"), {"ETH": 0, "USDC": 1}, untargeted="keep")
+    assert p.warnings == (
+        "holdings absent from the targets are kept (BTC 100.0%): cash will end near 0.0%, not the 100.0% the "
+        "targets name; add them to the targets or use untargeted=close / untargeted_spot=close",
+    )
