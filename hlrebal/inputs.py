@@ -132,7 +132,10 @@ def decode_text(data: bytes, source: str, error: type[BadInputError]) -> str:
 
 def parse_float(text: str) -> Decimal:
     """JSON ``parse_float`` hook: an exact Decimal, refused when its exponent is absurd."""
-    value = Decimal(text)
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # an exponent beyond what a Decimal can hold (1e99999999999999999999)
+        raise HugeNumber(text) from None
     if value and not MIN_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
         raise HugeNumber(text)
     return value

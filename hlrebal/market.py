@@ -112,13 +112,11 @@ def round_price(price: Decimal, sz_decimals: int, rounding: Rounding, *, spot: b
     """
     if price <= 0:
         return _ZERO
-    step = price_step(price, sz_decimals, spot=spot)
-    rounded = round_to_step(price, step, rounding)
-    # Rounding up can cross a power of ten (9.99995 -> 10.000): the result is then a coarser, still
-    # valid grid point. Rounding down never leaves the decade. Check once anyway: cheap and exact.
-    if rounded > 0 and not is_valid_price(rounded, sz_decimals, spot=spot):
-        rounded = round_to_step(rounded, price_step(rounded, sz_decimals, spot=spot), rounding)
-    return rounded
+    # One rounding is always valid: a multiple of the step below the next power of ten has at most
+    # five significant figures and the allowed decimals, and rounding up to that power of ten
+    # (9.99995 -> 10.000) lands on a coarser grid point that is valid too. (A re-check here could
+    # never fire; tests/test_market.py compares every direction with an independent search.)
+    return round_to_step(price, price_step(price, sz_decimals, spot=spot), rounding)
 
 
 def limit_price(

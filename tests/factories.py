@@ -191,3 +191,28 @@ def btc_80_20() -> dict[str, Any]:
     """The seed example: $100,000 of equity, 80% in a BTC long at 10x cross, 20% USDC."""
     # 0.93458 BTC x 85,600 = 80,000.048; cash makes equity exactly 100,000.
     return make_snapshot({"BTC": ("0.93458", 10)}, cash="19999.952")
+
+
+def add_dex(
+    doc: dict[str, Any],
+    name: str,
+    market: Sequence[tuple[str, int, int, str]],
+    positions: Mapping[str, str | Decimal | tuple[str | Decimal, int] | tuple[str | Decimal, int, bool]] | None = None,
+    *,
+    cash: str | Decimal = "0",
+) -> dict[str, Any]:
+    """``doc`` with a builder-deployed perp dex (HIP-3) ``name``: its market (coins named without
+    the prefix) and the account's own clearinghouse there, as the snapshot reads them."""
+    prefixed = [(f"{name}:{coin}", *rest) for coin, *rest in market]
+    sub = make_snapshot(
+        {f"{name}:{coin}": spec for coin, spec in (positions or {}).items()},
+        cash=cash,
+        market=prefixed,  # type: ignore[arg-type]
+        user=doc["user"],
+    )
+    doc.setdefault("perpDexs", [None]).append({"name": name})
+    doc.setdefault("dexes", {})[name] = {
+        "metaAndAssetCtxs": sub["metaAndAssetCtxs"],
+        "clearinghouseState": sub["clearinghouseState"],
+    }
+    return doc

@@ -70,6 +70,25 @@ class TestDefaults:
         assert p.fee_rate == D("0.00045")
         assert p.leverage is None
 
+    @pytest.mark.parametrize(
+        ("target", "band_relative", "threshold"),
+        [
+            ("0.10", "0.25", "0.025"),  # 25% of a 10% target is tighter than 5 points
+            ("-0.10", "0.25", "0.025"),  # shorts alike
+            ("0.02", "0.25", "0.005"),
+            ("0.20", "0.25", "0.05"),  # exactly the band either way
+            ("0.40", "0.25", "0.05"),  # a large target keeps the absolute band
+            ("0", "0.25", "0"),  # a zero target trades any holding
+            ("0.10", "off", "0.05"),  # the absolute band alone
+            ("0.01", "off", "0.05"),
+        ],
+    )
+    def test_the_threshold_is_the_smaller_of_the_band_and_its_relative_form(
+        self, target: str, band_relative: str, threshold: str
+    ) -> None:
+        policy = Policy(band=D("0.05"), band_relative=band_relative)
+        assert policy.threshold(D(target)) == D(threshold)
+
     def test_missing_default_file_is_fine(self) -> None:
         assert not default_config_path().exists()
         res = resolve(env={})

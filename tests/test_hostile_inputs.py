@@ -3,10 +3,13 @@ traceback, nothing hanging, and names shown with invisible characters escaped.""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from typer.testing import CliRunner
 
 from hlrebal.cli import app
 from hlrebal.errors import TargetFileError
-from hlrebal.inputs import TARGETS_LIMIT, short_number, shown
+from hlrebal.inputs import TARGETS_LIMIT, read_limited, short_number, shown
 from hlrebal.targets import load_targets, parse_targets
 
 from factories import btc_80_20
@@ -62,6 +65,9 @@ def test_ordinary_sum_errors_do_not_mention_percentages(tmp_path: Path, snap: Pa
     [
         ('{"BTC": 1e9999999}', "1e9999999 is out of range"),
         ('{"BTC": 1e-9999999}', "out of range"),
+        # exponents beyond what a Decimal can hold at all
+        ('{"BTC": 1e99999999999999999999}', "1e99999999999999999999 is out of range"),
+        ('{"BTC": 0.4, "ETH": -2.5E-99999999999999999999}', "out of range"),
         ('{"BTC": 0.4, "USDC": 0.6, "x": ' + "9" * 5000 + "}", "out of range"),
         ('{"target_allocation": {"BTC": 0.4}, "policy": {"min_trade_value": 1e9999999}}', "out of range"),
         ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
@@ -112,7 +118,7 @@ def test_a_directory_and_a_missing_file_are_named(tmp_path: Path, snap: Path) ->
 def test_a_utf8_bom_is_read(tmp_path: Path, snap: Path) -> None:
     p = write(tmp_path, b"\xef\xbb\xbf" + b'{"BTC": 0.4, "ETH": 0.3, "USDC": 0.3}')
     assert str(load_targets(p).weights["ETH"]) == "0.3"
-    assert str(parse_targets("\ufeff{\"BTC\": 0.5}").cash) == "0.5"
+    assert str(parse_targets('\ufeff{"BTC": 0.5}').cash) == "0.5"
     code, _ = plan(p, snap)
     assert code == 0
 
@@ -132,8 +138,6 @@ def test_shown_and_short_number_keep_messages_small_and_honest() -> None:
     assert shown("a\u202eb") == "'a\\u202eb'"  # right-to-left override, which could disguise a name
     assert shown("x" * 500).endswith("…'") and len(shown("x" * 500)) <= 82
     assert short_number("1" * 100).endswith("…") and len(short_number("1" * 100)) == 24
-    from decimal import Decimal
-
     assert short_number(Decimal("0.4")) == "0.4"
     assert short_number(Decimal("1E+40")) == "1.000000e+40"
 
@@ -161,3 +165,117 @@ def test_snapshot_into_a_missing_folder_is_exit_2_with_a_hint(tmp_path: Path) ->
     assert "does not exist" in r.stderr and "hint:" in r.stderr
     r = runner.invoke(app, ["snapshot", "--demo", "-o", str(tmp_path)])
     assert r.exit_code == 2 and "is a directory" in r.stderr
+
+
+# --------------------------------------------------------------------------- the limits, exactly
+
+
+def read(source: str | Path, limit: int = 10, **kwargs: object) -> bytes:
+    return read_limited(source, what="target file", limit=limit, error=TargetFileError, **kwargs)  # type: ignore[arg-type]
+
+
+def refused(source: str | Path, limit: int = 10, **kwargs: object) -> str:
+    with pytest.raises(TargetFileError) as info:
+        read(source, limit, **kwargs)
+    return str(info.value)
+
+
+def test_a_file_of_exactly_the_limit_is_read_whole_and_one_byte_more_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, b"0123456789")
+    assert read(path) == b"0123456789"
+    path = write(tmp_path, b"0123456789A")
+    assert refused(path) == f"{path}: is 11 bytes, more than the limit of 10 for a target file"
+
+
+def test_a_file_whose_size_is_not_known_ahead_is_cut_at_the_limit() -> None:
+    # /proc files are regular files that report a size of 0: the read itself must stop at the limit
+    assert os.stat("/proc/self/status").st_size == 0
+    assert refused("/proc/self/status") == "/proc/self/status: more than 10 bytes, the limit for a target file"
+    assert read("/proc/self/status", 1 << 16).startswith(b"Name:")
+
+
+def test_standard_input_is_read_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert read("-", stdin=lambda: io.BytesIO(b"0123456789")) == b"0123456789"
+    message = refused("-", stdin=lambda: io.BytesIO(b"0123456789A"))
+    assert message == "standard input: more than 10 bytes, the limit for a target file"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"BTC": 1}')))
+    assert read("-") == b'{"BTC": 1}'
+
+
+def test_a_path_through_a_file_cannot_be_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "{}") / "t.json"
+    assert refused(path) == f"{path}: cannot be read (Not a directory)"
+
+
+def _looks_regular(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Make ``path`` pass the check before opening, as if it were swapped right after the check."""
+    small = path.with_name("small.json")
+    small.write_text("{}")
+    regular, real_stat = os.stat(small), os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: regular if Path(p) == path else real_stat(p, *a, **k))
+
+
+def test_a_file_removed_after_the_check_cannot_be_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "gone.json"
+    _looks_regular(monkeypatch, path)
+    assert refused(path) == f"{path}: cannot be read (No such file or directory)"
+
+
+def test_a_file_swapped_for_a_fifo_after_the_check_is_refused_without_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "t.fifo"
+    os.mkfifo(fifo)
+    _looks_regular(monkeypatch, fifo)
+    outcome: list[str] = []
+
+    def reader() -> None:
+        outcome.append(refused(fifo))
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    thread.join(5)
+    if thread.is_alive():  # stuck in open(), waiting for a writer: let it go, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+        pytest.fail("opening the file waited for a writer")
+    assert outcome == [f"{fifo}: is not a regular file (a pipe, device or socket cannot be a target file)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a\\x07", "'a\\\\x07'"),  # a backslash written in the file is not an escape made by hlrebal
+        ("a\x07", "'a\\x07'"),
+        ("a b", "'a b'"),  # an ordinary space stays
+        ("a\u00a0b", "'a\\xa0b'"),  # other spaces do not
+        ("a\u3000b", "'a\\u3000b'"),
+        ("a\u2028b\u2029", "'a\\u2028b\\u2029'"),  # line and paragraph separators
+        ("a\u00adb", "'a\\xadb'"),  # soft hyphen (invisible)
+        ("\U000e0001x", "'\\U000e0001x'"),  # a tag character beyond the basic plane
+        ("\u0100\U00010000", "'\u0100\U00010000'"),  # letters at the escape boundaries are letters
+        ("it's", '"it\'s"'),
+        ("x" * 80, "'" + "x" * 80 + "'"),
+        ("x" * 81, "'" + "x" * 79 + "…'"),
+    ],
+)
+def test_names_are_shown_escaped_and_cut(text: str, expected: str) -> None:
+    assert shown(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1" * 24, "1" * 24),
+        ("1" * 25, "1" * 23 + "…"),
+        (Decimal("1E+5"), "100000"),
+        (Decimal("1E+23"), "1" + "0" * 23),  # 24 characters: still plain
+        (Decimal("1E+24"), "1.000000e+24"),
+        (Decimal("1E-23"), "1.000000e-23"),
+        (Decimal("1E+9999999"), "1.000000e+9999999"),  # never written out
+        (12345, "12345"),
+        (Decimal("sNaN"), "sNaN"),
+    ],
+)
+def test_numbers_in_messages_are_short(value: Decimal | str | int, expected: str) -> None:
+    assert short_number(value) == expected

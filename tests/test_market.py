@@ -2,7 +2,9 @@
 
 Expected values are worked out by hand from the rules in shared/HYPERLIQUID.md on the exchange's real
 szDecimals (BTC 5, ETH 4, SOL 2, DOGE 0, kPEPE 0); the properties compare against an independent
-reading of the same rules.
+reading of the same rules: validity by counting a price's digits, and the valid prices next to any
+price found by search over candidates (itself checked against plain enumeration on small grids),
+never by the step formula the code uses.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hlrebal.market import (
     lot_size,
     max_price_decimals,
     order_value,
+    pow10,
     price_step,
     round_price,
     round_size,
@@ -49,13 +52,54 @@ def reference_is_valid_price(price: Decimal, sz_decimals: int, spot: bool = Fals
     assert isinstance(exponent, int)
     significant = len(digits)
     decimals = -exponent if exponent < 0 else 0
-    return significant <= 5 and decimals <= max((8 if spot else 6) - sz_decimals, 0)
+    return significant <= 5 and decimals <= max_decimals(sz_decimals, spot)
 
 
-def reference_step(price: Decimal, sz_decimals: int, spot: bool = False) -> Decimal:
-    """The finest grid step near ``price``: 5 significant figures, capped by the decimal limit, at most 1."""
-    allowed = min(4 - price.adjusted(), max((8 if spot else 6) - sz_decimals, 0))
-    return D(1) if allowed <= 0 else D(1).scaleb(-allowed)
+def max_decimals(sz_decimals: int, spot: bool) -> int:
+    """At most 6 (perps) or 8 (spot) decimals, less szDecimals, never below 0."""
+    return max((8 if spot else 6) - sz_decimals, 0)
+
+
+def valid_neighbours(price: Decimal, sz_decimals: int, spot: bool = False) -> tuple[Decimal, Decimal]:
+    """The largest valid price at or below ``price`` (0 when none) and the smallest at or above it.
+
+    Every valid price is an integer or has at most the allowed decimals; among the prices with ``d``
+    decimals, the ones next to ``price`` are its floor and ceiling at ``d`` decimals. So the answer is
+    among those candidates for every ``d`` up to the limit, kept when the rule as written accepts them.
+    """
+    if reference_is_valid_price(price, sz_decimals, spot):
+        return price, price
+    below, above = Decimal(0), price.to_integral_value(rounding="ROUND_CEILING")
+    for d in range(max_decimals(sz_decimals, spot) + 1):
+        unit = Decimal(1).scaleb(-d)
+        floor, ceiling = price.quantize(unit, "ROUND_FLOOR"), price.quantize(unit, "ROUND_CEILING")
+        if reference_is_valid_price(floor, sz_decimals, spot):
+            below = max(below, floor)
+        if reference_is_valid_price(ceiling, sz_decimals, spot):
+            above = min(above, ceiling)
+    return below, above
+
+
+def enumerated_neighbours(price: Decimal, sz_decimals: int, spot: bool = False) -> tuple[Decimal, Decimal]:
+    """The same by plain enumeration: every multiple of the finest unit within 1 of ``price`` (an
+    integer, always valid, lies within 1 on each side). Affordable for coarse grids only."""
+    unit = Decimal(1).scaleb(-max_decimals(sz_decimals, spot))
+    lo = max(int((price - 1) / unit), 1)
+    hi = int((price + 1) / unit) + 1
+    valid = [k * unit for k in range(lo, hi + 1) if reference_is_valid_price(k * unit, sz_decimals, spot)]
+    return max((v for v in valid if v <= price), default=Decimal(0)), min(v for v in valid if v >= price)
+
+
+def expected_round(price: Decimal, sz_decimals: int, rounding: Rounding, spot: bool) -> set[Decimal]:
+    """What ``round_price`` may return: the neighbour in its direction (both on an exact tie)."""
+    below, above = valid_neighbours(price, sz_decimals, spot)
+    if rounding in (Rounding.DOWN, Rounding.FLOOR):
+        return {below}
+    if rounding in (Rounding.UP, Rounding.CEILING):
+        return {above}
+    if price - below == above - price:
+        return {below, above}
+    return {below if price - below < above - price else above}
 
 
 @st.composite
@@ -87,6 +131,12 @@ def test_order_value_is_size_times_limit_price() -> None:
 
 
 # --------------------------------------------------------------------------- sizes
+
+
+@pytest.mark.parametrize("exponent", [-45, -31, -30, -8, -1, 0, 1, 6, 30, 31, 45])
+def test_powers_of_ten_are_exact_at_any_exponent(exponent: int) -> None:
+    assert pow10(exponent) == Decimal(10) ** exponent
+    assert pow10(exponent).as_tuple().digits == (1,)
 
 
 class TestSizes:
@@ -142,6 +192,9 @@ class TestSizes:
     def test_zero_result_is_a_plain_zero(self) -> None:
         assert fmt_decimal(round_size(D("0.000001"), 5, Rounding.DOWN)) == "0"
         assert fmt_decimal(round_size(D("-0.4"), 0, Rounding.CEILING)) == "0"
+        # never a negative zero, whatever prints it
+        assert str(round_size(D("-0.4"), 0, Rounding.CEILING)) == "0"
+        assert str(round_size(D("-0.000004"), 5, Rounding.NEAREST)) == "0"
 
     @pytest.mark.parametrize(
         ("coin", "size", "valid"),
@@ -272,6 +325,8 @@ class TestPriceValidity:
     )
     def test_max_price_decimals(self, szd: int, spot: bool, expected: int) -> None:
         assert max_price_decimals(szd, spot=spot) == expected
+        if not spot:
+            assert max_price_decimals(szd) == expected  # perps unless told otherwise
 
     def test_large_szdecimals_only_integers(self) -> None:
         assert is_valid_price(D("12"), 7)
@@ -367,24 +422,20 @@ class TestRoundPrice:
     @example(D("9.99996"), 0, Rounding.UP, False)
     @example(D("99999.99"), 0, Rounding.CEILING, False)
     @example(D("0.00000099"), 0, Rounding.FLOOR, False)
-    def test_properties(self, price: Decimal, szd: int, rounding: Rounding, spot: bool) -> None:
-        result = round_price(price, szd, rounding, spot=spot)
-        step = reference_step(price, szd, spot)
-        if result == 0:
-            # only when no positive valid price lies on that side
-            assert rounding in (Rounding.DOWN, Rounding.FLOOR, Rounding.NEAREST)
-            assert price < step or (rounding is Rounding.NEAREST and price * 2 <= step)
-            return
-        assert reference_is_valid_price(result, szd, spot), result
-        assert abs(result - price) < step
-        if rounding in (Rounding.DOWN, Rounding.FLOOR):
-            assert result <= price
-        elif rounding in (Rounding.UP, Rounding.CEILING):
-            assert result >= price
-        else:
-            assert abs(result - price) * 2 <= step
-        if reference_is_valid_price(price, szd, spot):
-            assert result == price
+    def test_is_the_valid_price_next_to_it_in_its_direction(
+        self, price: Decimal, szd: int, rounding: Rounding, spot: bool
+    ) -> None:
+        # 0 only when no positive valid price lies on that side (or, nearest, 0 is nearer)
+        assert round_price(price, szd, rounding, spot=spot) in expected_round(price, szd, rounding, spot)
+
+    @given(st.integers(1, 10**7), st.integers(-3, 3), st.integers(0, 7), st.booleans())
+    @settings(max_examples=150, deadline=None)
+    @example(999996, -5, 5, False)
+    @example(99999, -3, 3, False)
+    def test_the_oracle_agrees_with_plain_enumeration(self, digits: int, shift: int, szd: int, spot: bool) -> None:
+        assume(max_decimals(szd, spot) <= 3)  # coarse grids: a few thousand candidates
+        price = D(digits).scaleb(shift - 4)
+        assert valid_neighbours(price, szd, spot) == enumerated_neighbours(price, szd, spot)
 
 
 # --------------------------------------------------------------------------- limit prices
@@ -419,20 +470,16 @@ class TestLimitPrice:
     @example(D("0.000001"), 0, D("0.05"), False)
     @example(D("1000000"), 0, D("0.0001"), False)
     @example(D("100000"), 5, D("0.0001"), False)
-    def test_never_exceeds_the_slippage_bound(self, ref: Decimal, szd: int, slippage: Decimal, spot: bool) -> None:
+    def test_is_the_best_valid_price_within_the_slippage_bound(
+        self, ref: Decimal, szd: int, slippage: Decimal, spot: bool
+    ) -> None:
         buy = limit_price(ref, True, slippage, szd, spot=spot)
         sell = limit_price(ref, False, slippage, szd, spot=spot)
-        for px in (buy, sell):
-            assert px == 0 or reference_is_valid_price(px, szd, spot), px
-        assert buy <= ref * (1 + slippage)
-        assert sell >= ref * (1 - slippage)
+        # a buy pays at most ref x (1 + slippage), a sell gets at least ref x (1 - slippage), and
+        # each is the valid price nearest its bound on the allowed side (0: none below the bound)
+        assert buy == valid_neighbours(ref * (1 + slippage), szd, spot)[0]
+        assert sell == valid_neighbours(ref * (1 - slippage), szd, spot)[1]
         assert sell > 0  # a valid price at or above any positive bound always exists
-        # rounded toward the reference: within one grid step of the exact bound
-        bound_buy = ref * (1 + slippage)
-        if buy:
-            assert bound_buy - buy < reference_step(bound_buy, szd, spot)
-        bound_sell = ref * (1 - slippage)
-        assert sell - bound_sell < reference_step(bound_sell, szd, spot)
 
     @given(prices(), sz_decimals, slippages)
     @settings(max_examples=300, deadline=None)

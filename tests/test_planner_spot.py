@@ -226,3 +226,187 @@ def test_spot_orders_are_valid_above_the_minimum_and_within_the_free_balance(
     # transfers only ever move what the source side can spare
     for tr in p.transfers:
         assert tr.amount > 0
+
+
+def test_the_gross_cap_counts_what_a_spot_buy_brings_after_its_fee() -> None:
+    # A kept BTC long of half the equity and a 60% HYPE target: gross would reach 1.1, so the buy
+    # is scaled to fit 1.0. What arrives is the size less the 0.07% fee, and the cap must be
+    # judged on what arrives, or the scaled buy overshoots it.
+    doc = make_snapshot({"BTC": ("0.58411", 10)}, cash="0", spot={"USDC": "50000"})
+    p = run(doc, {"HYPE/USDC": 0.6}, untargeted="keep", max_leverage=1)
+    hype = trade(p, "HYPE/USDC")
+    assert p.summary.gross_capped
+    equity = Snapshot.from_raw(doc).equity
+    arrives = hype.size * (1 - SPOT_TAKER_FEE)
+    gross_after = (D("0.58411") * D(85600) + arrives * D("38.41")) / equity
+    assert gross_after <= 1
+    assert gross_after > 1 - D("0.0001")  # and close to it: one lot of HYPE is $0.38
+
+
+def test_a_spot_buy_is_grossed_up_for_its_fee_on_the_lot_grid() -> None:
+    # 20% of $100,000 at 38.41 is 520.70 HYPE; the 0.07% fee is taken from the HYPE received, so
+    # the order is 520.70 / 0.9993 = 521.0647.. rounded to the nearest lot
+    p = run(perp_only_100k(), {"HYPE/USDC": 0.2})
+    (hype,) = p.trades
+    assert (hype.action, hype.side, hype.size, hype.limit_price) == (Action.OPEN, "buy", D("521.06"), D("38.602"))
+
+
+def test_a_spot_sell_rounds_the_free_balance_down_and_says_what_is_on_hold() -> None:
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "0", "HYPE": "100.555"}, spot_hold={"HYPE": "60"})
+    p = run(doc, {"HYPE/USDC": 0})
+    (sell,) = p.trades
+    # 40.555 is free: 40.55 can be sold (40.56 would be refused), and the rest stays
+    assert (sell.action, sell.side, sell.size) == (Action.REDUCE, "sell", D("40.55"))
+    assert p.warnings == ("HYPE/USDC: 60 HYPE is on hold (open orders) and cannot be sold now",)
+
+
+@pytest.mark.parametrize(
+    ("min_trade_value", "action", "size"),
+    [("19.109", Action.REDUCE, "9.8"), ("19.11", Action.CLOSE, "10.3")],
+)
+def test_a_spot_sell_leaving_less_than_the_minimum_sells_it_all(
+    min_trade_value: str, action: Action, size: str
+) -> None:
+    # 10.3 HYPE down to 0.5: what is left is worth 0.5 x 38.218 = $19.109 at the sell limit
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "0", "HYPE": "10.3"})
+    equity = Snapshot.from_raw(doc).equity
+    p = run(doc, {"HYPE/USDC": D("0.5") * D("38.41") / equity}, min_trade_value=min_trade_value, band=0)
+    (sell,) = p.trades
+    assert (sell.action, sell.side, sell.size, sell.limit_price) == (action, "sell", D(size), D("38.218"))
+
+
+def test_spot_tokens_without_a_market_or_a_price_are_explained_and_left_out_of_equity() -> None:
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "1000", "PURR": "5000", "UBTC": "0.01", "HYPE": "10"})
+    meta, ctxs = doc["spotMetaAndAssetCtxs"]
+    listed = [i for i, pair in enumerate(meta["universe"]) if pair["name"] != "@142"]  # UBTC: no USDC pair
+    meta["universe"] = [meta["universe"][i] for i in listed]
+    doc["spotMetaAndAssetCtxs"][1] = [ctxs[i] for i in listed]
+    purr = next(c for c in doc["spotMetaAndAssetCtxs"][1] if c["coin"] == "PURR/USDC")
+    purr["markPx"] = purr["midPx"] = None  # PURR: a pair, but no price
+    snap = Snapshot.from_raw(doc)
+    assert snap.equity == D(10000) + D(1000) + D(10) * D("38.41")
+    p = plan(snap, weights_from_mapping({"PURR/USDC": 0.1, "HYPE/USDC": 0.05}), Policy())
+    assert [(t.coin, t.side) for t in p.trades] == [("HYPE/USDC", "buy")]
+    assert [(s.coin, s.code, s.reason) for s in p.skipped] == [
+        ("PURR/USDC", "no_price", "no usable price (no mid or mark)"),
+        ("UBTC/USDC", "unknown", "no USDC market for this token"),
+    ]
+    lines = {a.coin: (a.kind, a.status, a.current_weight, a.target_weight, a.projected_weight) for a in p.assets}
+    assert lines["PURR/USDC"] == ("spot", "skipped", 0, D("0.1"), 0)
+    assert lines["UBTC/USDC"] == ("spot", "skipped", 0, None, 0)
+    assert lines["USDC"][3] is None  # no cash target while a holding is left as it is
+    assert p.warnings == ("spot tokens without a USDC price are not counted in equity: PURR, UBTC",)
+
+
+# --------------------------------------------------------------------------- transfers to the cent
+
+
+def test_a_shortfall_under_a_dollar_is_still_transferred_to_the_cent() -> None:
+    # the HYPE buy costs $1,107.107753324 with its fee; spot holds $1,106.61: move $0.50
+    doc = make_snapshot({}, cash=str(D(11000) - D("1106.61")), spot={"USDC": "1106.61"})
+    p = run(doc, {"HYPE/USDC": 0.1})
+    assert [(t.coin, t.size) for t in p.trades] == [("HYPE/USDC", D("28.66"))]
+    assert [(t.amount, t.to_perp) for t in p.transfers] == [(D("0.50"), False)]
+    assert not p.summary.margin_scaled
+    # and to the perp side: ETH needs $0.50 more margin than perp USDC has after its fee
+    p = run(make_snapshot({}, cash="1004.86", spot={"USDC": "995.14"}), {"ETH": 0.5})
+    assert [(t.amount, t.to_perp) for t in p.transfers] == [(D("0.50"), True)]
+    assert [(t.coin, t.size) for t in p.trades] == [("ETH", D("0.3278"))]
+
+
+def test_what_the_other_side_can_spare_is_moved_rounded_down_to_the_cent() -> None:
+    # perp USDC is $0.505: $0.51 would be more than it has, so $0.50 moves and the buy is scaled
+    p = run(make_snapshot({}, cash="0.505", spot={"USDC": "1106"}), {"HYPE/USDC": 1})
+    assert p.warnings == (
+        "spot buys (spot USDC) need $1,113.67 but about $1,106.50 is free after phase 1 and fees: scaled to "
+        "99.4% of plan",
+    )
+    # the transfer is then trimmed to what the scaled buy still needs, rounded up to the cent
+    (transfer,) = p.transfers
+    assert transfer.amount == D("0.34") and p.summary.spot_cash_required - 1106 <= transfer.amount
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_less_than_a_cent_to_spare_is_no_transfer_at_all(allow: bool) -> None:
+    snap = Snapshot.from_raw(make_snapshot({}, cash="0.004", spot={"USDC": "1106"}))
+    p = plan(snap, weights_from_mapping({"HYPE/USDC": 1}), Policy(), allow_transfers=allow)
+    assert p.transfers == ()
+    assert p.warnings == (
+        "spot buys (spot USDC) need $1,112.90 but about $1,106.00 is free after phase 1 and fees: scaled to "
+        "99.4% of plan",
+    )
+
+
+def test_spot_cash_that_exactly_covers_the_buys_is_enough() -> None:
+    cost = D("28.66") * D("38.602") * (1 + SPOT_TAKER_FEE)  # 1,107.107753324
+    doc = make_snapshot({}, cash=str(D(11000) - cost), spot={"USDC": str(cost)})
+    p = run(doc, {"HYPE/USDC": 0.1})
+    assert [(t.coin, t.size) for t in p.trades] == [("HYPE/USDC", D("28.66"))]
+    assert p.summary.spot_cash_required == p.summary.spot_cash_available == cost
+    assert not p.summary.margin_scaled and p.summary.scale_factor == 1 and not p.warnings and not p.transfers
+
+
+def test_a_unified_account_short_of_its_one_balance_scales_perps_and_spot_together() -> None:
+    ntl = D("0.5") * D("85600")
+    doc = make_snapshot({"BTC": ("0.5", 10)}, cash=str(-ntl), spot={"USDC": "5000"}, mode="unifiedAccount")
+    p = run(doc, {"BTC": 0.5, "ETH": 3, "HYPE/USDC": 0.3}, max_leverage=5)
+    assert p.warnings == (
+        "increases (margin and cash) need $16,584.40 but about $4,725.04 is free after phase 1 and fees: scaled "
+        "to 28.5% of plan",
+    )
+    assert [(t.coin, t.size) for t in p.phase(2)] == [("ETH", D("1.401")), ("HYPE/USDC", D("11.13"))]
+
+
+# --------------------------------------------------------------------------- which spot pairs are planned
+
+
+def test_spot_limits_use_the_spot_grid_with_its_two_more_decimals() -> None:
+    # PURR at 0.001234: 0.5% either side is 0.00124017 and 0.00122783, to five significant figures
+    # 0.0012401 and 0.0012279: seven decimals, which spot allows (8 - 0) and a perp would not (6 - 0)
+    for held, side, limit in (("2000000", "sell", "0.0012279"), ("10000", "buy", "0.0012401")):
+        doc = make_snapshot(
+            {}, cash="10000", spot={"USDC": "10000", "PURR": held}, spot_prices={"PURR/USDC": "0.001234"}
+        )
+        (t,) = run(doc, {"PURR/USDC": 0.05}).trades
+        assert (t.side, t.limit_price) == (side, D(limit))
+
+
+@pytest.mark.parametrize(("held", "goal"), [("10.006", "10.01"), ("10.004", "10")])
+def test_a_spot_change_smaller_than_one_lot_is_not_an_order(held: str, goal: str) -> None:
+    # balances need not sit on the lot grid (fees are paid in the token): 0.004 HYPE cannot be traded
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "1000", "HYPE": held})
+    weight = D(goal) * D("38.41") / Snapshot.from_raw(doc).equity
+    p = run(doc, {"HYPE/USDC": weight}, band=0, band_relative=None)
+    assert not p.trades
+    assert [(s.coin, s.code, s.reason) for s in p.skipped] == [
+        ("HYPE/USDC", "below_lot", "the change is smaller than one lot")
+    ]
+
+
+def test_goals_of_a_later_round_trade_spot_pairs_held_or_not_once_each() -> None:
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "1000", "HYPE": "10", "PURR": "0"})
+    snap = Snapshot.from_raw(doc)
+    goals = {"HYPE/USDC": D(20), "UBTC/USDC": D("0.001"), "ETH": D("0.3732")}
+    p = plan(snap, weights_from_mapping({"ETH": 0.1}), Policy(), goals=goals)
+    assert [(t.coin, t.action, t.side, t.size) for t in p.trades] == [
+        ("ETH", Action.OPEN, "buy", D("0.3732")),
+        ("HYPE/USDC", Action.INCREASE, "buy", D("10.01")),  # 10 more to arrive, less the fee
+        ("UBTC/USDC", Action.OPEN, "buy", D("0.001")),
+    ]
+    assert [a.coin for a in p.assets] == ["ETH", "HYPE/USDC", "UBTC/USDC", "USDC"]  # no line for 0 PURR
+    assert p.skipped == ()
+
+
+def test_every_token_held_is_planned_whatever_its_name_sorts_after() -> None:
+    # WIF sorts after USDC: it is planned (here closed) like any other token
+    doc = make_snapshot({}, cash="10000", spot={"USDC": "1000", "HYPE": "10"})
+    meta, ctxs = doc["spotMetaAndAssetCtxs"]
+    meta["tokens"].append({"name": "WIF", "szDecimals": 0, "weiDecimals": 8, "index": 300, "tokenId": "0x" + "3" * 32})
+    meta["universe"].append({"tokens": [300, 0], "name": "@200", "index": 200, "isCanonical": False})
+    ctxs.append({"coin": "@200", "prevDayPx": "2", "dayNtlVlm": "1", "markPx": "2", "midPx": "2"})
+    doc["spotClearinghouseState"]["balances"].append({"coin": "WIF", "token": 300, "total": "500", "hold": "0"})
+    p = run(doc, {"ETH": 0.1}, untargeted_spot="close")
+    assert [(t.coin, t.action, t.size) for t in p.phase(1)] == [
+        ("WIF/USDC", Action.CLOSE, D(500)),
+        ("HYPE/USDC", Action.CLOSE, D(10)),
+    ]

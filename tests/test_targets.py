@@ -759,6 +759,12 @@ def test_arbitrary_json_objects_give_targets_or_a_target_file_error(top: dict, p
 
 
 class TestSchema:
+    def test_is_the_published_schema_word_for_word(self) -> None:
+        # What `hlrebal schema` prints and editors validate files against changes only on purpose:
+        # after a deliberate change, `hlrebal schema > tests/data/targets_schema.json`.
+        published = (Path(__file__).parent / "data" / "targets_schema.json").read_text()
+        assert json.dumps(schema(), indent=2) + "\n" == published
+
     def test_is_json_serialisable_and_json_schema_shaped(self) -> None:
         doc = schema()
         text = json.dumps(doc)
@@ -826,3 +832,241 @@ class TestSchema:
             for part in ref[2:].split("/"):
                 assert isinstance(node, dict) and part in node, f"dangling $ref {ref}"
                 node = node[part]
+
+
+# --------------------------------------------------------------------------- the exact messages
+
+TA = '{"target_allocation": {"BTC": 0.5}, "policy": %s}'
+SUM_RULE = "when USDC is given, all weights including USDC must add up to 1 (within 0.000001)"
+PERCENT = "; weights are fractions of equity: write 0.40 for 40%"
+ALLOWED = "allowed: band, band_relative, leverage, min_trade_value, slippage, trade_to, untargeted, untargeted_spot"
+LONG_LIST = "[" + ", ".join(["0.1"] * 12) + "]"
+TWENTY_FIVE = ", ".join(f'"C{i}": 4' for i in range(24))  # 24 weights of 4: none 5 or more
+
+
+class TestMessages:
+    """Every refusal of a target file, word for word: what a user reads to fix the file."""
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("", 'f.json: the file is empty; write e.g. {"target_allocation": {"BTC": 0.5, "USDC": 0.5}}'),
+            ('{"BTC": 0.4, "BTC": 0.1}', "f.json: key 'BTC': appears more than once; each key may be given only once"),
+            ("[1]", "f.json: must be a JSON object, not an array"),
+            ("5", "f.json: must be a JSON object, not a number"),
+            ("null", "f.json: must be a JSON object, not null"),
+            ("true", "f.json: must be a JSON object, not a boolean"),
+            ('"x"', "f.json: must be a JSON object, not a string"),
+            (
+                '{"target_allocation": {"BTC": 0.5}, "polcy": {}}',
+                "f.json: key 'polcy': unknown top-level key; allowed: target_allocation, policy",
+            ),
+            ('{"target_allocation": 5}', "f.json: target_allocation: must be an object of weights, not a number"),
+            (TA % "[]", "f.json: policy: must be an object, not an array"),
+            (TA % '"edge"', "f.json: policy: must be an object, not a string"),
+            (
+                '{"BTC": 0.5, "policy": {}}',
+                'f.json: policy: a policy block needs the weights under "target_allocation"',
+            ),
+            ("{}", 'f.json: weights: no weights given; to hold only cash write {"USDC": 1}'),
+            (
+                '{"target_allocation": {}}',
+                'f.json: target_allocation: no weights given; to hold only cash write {"USDC": 1}',
+            ),
+            ('{" BTC": 0.5}', "f.json: ' BTC': coin names must be non-empty, without surrounding spaces"),
+            (
+                '{"target_allocation": {"": 0.5}}',
+                "f.json: target_allocation.'': coin names must be non-empty, without surrounding spaces",
+            ),
+            ('{"BTC\\u0007": 0.5}', "f.json: 'BTC\\x07': coin names cannot hold control or invisible characters"),
+            (
+                '{"target_allocation": {"BTC\\u0007": 0.5}}',
+                "f.json: target_allocation.'BTC\\x07': coin names cannot hold control or invisible characters",
+            ),
+            ('{"BTC": NaN}', "f.json: BTC: weight must be a finite number, not NaN"),
+            (
+                '{"target_allocation": {"BTC": "x"}}',
+                "f.json: target_allocation.BTC: weight must be a number, not a string",
+            ),
+            ('{"BTC": null}', "f.json: BTC: weight must be a number, not null"),
+            ('{"BTC": [1]}', "f.json: BTC: weight must be a number, not an array"),
+            ('{"BTC": {}}', "f.json: BTC: weight must be a number, not an object"),
+            ('{"BTC": true}', "f.json: BTC: weight must be a number, not a boolean"),
+            ('{"BTC": 0.4, "USDC": 0.5}', f"f.json: weights: weights sum to 0.9, not 1; {SUM_RULE}"),
+            (
+                '{"target_allocation": {"BTC": 0.4, "USDC": 0.5}}',
+                f"f.json: target_allocation: weights sum to 0.9, not 1; {SUM_RULE}",
+            ),
+            # weights that look like percentages: they add up to about 100, or one is 5 or more
+            ('{"BTC": 40, "USDC": 60}', f"f.json: weights: weights sum to 100, not 1; {SUM_RULE}{PERCENT}"),
+            ('{"BTC": 0.4, "ETH": 5, "USDC": 0.3}', f"f.json: weights: weights sum to 5.7, not 1; {SUM_RULE}{PERCENT}"),
+            ('{"BTC": 0.4, "USDC": 5}', f"f.json: weights: weights sum to 5.4, not 1; {SUM_RULE}{PERCENT}"),
+            ('{"BTC": 0.4, "ETH": 4.9, "USDC": 0.3}', f"f.json: weights: weights sum to 5.6, not 1; {SUM_RULE}"),
+            ("{" + TWENTY_FIVE + ', "USDC": 3}', f"f.json: weights: weights sum to 99, not 1; {SUM_RULE}{PERCENT}"),
+            ("{" + TWENTY_FIVE + ', "USDC": 5}', f"f.json: weights: weights sum to 101, not 1; {SUM_RULE}{PERCENT}"),
+            ("{" + TWENTY_FIVE + ', "USDC": 2}', f"f.json: weights: weights sum to 98, not 1; {SUM_RULE}"),
+            (
+                "{" + TWENTY_FIVE + ', "USDC": 4.1}',
+                f"f.json: weights: weights sum to 100.1, not 1; {SUM_RULE}{PERCENT}",
+            ),
+            # the policy block
+            (
+                TA % '{"ban\\u0000d": 1}',
+                "f.json: policy.'ban\\x00d': unknown policy key (it holds control or invisible characters)",
+            ),
+            (TA % '{"bnad": 0.1}', f"f.json: policy.bnad: unknown policy key (did you mean 'band'?); {ALLOWED}"),
+            (TA % '{"colour": 0.1}', f"f.json: policy.colour: unknown policy key; {ALLOWED}"),
+            (
+                TA % '{"max_leverage": 2}',
+                "f.json: policy.max_leverage: is a safety limit or exchange setting and cannot be set in a target "
+                "file; set it with --max-leverage, HLREBAL_MAX_LEVERAGE or the configuration file",
+            ),
+            (TA % '{"band": NaN}', "f.json: policy.band: must be a finite number, not NaN"),
+            (TA % '{"band": true}', "f.json: policy.band: must be a number or a word, not a boolean"),
+            (TA % '{"band": null}', "f.json: policy.band: cannot be null (remove the key to use the default)"),
+            (TA % '{"band": 1.5}', "f.json: policy.band: Input should be less than 1 (got 1.5)"),
+            (
+                TA % '{"leverage": 1000}',
+                "f.json: policy.leverage: Input should be less than or equal to 100 (got 1000)",
+            ),
+            (
+                TA % '{"trade_to": "middle"}',
+                "f.json: policy.trade_to: Input should be 'target' or 'edge' (got 'middle')",
+            ),
+            (
+                TA % ('{"trade_to": "' + "x" * 60 + '"}'),
+                "f.json: policy.trade_to: Input should be 'target' or 'edge' (got '" + "x" * 39 + "…')",
+            ),
+            # numbers out of range, and integers longer than any id
+            (
+                '{"BTC": 1e16}',
+                "f.json: the number 1e16 is out of range (numbers must lie between 1e-30 and 1e15, or be 0)",
+            ),
+            (
+                '{"BTC": 1e-31}',
+                "f.json: the number 1e-31 is out of range (numbers must lie between 1e-30 and 1e15, or be 0)",
+            ),
+            (
+                '{"BTC": 1' + "0" * 30 + "}",
+                "f.json: the number 10000000000000000000000… is out of range (numbers must lie between 1e-30 and "
+                "1e15, or be 0)",
+            ),
+            (
+                '{"BTC": 0.5,}',
+                "f.json: invalid JSON at line 1 column 13: Expecting property name enclosed in double quotes",
+            ),
+        ],
+    )
+    def test_refusals(self, text: str, message: str) -> None:
+        assert rejected(text, "f.json") == message
+
+    def test_a_value_that_is_not_a_number_is_shown_cut_short(self) -> None:
+        message = rejected(TA % ('{"band": ' + LONG_LIST + "}"), "f.json")
+        assert message.startswith("f.json: policy.band: Decimal input should be an integer, float, string or Decimal")
+        shown_value = message.rsplit("(got ", 1)[1].removesuffix(")")
+        assert shown_value.startswith("[") and shown_value.endswith("…") and len(shown_value) == 40
+
+    @pytest.mark.parametrize(
+        "text",
+        ['{"BTC": 1e15, "ETH": -1e15}', '{"BTC": 1e-30}', '{"BTC": ' + "1" * 30 + ', "ETH": -' + "1" * 30 + "}"],
+    )
+    def test_the_range_limits_themselves_are_accepted(self, text: str) -> None:
+        parse_targets(text, "f.json")
+
+    def test_a_file_without_a_name_is_called_targets(self) -> None:
+        with pytest.raises(TargetFileError, match=r"^<targets>: must be a JSON object, not an array$"):
+            parse_targets("[]")
+        with pytest.raises(TargetFileError, match=r"^<inline>: weights: weights sum to 1\.1"):
+            weights_from_mapping({"BTC": 0.5, "USDC": 0.6})
+        assert weights_from_mapping({"BTC": 0.5}).source == "<inline>"
+
+
+SPOT_ALIASES = {"HYPE/USDC": "HYPE/USDC", "@107": "HYPE/USDC", "PURR/USDC": "PURR/USDC", "UBTC/USDC": "UBTC/USDC"}
+KNOWN = [*UNIVERSE, "ETHFI", "ETC", "kBONK", "KBONK", "AAA1", "AAA2", "AAA3", "AAA4", "AAA5"]
+
+
+class TestMarketMessages:
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            (
+                '{"ATOM": 0.1}',
+                "f.json: ATOM: is delisted: it can only be closed (weight 0); remove it or set its weight to 0",
+            ),
+            (
+                '{"ATOM": -0.1}',
+                "f.json: ATOM: is delisted: it can only be closed (weight 0); remove it or set its weight to 0",
+            ),
+            ('{"HYPE/USDC": -0.1}', "f.json: HYPE/USDC: spot holdings cannot be negative (there are no spot shorts)"),
+            (
+                '{"@107": 0.1, "HYPE/USDC": 0.1}',
+                "f.json: HYPE/USDC: names the same spot pair as '@107' (HYPE/USDC); give each holding once",
+            ),
+            (
+                '{"PURR": 0.1}',
+                "f.json: PURR: is not traded on this exchange (the spot token is written as a pair: 'PURR/USDC')",
+            ),
+            (
+                '{"HYPE/USDT": 0.1}',
+                "f.json: HYPE/USDT: is not traded on this exchange (did you mean 'HYPE/USDC', 'HYPE'?)",
+            ),
+            (
+                '{"purr/usdc": 0.1}',
+                "f.json: purr/usdc: is not traded on this exchange (names are case-sensitive: did you mean "
+                "'PURR/USDC'?)",
+            ),
+            (
+                '{"kbonk": 0.1}',
+                "f.json: kbonk: is not traded on this exchange (names are case-sensitive: did you mean 'KBONK', "
+                "'kBONK'?)",
+            ),
+            ('{"ETHH": 0.1}', "f.json: ETHH: is not traded on this exchange (did you mean 'ETH', 'ETHFI'?)"),
+            # at most three suggestions, the closest first
+            ('{"AAA": 0.1}', "f.json: AAA: is not traded on this exchange (did you mean 'AAA5', 'AAA4', 'AAA3'?)"),
+            # nothing close with the case as written: the names compared without case
+            ('{"kpep": 0.1}', "f.json: kpep: is not traded on this exchange (did you mean 'kPEPE'?)"),
+            ('{"aa": 0.1}', "f.json: aa: is not traded on this exchange (did you mean 'AAA5', 'AAA4', 'AAA3'?)"),
+            ('{"QQQQ": 0.1}', "f.json: QQQQ: is not traded on this exchange"),
+            ('{"@10": 0.1}', "f.json: @10: is not traded on this exchange"),
+            # every name is checked, after spot pairs too
+            ('{"HYPE/USDC": 0.1, "QQQQ": 0.1}', "f.json: QQQQ: is not traded on this exchange"),
+        ],
+    )
+    def test_universe_refusals(self, text: str, message: str) -> None:
+        with pytest.raises(TargetFileError) as info:
+            check_universe(parse_targets(text, "f.json"), KNOWN, ["ATOM"], SPOT_ALIASES)
+        assert str(info.value) == message
+
+    @pytest.mark.parametrize("text", ['{"HYPE/USDC": 0}', '{"HYPE/USDC": 0.5, "PURR/USDC": 0.2}', '{"@107": 1.5}'])
+    def test_spot_holdings_of_zero_or_more_are_accepted(self, text: str) -> None:
+        check_universe(parse_targets(text, "f.json"), KNOWN, ["ATOM"], SPOT_ALIASES)
+
+    @pytest.mark.parametrize(
+        ("text", "limit", "message"),
+        [
+            ('{"BTC": 0.8, "ETH": -0.5}', "1", "gross exposure 1.3 (sum of absolute weights) exceeds max_leverage 1"),
+            (
+                '{"BTC": 1.5, "ETH": 1.5, "USDC": -2}',
+                "2.5",
+                "gross exposure 3 (sum of absolute weights) exceeds max_leverage 2.5",
+            ),
+            ('{"BTC": 3, "ETH": 3}', "1", "gross exposure 6 (sum of absolute weights) exceeds max_leverage 1"),
+        ],
+    )
+    def test_gross_refusals(self, text: str, limit: str, message: str) -> None:
+        with pytest.raises(TargetFileError) as info:
+            check_gross(parse_targets(text, "f.json"), D(limit))
+        assert str(info.value) == f"f.json: target_allocation: {message}; lower the weights or raise --max-leverage"
+
+    @pytest.mark.parametrize(
+        ("text", "hint"),
+        [
+            ('{"BTC": 8, "ETH": -5}', True),
+            ('{"BTC": 3, "ETH": 3, "USDC": -5}', True),  # the cash written counts
+            ('{"BTC": 3, "ETH": 3}', False),  # the cash left over (-5) was not written
+        ],
+    )
+    def test_gross_refusals_hint_at_percentages_written(self, text: str, hint: bool) -> None:
+        with pytest.raises(TargetFileError) as info:
+            check_gross(parse_targets(text, "f.json"), D(1))
+        assert str(info.value).endswith(PERCENT) is hint

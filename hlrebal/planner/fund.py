@@ -119,9 +119,9 @@ def pools_for(
     for leg in [*phase1, *phase2]:
         if not leg.market.is_spot:
             dex = leg.market.dex
-            fees_by_dex[dex] = fees_by_dex.get(dex, ZERO) + leg.notional * policy.fee_rate
+            fees_by_dex[dex] = fees_by_dex.get(dex, ZERO) + leg.fee(policy)
             if leg.leverage and leg.phase == 2:
-                need_by_dex[dex] = need_by_dex.get(dex, ZERO) + leg.notional / leg.leverage
+                need_by_dex[dex] = need_by_dex.get(dex, ZERO) + leg.margin
     margin_used = margin_by_dex.get("", ZERO)
     perp_fees = fees_by_dex.get("", ZERO)
     perp_need = need_by_dex.get("", ZERO)
@@ -151,14 +151,22 @@ def _margin_by_dex(
 ) -> dict[str, Decimal]:
     """Margin the positions hold after phase 1, per dex ("" is the main one)."""
     # The executor sets the policy leverage on coins phase 2 trades before sending them: their
-    # whole position is margined at that leverage from then on, not only the increase.
+    # whole position is margined at that leverage from then on, not only the increase. A higher
+    # leverage is not counted as freeing margin: the increase may yet be scaled away, and then
+    # the leverage is never set.
     relevered = {leg.coin: Decimal(leg.leverage) for leg in phase2 if leg.leverage and policy.leverage is not None}
     out: dict[str, Decimal] = {}
     for coin, size in after1.items():
         if size != 0:
             market = snapshot.assets[coin]
-            leverage = relevered.get(coin) or position_leverage(snapshot.positions.get(coin))
-            margin = abs(size) * margin_price(market, decisions.ref_of[coin]) / leverage
+            position = snapshot.positions.get(coin)
+            if position is not None and not position.is_cross:
+                # An isolated position holds the margin put into it (after a reduction, its share
+                # of it): setting another leverage releases none of it.
+                margin = position.margin_used * abs(size) / abs(position.szi)
+            else:
+                leverage = min(position_leverage(position), relevered.get(coin, position_leverage(position)))
+                margin = abs(size) * margin_price(market, decisions.ref_of[coin]) / leverage
             out[market.dex] = out.get(market.dex, ZERO) + margin
     for coin, position in snapshot.positions.items():
         if coin not in after1:  # positions the plan does not look at (no price) still hold margin
@@ -233,7 +241,8 @@ def _cap_gross(
     after = gross_with_unpriced(snapshot, projected(decisions.current, [*reducing, *out.phase2]), ref_of, equity)
     if not out.phase2 or after <= policy.max_leverage:
         return
-    without_p2 = after - sum((leg.size * leg.ref for leg in out.phase2), ZERO) / equity
+    # what phase 2 adds, as projected: a spot buy adds what arrives (its size less the fee)
+    without_p2 = after - sum((abs(leg.received) * leg.ref for leg in out.phase2), ZERO) / equity
     room = policy.max_leverage - without_p2
     added = after - without_p2
     factor = max(room, ZERO) / added if added > 0 else ZERO
@@ -297,7 +306,7 @@ def balancing_transfer(pools: Pools, allow: bool) -> tuple[Transfer | None, Pool
 def trim_transfers(transfers: list[Transfer], phase2: list[Leg], pools: Pools) -> list[Transfer]:
     """Shrink (or drop) a transfer to what the final, possibly scaled, phase 2 still needs."""
     spot_need = spot_cost(phase2)
-    perp_need = sum((leg.notional / leg.leverage for leg in phase2 if leg.leverage and not leg.market.dex), ZERO)
+    perp_need = sum((leg.margin for leg in phase2 if not leg.market.dex), ZERO)
     kept = []
     for t in transfers:
         short = perp_need - pools.perp_before_transfers if t.to_perp else spot_need - pools.spot_before_transfers

@@ -52,6 +52,13 @@ class Leg(NamedTuple):
         return 1 if self.action in REDUCING else 2
 
     @property
+    def margin(self) -> Decimal:
+        """Initial margin the leg takes: size x mark / leverage, as the exchange counts it (at the
+        limit when that is higher: a buy's worst fill). A sell's limit lies below the mark."""
+        mark = self.market.mark if self.market.mark is not None and self.market.mark > 0 else self.ref
+        return self.size * max(self.limit, mark) / self.leverage if self.leverage else ZERO
+
+    @property
     def received(self) -> Decimal:
         """The position change the leg brings: a spot buy arrives less its fee (paid in the token)."""
         if self.market.is_spot and self.is_buy:
@@ -60,6 +67,11 @@ class Leg(NamedTuple):
 
     def fee_rate(self, policy: Policy) -> Decimal:
         return SPOT_TAKER_FEE if self.market.is_spot else policy.fee_rate
+
+    def fee(self, policy: Policy) -> Decimal:
+        """The taker fee of the fill, in USD: at the limit for a buy (its worst fill), at the
+        reference for a sell (a sell fills at or above its limit, about the reference)."""
+        return self.size * max(self.limit, self.ref) * self.fee_rate(policy)
 
     def resized(self, size: Decimal) -> Leg:
         return self._replace(size=size)

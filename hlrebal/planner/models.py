@@ -128,7 +128,7 @@ class Summary(BaseModel):
     margin_available: Decimal
     """Equity, less estimated fees, less the margin positions hold after phase 1."""
     margin_required: Decimal
-    """Initial margin phase 2 needs, at each trade's leverage."""
+    """Initial margin phase 2 needs: size x mark (or the limit, when higher) / each trade's leverage."""
     scale_factor: Decimal
     """1 when phase 2 fits; below 1 when it was scaled down."""
     margin_scaled: bool
