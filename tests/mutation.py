@@ -36,7 +36,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "targets": (
-        ["hlrebal/targets.py", "hlrebal/inputs.py", "hlrebal/policy.py"],
+        ["hlrebal/targets/", "hlrebal/inputs.py", "hlrebal/policy.py"],
         ["tests/test_targets.py", "tests/test_hostile_inputs.py", "tests/test_config.py"],
     ),
     "keys": (["hlrebal/keys.py"], ["tests/test_keys.py", "tests/test_review_execution.py"]),
