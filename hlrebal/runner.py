@@ -18,7 +18,7 @@ from hlrebal.executor import ExecutionReport, Executor, new_run_id, reconcile
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
 from hlrebal.render import plan_json
 from hlrebal.session import Connection
-from hlrebal.targets import Targets
+from hlrebal.targets import Document
 
 
 class RunUI(Protocol):
@@ -50,7 +50,7 @@ def default_journal(resolved: Resolved) -> Path:
 
 def execute_run(
     conn: Connection,
-    targets: Targets,
+    targets: Document,
     resolved: Resolved,
     ui: RunUI,
     *,
@@ -82,6 +82,9 @@ def execute_run(
             key_source=conn.key.source,
             targets=targets.source,
             targets_sha256=targets.sha256,
+            document=targets.kind,
+            selected_strategy=targets.strategy,
+            reasoning=targets.reasoning,
             policy=resolved.policy.model_dump(mode="json"),
         )
         try:
@@ -92,8 +95,10 @@ def execute_run(
                     ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
                     reconciled = reconcile(conn.client, conn.user, journal, pending)
                 snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
-                planner.check_targets(snap, targets, resolved.policy)
-                confirmed = planner.plan(snap, targets, resolved.policy)
+                planner.check_document(snap, targets, resolved.policy)
+                confirmed = planner.plan_document(snap, targets, resolved.policy)
+                # Later rounds re-plan the rest: direct actions as the sizes their coins end at.
+                weights, policy = planner.planning_basis(snap, targets, resolved.policy)
                 journal.record("plan", round=0, plan=plan_json(confirmed))
                 ui.show_plan(confirmed)
                 if not confirmed.is_empty and not assume_yes and not ui.confirm(confirmed):
@@ -101,8 +106,8 @@ def execute_run(
                 executor = Executor(
                     client=conn.client,
                     user=conn.user,
-                    targets=targets,
-                    policy=resolved.policy,
+                    targets=weights,
+                    policy=policy,
                     journal=journal,
                     progress=ui.progress,
                     should_stop=ui.should_stop,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from hlrebal.cli.common import guarded, load_targets_arg, out_console, print_json, resolve_settings
+from hlrebal.cli.common import guarded, load_document_arg, out_console, print_json, resolve_settings
 from hlrebal.cli.options import (
     AddressOpt,
     ApiUrlOpt,
@@ -24,6 +24,7 @@ from hlrebal.cli.options import (
     CancelOpenOpt,
     ConfigOpt,
     DemoOpt,
+    ExtractJsonOpt,
     FeeRateOpt,
     JournalOpt,
     JsonOpt,
@@ -57,11 +58,12 @@ from hlrebal.cli.ui import CliRun, live_status
 if TYPE_CHECKING:
     from hlrebal.config import Resolved
     from hlrebal.runner import RunResult
-    from hlrebal.targets import Targets
+    from hlrebal.targets import Document
 
 
 def execute_cmd(
     targets: TargetsArg = None,
+    extract_json: ExtractJsonOpt = False,
     yes: YesOpt = False,
     demo: DemoOpt = False,
     json_out: JsonOpt = False,
@@ -114,6 +116,7 @@ def execute_cmd(
             flags=flags,
             quiet=quiet,
             log_file=log_file,
+            extract_json=extract_json,
         ),
     )
 
@@ -138,6 +141,7 @@ def execute_flow(
     flags: dict[str, Any],
     quiet: bool = False,
     log_file: Path | None = None,
+    extract_json: bool = False,
 ) -> None:
     """Plan, confirm, execute, verify: shared by `execute` and `plan --execute` (``command`` names
     which, so that messages name the flags the user typed)."""
@@ -155,14 +159,17 @@ def execute_flow(
     base = resolve_settings(flags=flags, targets=None, config=config, profile=profile)
     ui = CliRun(quiet=quiet, json_out=json_out, log_file=log_file or base.settings.log_file)
     journal_file = journal_path or default_journal(base)
-    tg = None
+    tg: Document | None = None
     try:
-        tg = load_targets_arg(targets, config, profile)
+        tg, _ = load_document_arg(targets, config, profile, extract=extract_json)
         resolved = resolve_settings(flags=flags, targets=tg, config=config, profile=profile)
-        if not yes and not _interactive():
+        if not yes and (str(targets) == "-" or not _interactive()):
+            where = "the document came from standard input, which cannot answer a prompt" if str(targets) == "-" else (
+                "not running in a terminal"
+            )
             raise GuardError(
-                "no confirmation: not running in a terminal and --yes was not given; no order was sent",
-                hint="add --yes for unattended runs (cron), after checking the plan with `hlrebal plan`",
+                f"no confirmation: {where} and --yes was not given; no order was sent",
+                hint="add --yes for unattended runs (cron, agents), after checking the plan with `hlrebal plan`",
             )
         result = _run(
             ui,
@@ -193,7 +200,7 @@ def execute_flow(
 
 def _run(
     ui: CliRun,
-    tg: Targets,
+    tg: Document,
     resolved: Resolved,
     *,
     demo: bool,

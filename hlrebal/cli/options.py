@@ -25,7 +25,18 @@ def _choices(*values: str) -> Callable[[str], list[str]]:
 
 TargetsArg = Annotated[
     Path | None,
-    typer.Argument(help="Target-allocation JSON file (default: the configuration's `targets`).", show_default=False),
+    typer.Argument(
+        help="Target-allocation or direct-actions JSON file; - reads standard input (default: the "
+        "configuration's `targets`).",
+        show_default=False,
+    ),
+]
+ExtractJsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--extract-json",
+        help="TARGETS is an LLM's free-text answer: use the one JSON object in it (fenced or bare).",
+    ),
 ]
 SnapshotOpt = Annotated[
     Path | None, typer.Option("--snapshot", help="Plan from a saved snapshot file instead of the live account.")

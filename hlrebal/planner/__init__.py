@@ -45,7 +45,7 @@ from hlrebal.planner.models import (
     Trade,
     Transfer,
 )
-from hlrebal.planner.pipeline import check_document, check_targets, plan, plan_document
+from hlrebal.planner.pipeline import check_document, check_targets, plan, plan_document, planning_basis
 
 __all__ = [
     "PLAN_VERSION",
@@ -62,4 +62,5 @@ __all__ = [
     "check_targets",
     "plan",
     "plan_document",
+    "planning_basis",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from hlrebal.market import fmt_decimal
-from hlrebal.planner.actions import check_actions, plan_actions
+from hlrebal.planner.actions import check_actions, plan_actions, resolve_actions
 from hlrebal.planner.decide import decide
 from hlrebal.planner.fund import fund
 from hlrebal.planner.models import EmptyAccountError, Plan
@@ -77,3 +77,13 @@ def plan_document(snapshot: Snapshot, document: Document, policy: Policy) -> Pla
     if isinstance(document, ActionDocument):
         return plan_actions(snapshot, document, policy)
     return plan(snapshot, document, policy)
+
+
+def planning_basis(snapshot: Snapshot, document: Document, policy: Policy) -> tuple[Targets, Policy]:
+    """The targets and policy that re-plan what is left of a document's plan (later execution
+    rounds): the document's own for weights; for direct actions, each traded coin's goal weight with
+    every other holding kept."""
+    if isinstance(document, ActionDocument):
+        resolved = resolve_actions(snapshot, document, policy)
+        return resolved.targets, resolved.policy
+    return document, policy
