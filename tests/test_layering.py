@@ -85,6 +85,8 @@ ROOMS: tuple[Room, ...] = (
          why="one execution run from start to end, for whoever drives it"),
     Room("backtest", "config errors exchange market planner policy session snapshot targets", (),
          why="replays a policy over a history with the planner that trades live; fetches histories"),
+    Room("api",      "approval config errors executor planner policy render runner session snapshot targets", (),
+         why="the library surface for agents and scripts: load, read, plan, execute; prints nothing"),
     Room("cli",      "*",                                                              (),
          why="the top: the only room that prints, prompts and sets exit codes"),
     Room("__main__", "cli",                                                            (),
