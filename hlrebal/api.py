@@ -18,16 +18,14 @@ and :func:`execute` resolve their settings as the command line does: the argumen
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hlrebal.errors import BadInputError, HlrebalError
 from hlrebal.policy import PLANNING_KEYS, Policy
 from hlrebal.snapshot import Snapshot
-from hlrebal.targets import Document, extract_json, parse_document
+from hlrebal.targets import Document, extract_json, mapping_text, parse_document
 
 if TYPE_CHECKING:
     from hlrebal.config import Resolved
@@ -52,31 +50,11 @@ def load_targets(source: TargetsSource | Document, *, extract: bool = False) -> 
     if isinstance(source, Targets | ActionDocument):
         return source
     if isinstance(source, Mapping):
-        return parse_document(_json_text(source), "<mapping>")
+        return parse_document(mapping_text(source, "<mapping>"), "<mapping>")
     if isinstance(source, str) and (extract or source.lstrip().startswith("{")):
         text = extract_json(source, "<text>") if extract else source
         return parse_document(text, "<text>")
     return load_document(Path(source).expanduser(), extract=extract)
-
-
-def _json_text(mapping: Mapping[str, Any]) -> str:
-    """JSON text of a mapping, Decimals written exactly (as numbers, not strings)."""
-    marks: dict[str, str] = {}
-
-    def encode(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            mark = f"\x00{len(marks)}\x00"
-            marks[mark] = format(value, "f") if value.is_finite() else str(value)
-            return mark
-        raise TypeError(f"{type(value).__name__} is not a JSON value")
-
-    try:
-        text = json.dumps(mapping, default=encode)
-    except (TypeError, ValueError) as e:
-        raise BadInputError(f"<mapping>: cannot be a document: {e}") from None
-    for mark, literal in marks.items():
-        text = text.replace(json.dumps(mark), literal)
-    return text
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
@@ -195,7 +173,7 @@ def execute(
                 conn,
                 document,
                 resolved,
-                _Unattended(progress),
+                Unattended(progress),
                 journal_file=journal_file,
                 assume_yes=True,
                 cancel_open_orders=cancel_open_orders,
@@ -207,7 +185,7 @@ def execute(
     return result.report
 
 
-class _Unattended:
+class Unattended:
     """The run's UI for a library call: no prompts (the call confirms), progress to a callback."""
 
     def __init__(self, progress: Callable[[str], None] | None) -> None:

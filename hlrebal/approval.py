@@ -28,7 +28,7 @@ from hlrebal.errors import BadInputError, GuardError, HlrebalError
 from hlrebal.inputs import DOCUMENT_LIMIT, decode_text, loads, parse_float, read_limited
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan, plan_document
-from hlrebal.policy import Policy
+from hlrebal.policy import PLANNING_KEYS, Policy
 from hlrebal.render import plan_hash, plan_json
 from hlrebal.snapshot import Snapshot
 from hlrebal.targets import Document, parse_document
@@ -41,6 +41,16 @@ CASH_TOLERANCE = Decimal("0.001")
 DEFAULT_MAX_PRICE_MOVE = Decimal("0.01")
 DEFAULT_MAX_PLAN_AGE = Decimal(600)
 _ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far the account may have moved since an approved plan was made and still be traded."""
+
+    max_price_move: Decimal = DEFAULT_MAX_PRICE_MOVE
+    """The largest move of a traded coin's reference price, as a fraction (0.01 is 1%)."""
+    max_plan_age: Decimal = DEFAULT_MAX_PLAN_AGE
+    """Seconds since the account state the plan was made from was read."""
 
 
 class PlanFileError(BadInputError):
@@ -156,6 +166,13 @@ def approved_from_doc(doc: Any, source: str) -> ApprovedPlan:
 
 
 # --------------------------------------------------------------------------- before execution
+
+
+def execution_policy(approved: ApprovedPlan, current: Policy) -> Policy:
+    """The policy an approved plan runs under: the planning preferences it was made with, and the
+    safety limits and exchange settings configured now (a plan file cannot raise them)."""
+    made = approved.plan.policy
+    return current.model_copy(update={key: getattr(made, key) for key in PLANNING_KEYS})
 
 
 def check_account(approved: ApprovedPlan, user: str, network: str) -> None:

@@ -7,17 +7,20 @@ whatever happens in between (an error, a refusal, Ctrl-C).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from hlrebal import planner
+from hlrebal.approval import ApprovedPlan, Limits, check_account, check_age, check_unchanged, execution_policy
 from hlrebal.config import Resolved, state_dir
 from hlrebal.errors import ExitCode, GuardError, HlrebalError
 from hlrebal.executor import ExecutionReport, Executor, new_run_id, reconcile
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders
 from hlrebal.render import plan_json
 from hlrebal.session import Connection
+from hlrebal.snapshot import Snapshot
 from hlrebal.targets import Document
 
 
@@ -57,8 +60,15 @@ def execute_run(
     journal_file: Path,
     assume_yes: bool,
     cancel_open_orders: bool = False,
+    approved: ApprovedPlan | None = None,
+    limits: Limits | None = None,
 ) -> RunResult:
-    """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged."""
+    """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged.
+
+    With ``approved`` (``execute --plan FILE``, the MCP server's ``execute_plan``) the run trades
+    that plan, not a new one: after the checks of :mod:`hlrebal.approval` (the plan's account and
+    network, its age, the account unchanged, prices within ``limits``), its orders go as given.
+    """
     assert conn.client is not None and conn.key is not None
     if conn.signer == conn.user:
         relation = "the account itself"
@@ -85,6 +95,8 @@ def execute_run(
             document=targets.kind,
             selected_strategy=targets.strategy,
             reasoning=targets.reasoning,
+            plan_hash=approved.plan_hash if approved is not None else None,
+            plan_file=approved.source if approved is not None else None,
             policy=resolved.policy.model_dump(mode="json"),
         )
         try:
@@ -94,11 +106,16 @@ def execute_run(
                 if pending:
                     ui.notice(f"resolving {len(pending)} order(s) an earlier run left without a result")
                     reconciled = reconcile(conn.client, conn.user, journal, pending)
-                snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
-                planner.check_document(snap, targets, resolved.policy)
-                confirmed = planner.plan_document(snap, targets, resolved.policy)
-                # Later rounds re-plan the rest: direct actions as the sizes their coins end at.
-                weights, policy = planner.planning_basis(snap, targets, resolved.policy)
+                if approved is None:
+                    snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
+                    planner.check_document(snap, targets, resolved.policy)
+                    confirmed = planner.plan_document(snap, targets, resolved.policy)
+                    # Later rounds re-plan the rest: direct actions as the sizes their coins end at.
+                    weights, policy = planner.planning_basis(snap, targets, resolved.policy)
+                else:
+                    snap, confirmed = _approved_read(conn, approved, limits or Limits())
+                    policy = execution_policy(approved, resolved.policy)
+                    weights, _ = planner.planning_basis(approved.snapshot, targets, policy)
                 journal.record("plan", round=0, plan=plan_json(confirmed))
                 ui.show_plan(confirmed)
                 if not confirmed.is_empty and not assume_yes and not ui.confirm(confirmed):
@@ -136,6 +153,18 @@ def execute_run(
             warnings=report.warnings,
         )
     return RunResult(report=report, confirmed=confirmed, journal=journal_file)
+
+
+def _approved_read(conn: Connection, approved: ApprovedPlan, limits: Limits) -> tuple[Snapshot, planner.Plan]:
+    """The live account, checked against the approved plan's (exit 2 or 4 when it is not the same),
+    and the plan to send: the approved one, as it is."""
+    check_account(approved, conn.user, conn.network_label)
+    check_age(approved, time.time(), limits.max_plan_age)
+    basis = approved.snapshot
+    snap = conn.read(spot=basis.has_spot_state or approved.document.mentions_spot, dexes=tuple(basis.dexes))
+    check_unchanged(approved, snap, limits.max_price_move)
+    # Checked against this read: the approved trades (sizes, limit prices) go as they are.
+    return snap, approved.plan.model_copy(update={"snapshot_time": snap.time})
 
 
 def record_failed_run(journal_file: Path, error: HlrebalError, *, targets: str | None, account: str | None) -> None:

@@ -150,6 +150,20 @@ LeverageOpt = Annotated[
 ]
 
 
+MaxPriceMoveOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-price-move",
+        metavar="FRACTION",
+        help="With --plan: refuse when a traded coin's price moved more than this since the plan [0.01].",
+    ),
+]
+MaxPlanAgeOpt = Annotated[
+    str | None,
+    typer.Option("--max-plan-age", metavar="SECONDS", help="With --plan: refuse a plan older than this [600]."),
+]
+
+
 #: command parameters that are settings, and the setting each one sets
 FLAG_SETTINGS = {
     **{

@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -42,6 +45,26 @@ def document_from_json(doc: Any, text: str, source: str) -> Document:
             )
         return actions_from_doc(doc, text, source)
     return weights_from_doc(doc, text, source)
+
+
+def mapping_text(mapping: Mapping[str, Any], source: str = "<mapping>") -> str:
+    """The JSON text of a document given as Python values (Decimals written exactly, as numbers)."""
+    marks: dict[str, str] = {}
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            mark = f"\x00{len(marks)}\x00"
+            marks[mark] = format(value, "f") if value.is_finite() else str(value)
+            return mark
+        raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+    try:
+        text = json.dumps(mapping, default=encode)
+    except (TypeError, ValueError) as e:
+        raise err(source, "", f"cannot be a document: {e}") from None
+    for mark, literal in marks.items():
+        text = text.replace(json.dumps(mark), literal)
+    return text
 
 
 def parse_targets(text: str, source: str = "<targets>") -> Targets:
