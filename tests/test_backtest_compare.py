@@ -12,10 +12,10 @@ from rich.console import Console
 
 from hlrebal.backtest import backtest, parse_compare, report_json, save_history
 from hlrebal.backtest.chart import check_chart_path, draw_chart
-from hlrebal.backtest.render import report_renderable
 from hlrebal.config import resolve
 from hlrebal.errors import BadInputError, ExitCode
 from hlrebal.policy import Policy
+from hlrebal.render.backtest import report_renderable
 from hlrebal.targets import load_targets
 
 from backtest_helpers import demo_snapshot, history_doc, walk

@@ -20,6 +20,12 @@ from factories import btc_80_20
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 KEY = "0x" + "4d" * 32
+# `python -m hlrebal`, except that a child started while the runner ignores SIGINT would inherit
+# SIG_IGN and never see the Ctrl-C the test sends: give it the default handler back first.
+HLREBAL = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); sys.argv[0] = 'hlrebal'\n"
+    "from hlrebal.cli import main\nmain()\n"
+)
 OWNER = Account.from_key(KEY).address.lower()
 
 
@@ -37,8 +43,8 @@ def test_sim_serve_runs_a_rehearsal_and_keeps_its_state(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "hlrebal",
+            "-c",
+            HLREBAL,
             "sim",
             "serve",
             "--port",

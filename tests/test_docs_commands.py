@@ -173,3 +173,14 @@ def test_no_page_shows_a_flag_the_program_does_not_have() -> None:
 
 def test_the_environment_is_not_leaked_between_commands() -> None:
     assert not any(k.startswith("HLREBAL_") and k != "HLREBAL_HOME" for k in os.environ)
+
+
+def test_the_schema_in_the_targets_page_is_what_hlrebal_schema_prints() -> None:
+    import json
+
+    from hlrebal.targets import schema
+
+    text = (ROOT / "docs" / "targets.md").read_text(encoding="utf-8")
+    start = text.index("```json", text.index("## JSON Schema"))
+    block = text[start + len("```json") : text.index("```", start + 7)]
+    assert json.loads(block) == schema()

@@ -77,7 +77,7 @@ ROOMS: tuple[Room, ...] = (
          why="the demo paper account: the simulator, in-process"),
     Room("session",  "config demo errors exchange keys snapshot",                      (),
          why="where the account comes from: a file, the demo or an endpoint"),
-    Room("render",   "errors executor market planner policy snapshot targets",         (),
+    Room("render",   "backtest errors executor market planner policy snapshot targets", (),
          why="renderables and JSON documents of the models; prints nothing and never reaches for the CLI"),
     Room("approval", "errors inputs market planner policy render snapshot targets",    (),
          why="plan files: a plan with the account state it was made from, checked before execution"),

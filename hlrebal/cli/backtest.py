@@ -112,8 +112,8 @@ def history_fetch_cmd(
 
     def body() -> None:
         from hlrebal.backtest import history_fetch, save_history
-        from hlrebal.backtest.render import fetch_renderable
         from hlrebal.backtest.report import fetch_json
+        from hlrebal.render.backtest import fetch_renderable
         from hlrebal.targets import load_targets
 
         tg = load_targets(targets) if targets is not None else None
@@ -162,7 +162,7 @@ def backtest_cmd(
 
     def body() -> None:
         from hlrebal.backtest import backtest, report_json
-        from hlrebal.backtest.render import report_renderable
+        from hlrebal.render.backtest import report_renderable
 
         tg = load_targets_arg(targets, config, profile)
         resolved = resolve_settings(flags=flags, targets=tg, config=config, profile=profile)

@@ -39,7 +39,8 @@ ExtractJsonOpt = Annotated[
     ),
 ]
 SnapshotOpt = Annotated[
-    Path | None, typer.Option("--snapshot", help="Plan from a saved snapshot file instead of the live account.")
+    Path | None,
+    typer.Option("--snapshot", help="Use a saved snapshot file (`hlrebal snapshot`) instead of the live account."),
 ]
 DemoOpt = Annotated[bool, typer.Option("--demo", help="Use the built-in demo paper account (no keys, no network).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]

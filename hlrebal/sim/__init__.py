@@ -6,7 +6,8 @@ hlrebal/sim/README.md for the model and its limits. Importing this package impor
 SDK nor eth_account: signatures are checked with lazily imported SDK helpers.
 """
 
-from hlrebal.sim.config import BookConfig, DexConfig, SimConfig
+from hlrebal.sim.clock import ManualClock
+from hlrebal.sim.config import BookConfig, DexConfig, FlowConfig, SimConfig
 from hlrebal.sim.simulator import Simulator
 
-__all__ = ["BookConfig", "DexConfig", "SimConfig", "Simulator"]
+__all__ = ["BookConfig", "DexConfig", "FlowConfig", "ManualClock", "SimConfig", "Simulator"]

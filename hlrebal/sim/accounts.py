@@ -57,6 +57,9 @@ class RestingOrder:
     cloid: str | None
     timestamp: int
     is_spot: bool
+    # synthetic size queued ahead of this order at its price when it was placed (it only
+    # shrinks as takers trade there): the order fills once the queue in front of it is gone
+    ahead: Decimal = ZERO
 
 
 @dataclass
@@ -73,6 +76,16 @@ class Account:
     spot_taker_fee: Decimal | None = None
     spot_maker_fee: Decimal | None = None
     scheduled_cancel: int | None = None
+    # (UTC day number, scheduled cancels fired that day): at most 10 a day
+    cancel_triggers: tuple[int, int] = (0, 0)
+    # the address-based request budget (see ratelimit.py): volume traded, requests counted
+    cum_vlm: Decimal = ZERO
+    requests_used: int = 0
+    requests_cap: int | None = None  # a test's fixed cap instead of 10000 + cumVlm
+    requests_surplus: int = 0  # bought with reserveRequestWeight
+    throttled_at: int | None = None  # last over-budget action let through (1 per 10 s)
+    builders: dict[str, int] = field(default_factory=dict)  # approved builder -> max fee (0.1 bp)
+    referrer: str | None = None
     dex: str = ""  # "" for the main perp clearinghouse; a builder dex's name for its own one
     dexes: dict[str, Account] = field(default_factory=dict)  # builder dex name -> clearinghouse
 

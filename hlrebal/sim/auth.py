@@ -30,6 +30,14 @@ APPROVE_AGENT_TYPES = [
 ]
 
 
+APPROVE_BUILDER_FEE_TYPES = [
+    {"name": "hyperliquidChain", "type": "string"},
+    {"name": "maxFeeRate", "type": "string"},
+    {"name": "builder", "type": "address"},
+    {"name": "nonce", "type": "uint64"},
+]
+
+
 class SignatureError(Exception):
     """The signature could not be recovered at all (malformed r/s/v)."""
 
@@ -73,6 +81,7 @@ def user_signed_types(action_type: str) -> tuple[list[dict[str, str]], str] | No
         "spotSend": (signing.SPOT_TRANSFER_SIGN_TYPES, "HyperliquidTransaction:SpotSend"),
         "withdraw3": (signing.WITHDRAW_SIGN_TYPES, "HyperliquidTransaction:Withdraw"),
         "sendAsset": (signing.SEND_ASSET_SIGN_TYPES, "HyperliquidTransaction:SendAsset"),
+        "approveBuilderFee": (APPROVE_BUILDER_FEE_TYPES, "HyperliquidTransaction:ApproveBuilderFee"),
     }
     return table.get(action_type)
 

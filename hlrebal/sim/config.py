@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 Refill = Literal["immediate", "per_request", "never"]
 UnknownDex = Literal["error", "null"]
@@ -61,6 +62,43 @@ class DexConfig:
 
 
 @dataclass(frozen=True)
+class FlowConfig:
+    """Market flow: every ``step_seconds`` each coin's mid takes a seeded random-walk step
+    (``volatility``: standard deviation of the log mid per second; mark and oracle move by the
+    same factor) and anonymous takers arrive (Poisson, ``taker_rate`` a second per coin, each
+    trading an exponentially distributed ``taker_size`` USD on a random side) against the book,
+    resting orders included, in price-time priority. ``coins``: the coins that move (None:
+    every coin with a price). ``volatilities``: per-coin overrides."""
+
+    seed: int = 0
+    step_seconds: float = 1.0
+    volatility: Decimal = Decimal("0.0001")
+    taker_rate: float = 0.5
+    taker_size: Decimal = Decimal(2000)
+    coins: tuple[str, ...] | None = None
+    volatilities: dict[str, Decimal] = field(default_factory=dict)
+    # After a long pause (a state file loaded later), run at most this many steps to catch up.
+    max_catch_up_steps: int = 3600
+
+    def __post_init__(self) -> None:
+        for name in ("volatility", "taker_size"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal):
+                object.__setattr__(self, name, Decimal(str(value)))
+        object.__setattr__(
+            self,
+            "volatilities",
+            {c: v if isinstance(v, Decimal) else Decimal(str(v)) for c, v in self.volatilities.items()},
+        )
+        if self.coins is not None:
+            object.__setattr__(self, "coins", tuple(self.coins))
+        if self.step_seconds <= 0 or self.taker_rate < 0 or self.taker_size < 0 or self.volatility < 0:
+            raise ValueError("step_seconds must be positive; taker_rate, taker_size and volatility not negative")
+        if self.max_catch_up_steps < 1:
+            raise ValueError("max_catch_up_steps must be at least 1")
+
+
+@dataclass(frozen=True)
 class SimConfig:
     """Exchange-wide settings. Numbers may be given as str, int, float or Decimal."""
 
@@ -91,6 +129,29 @@ class SimConfig:
     unknown_dex: UnknownDex = "error"
     # Builder-deployed perp dexes present from the start (after any the snapshot seeds).
     dexes: tuple[DexConfig, ...] = ()
+    # Seconds between two slices of a native TWAP (the exchange: about 30). The number of
+    # slices is fixed by the duration (2 a minute), so a shorter interval compresses time.
+    twap_slice_seconds: float = 30.0
+    twap_min_minutes: int = 5
+    twap_max_minutes: int = 10_080  # 7 days, per the docs (older clients cap at 1440)
+    # USDC an address must have traded before scheduleCancel accepts a time (the exchange
+    # has such a floor but does not publish it).
+    schedule_cancel_min_volume: Decimal = Decimal(0)
+    # Refuse actions once an address's request budget (10000 + 1 per USDC traded) is spent.
+    rate_limits: bool = True
+    # The background ticker of a started sim runs due timers this often (0: only on requests,
+    # Python calls and sim.advance()).
+    tick_seconds: float = 0.1
+    # Pay hourly funding on open positions from each coin's funding rate (sim serve: on).
+    funding: bool = False
+    # Market flow (random walk of mids, taker arrivals); None: fixed books (the default).
+    flow: FlowConfig | None = None
+    # A history file (path or parsed document) for candleSnapshot/fundingHistory whose prices
+    # the sim replays (history_speed history seconds per second); None: a synthetic history
+    # drawn from history_seed.
+    history: str | Path | dict[str, Any] | None = None
+    history_seed: int = 0
+    history_speed: float = 1.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -101,6 +162,7 @@ class SimConfig:
             "maker_fee",
             "spot_taker_fee",
             "spot_maker_fee",
+            "schedule_cancel_min_volume",
         ):
             value = getattr(self, name)
             if not isinstance(value, Decimal):
@@ -114,3 +176,9 @@ class SimConfig:
         if self.unknown_dex not in ("error", "null"):
             raise ValueError(f"unknown_dex must be error or null, not {self.unknown_dex!r}")
         object.__setattr__(self, "dexes", tuple(self.dexes))
+        if self.twap_slice_seconds <= 0 or self.tick_seconds < 0:
+            raise ValueError("twap_slice_seconds must be positive and tick_seconds not negative")
+        if self.history_speed <= 0:
+            raise ValueError("history_speed must be positive")
+        if not 1 <= self.twap_min_minutes <= self.twap_max_minutes:
+            raise ValueError("twap_min_minutes must be at least 1 and at most twap_max_minutes")

@@ -48,13 +48,36 @@ class PriceMove:
     mid: Decimal
 
 
+@dataclass
+class RestingFill:
+    """Before the next ``remaining`` /exchange requests of ``action_type`` are processed, fill
+    ``fraction`` of each resting order they name (or of order ``oid``) as if a taker had just
+    traded it: the race between a cancel (or modify) and a fill."""
+
+    remaining: int
+    action_type: str
+    fraction: Decimal
+    oid: int | None = None
+
+
 class FaultPlan:
-    """Pending faults, latencies and price moves."""
+    """Pending faults, latencies, price moves and resting-order fills."""
 
     def __init__(self) -> None:
         self.faults: list[Fault] = []
         self.latencies: list[Latency] = []
         self.moves: list[PriceMove] = []
+        self.resting_fills: list[RestingFill] = []
+
+    def take_resting_fill(self, action_type: str | None) -> RestingFill | None:
+        """Consume and return the first resting fill waiting for this action type."""
+        for item in self.resting_fills:
+            if item.action_type == action_type:
+                item.remaining -= 1
+                if item.remaining <= 0:
+                    self.resting_fills.remove(item)
+                return item
+        return None
 
     def add(self, fault: Fault) -> None:
         if fault.when not in ("before", "after"):

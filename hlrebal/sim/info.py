@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from hlrebal.sim import history, info_user
 from hlrebal.sim.accounts import Account, perp_summary, spot_holds
 from hlrebal.sim.engine import Engine, OrderRecord
-from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair
+from hlrebal.sim.info_market import all_mids, fee_schedule, l2_book, meta, perp_ctx, perp_dexs, spot_ctxs, spot_meta
+from hlrebal.sim.market import Market
 from hlrebal.sim.numbers import ZERO, fmt, fmt_places, fmt_usd
 from hlrebal.sim.rules import reject_status
 
@@ -31,122 +33,6 @@ class BadRequest(Exception):
 
 class UnknownDex(Exception):
     """A dex-scoped request names a dex that perpDexs does not list."""
-
-
-def _px(value: Decimal | None) -> str | None:
-    return fmt(value) if value is not None else None
-
-
-def meta(market: Market, dex: str = "") -> dict[str, Any]:
-    builder = market.dex_by_name[dex] if dex else None
-    universe = []
-    for asset in market.dex_perps(dex):
-        entry = dict(asset.meta) if asset.meta else {}
-        entry.setdefault("szDecimals", asset.sz_decimals)
-        entry.setdefault("name", asset.name)
-        entry.setdefault("maxLeverage", asset.max_leverage)
-        if asset.only_isolated:
-            entry["onlyIsolated"] = True
-        if asset.is_delisted:
-            entry["isDelisted"] = True
-        universe.append(entry)
-    tables = builder.margin_tables if builder is not None else market.margin_tables
-    extra = builder.meta_extra if builder is not None else market.meta_extra
-    out: dict[str, Any] = {"universe": universe, "marginTables": tables}
-    out.update({k: v for k, v in extra.items() if k not in out})
-    out.setdefault("collateralToken", 0)
-    return out
-
-
-def perp_dexs(market: Market) -> list[dict[str, Any] | None]:
-    """perpDexs: null for the main dex, then one entry per builder dex."""
-    return [None, *(perp_dex_entry(d) for d in market.dexes)]
-
-
-def perp_dex_entry(dex: PerpDex) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": dex.name,
-        "fullName": dex.name,
-        "deployer": "0x" + "0" * 40,
-        "oracleUpdater": None,
-        "feeRecipient": None,
-        "assetToStreamingOiCap": [],
-    }
-    entry.update(dex.info)
-    entry["name"] = dex.name
-    return entry
-
-
-def perp_ctx(asset: PerpAsset) -> dict[str, Any]:
-    ctx: dict[str, Any] = {
-        "funding": "0.0",
-        "openInterest": "0.0",
-        "prevDayPx": _px(asset.mark) or "0.0",
-        "dayNtlVlm": "0.0",
-        "premium": "0.0",
-    }
-    ctx.update(asset.ctx)
-    mid = asset.book_mid
-    ctx["oraclePx"] = _px(asset.oracle if asset.oracle is not None else asset.mark)
-    ctx["markPx"] = _px(asset.mark)
-    ctx["midPx"] = _px(asset.mid)
-    ctx.setdefault("impactPxs", [fmt(mid), fmt(mid)] if mid is not None else None)
-    return ctx
-
-
-def spot_meta(market: Market) -> dict[str, Any]:
-    tokens = []
-    for token in market.tokens:
-        entry = dict(token.meta)
-        entry.setdefault("name", token.name)
-        entry.setdefault("szDecimals", token.sz_decimals)
-        entry.setdefault("weiDecimals", token.wei_decimals)
-        entry.setdefault("index", token.index)
-        entry.setdefault("tokenId", "0x" + format(token.index, "032x"))
-        entry.setdefault("isCanonical", False)
-        entry.setdefault("evmContract", None)
-        entry.setdefault("fullName", None)
-        tokens.append(entry)
-    universe = []
-    for pair in market.pairs:
-        entry = dict(pair.meta)
-        entry.setdefault("tokens", [pair.base.index, pair.quote.index])
-        entry.setdefault("name", pair.name)
-        entry.setdefault("index", pair.index)
-        entry.setdefault("isCanonical", pair.name == "PURR/USDC")
-        universe.append(entry)
-    out: dict[str, Any] = {"universe": universe, "tokens": tokens}
-    out.update({k: v for k, v in market.spot_meta_extra.items() if k not in out})
-    return out
-
-
-def spot_ctx(pair: SpotPair) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"prevDayPx": _px(pair.mark) or "0.0", "dayNtlVlm": "0.0", "circulatingSupply": "0.0"}
-    ctx.update(pair.ctx)
-    ctx["coin"] = pair.name
-    ctx["markPx"] = _px(pair.mark)
-    ctx["midPx"] = _px(pair.mid)
-    return ctx
-
-
-def all_mids(market: Market, dex: str = "") -> dict[str, str]:
-    """Mids of one dex's perps; the main dex's answer also carries the spot pairs."""
-    instruments: list[Any] = [*market.perps, *market.pairs] if dex == "" else list(market.dex_perps(dex))
-    mids: dict[str, str] = {}
-    for inst in instruments:
-        mid = inst.book_mid
-        if mid is not None:
-            mids[inst.coin] = fmt(mid)
-    return mids
-
-
-def l2_book(engine: Engine, coin: str) -> dict[str, Any] | None:
-    inst = engine.market.by_coin(coin)
-    if inst is None:
-        return None
-    bids, asks = engine.market.levels(inst, engine.config)
-    side = [[{"px": fmt(lv.px), "sz": fmt(lv.sz), "n": 1} for lv in levels[:20]] for levels in (bids, asks)]
-    return {"coin": coin, "time": engine.clock(), "levels": side}
 
 
 def _summary_dict(value: Decimal, ntl: Decimal, raw: Decimal, used: Decimal) -> dict[str, str]:
@@ -239,6 +125,10 @@ def spot_clearinghouse_state(engine: Engine, user: str) -> dict[str, Any]:
 
 
 def _order_wire(record: OrderRecord, frontend: bool) -> dict[str, Any]:
+    """An order as openOrders (``frontend`` False) or frontendOpenOrders, orderStatus and
+    historicalOrders show it. openOrders omits ``cloid`` when the order has none and
+    ``reduceOnly`` unless true; the frontend form always has both (cloid null), as in the
+    exchange's docs and recorded answers."""
     data: dict[str, Any] = {
         "coin": record.coin,
         "side": "B" if record.is_buy else "A",
@@ -247,22 +137,39 @@ def _order_wire(record: OrderRecord, frontend: bool) -> dict[str, Any]:
         "oid": record.oid,
         "timestamp": record.time,
         "origSz": fmt(record.sz) if record.sz is not None else "0.0",
-        "reduceOnly": record.reduce_only,
     }
-    if frontend:
-        data.update(
-            {
-                "triggerCondition": "N/A",
-                "isTrigger": False,
-                "triggerPx": "0.0",
-                "children": [],
-                "isPositionTpsl": False,
-                "orderType": "Limit",
-                "tif": record.tif,
-            }
-        )
-    data["cloid"] = record.cloid
+    if not frontend:
+        if record.reduce_only:
+            data["reduceOnly"] = True
+        if record.cloid is not None:
+            data["cloid"] = record.cloid
+        return data
+    data.update(
+        {
+            "triggerCondition": "N/A",
+            "isTrigger": False,
+            "triggerPx": "0.0",
+            "children": [],
+            "isPositionTpsl": False,
+            "reduceOnly": record.reduce_only,
+            "orderType": "Limit",
+            "tif": record.tif,
+            "cloid": record.cloid,
+        }
+    )
     return data
+
+
+def order_entry(record: OrderRecord) -> dict[str, Any]:
+    """{"order": ..., "status": ..., "statusTimestamp": ...} of orderStatus and historicalOrders."""
+    status = {"resting": "open", "error": None}.get(record.status, record.status)
+    if status is None:
+        status = reject_status(record.error or "")
+    return {
+        "order": _order_wire(record, frontend=True),
+        "status": status,
+        "statusTimestamp": record.status_time or record.time,
+    }
 
 
 def _order_dex(market: Market, coin: str) -> str:
@@ -297,14 +204,7 @@ def order_status(engine: Engine, user: str, oid: Any) -> dict[str, Any]:
         raise BadRequest("oid")
     if record is None:
         return {"status": "unknownOid"}
-    status = {"resting": "open", "filled": "filled", "canceled": "canceled"}.get(record.status)
-    if status is None:
-        status = reject_status(record.error or "")
-    wire = _order_wire(record, frontend=True)
-    return {
-        "status": "order",
-        "order": {"order": wire, "status": status, "statusTimestamp": record.status_time or record.time},
-    }
+    return {"status": "order", "order": order_entry(record)}
 
 
 def user_fills(engine: Engine, user: str) -> list[dict[str, Any]]:
@@ -321,21 +221,17 @@ def user_fees(engine: Engine, user: str) -> dict[str, Any]:
 
     return {
         "dailyUserVlm": [],
-        "feeSchedule": {
-            "cross": fmt(cfg.taker_fee),
-            "add": fmt(cfg.maker_fee),
-            "spotCross": fmt(cfg.spot_taker_fee),
-            "spotAdd": fmt(cfg.spot_maker_fee),
-        },
+        "feeSchedule": fee_schedule(engine),
         "userCrossRate": rate(acct.taker_fee if acct else None, cfg.taker_fee),
         "userAddRate": rate(acct.maker_fee if acct else None, cfg.maker_fee),
         "userSpotCrossRate": rate(acct.spot_taker_fee if acct else None, cfg.spot_taker_fee),
         "userSpotAddRate": rate(acct.spot_maker_fee if acct else None, cfg.spot_maker_fee),
         "activeReferralDiscount": "0.0",
         "trial": None,
-        "feeTrialReward": "0.0",
+        "feeTrialEscrow": "0.0",
         "nextTrialAvailableTimestamp": None,
-        "activeStakingDiscount": None,
+        "stakingLink": None,
+        "activeStakingDiscount": {"bpsOfMaxSupply": "0.0", "discount": "0.0"},
     }
 
 
@@ -367,13 +263,13 @@ def answer(engine: Engine, body: dict[str, Any]) -> Any:
     if kind == "meta":
         return meta(market, dex)
     if kind == "metaAndAssetCtxs":
-        return [meta(market, dex), [perp_ctx(a) for a in market.dex_perps(dex)]]
+        return [meta(market, dex), [perp_ctx(engine, a) for a in market.dex_perps(dex)]]
     if kind == "allPerpMetas":
         return [meta(market, d) for d in ("", *(x.name for x in market.dexes))]
     if kind == "spotMeta":
         return spot_meta(market)
     if kind == "spotMetaAndAssetCtxs":
-        return [spot_meta(market), [spot_ctx(p) for p in market.pairs]]
+        return [spot_meta(market), spot_ctxs(market)]
     if kind == "allMids":
         return all_mids(market, dex)
     if kind == "perpDexs":
@@ -402,6 +298,21 @@ def answer(engine: Engine, body: dict[str, Any]) -> Any:
         return MODE_WIRE[acct.mode] if acct is not None else "default"
     if kind == "userRole":
         return user_role(engine, _user(body))
+    if kind == "exchangeStatus":
+        return info_user.exchange_status(engine)
+    if kind in ("candleSnapshot", "fundingHistory"):
+        try:
+            if kind == "candleSnapshot":
+                return history.candle_snapshot(engine, body)
+            return history.funding_history(engine, body)
+        except history.BadRequest as e:
+            raise BadRequest(str(e)) from e
+    handler = info_user.USER_ANSWERS.get(str(kind))
+    if handler is not None:
+        try:
+            return handler(engine, _user(body), body)
+        except info_user.BadRange as e:
+            raise BadRequest(str(e)) from e
     raise BadRequest(f"unknown info type {kind!r}")
 
 

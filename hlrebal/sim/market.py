@@ -196,6 +196,9 @@ def build_side(
     return out
 
 
+Sides = tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]
+
+
 class Market:
     """All instruments, their prices and books' consumed depth."""
 
@@ -219,6 +222,7 @@ class Market:
         self.book_overrides: dict[str, BookConfig] = {}
         # coin -> (consumed bids by level index, consumed asks by level index)
         self.consumed: dict[str, tuple[dict[int, Decimal], dict[int, Decimal]]] = {}
+        self._sides: dict[str, tuple[tuple[Any, ...], Sides]] = {}  # coin -> (key, full sides)
         self._reindex()
 
     def _reindex(self) -> None:
@@ -319,15 +323,30 @@ class Market:
             return [], []
         book = self.resolved_book(inst.coin, config)
         used_bids, used_asks = self.consumed.get(inst.coin, ({}, {}))
+        full = self._full_sides(inst, mid, book)
         sides: list[list[Level]] = []
-        for is_bid, used in ((True, used_bids), (False, used_asks)):
+        for full_side, used in zip(full, (used_bids, used_asks), strict=True):
             side = []
-            for i, (px, sz) in enumerate(build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, is_bid)):
+            for i, (px, sz) in enumerate(full_side):
                 left = sz - used.get(i, ZERO)
                 if left > 0:
                     side.append(Level(i, px, left))
             sides.append(side)
         return sides[0], sides[1]
+
+    def _full_sides(self, inst: Instrument, mid: Decimal, book: ResolvedBook) -> Sides:
+        """Both unconsumed sides around ``mid``, built once per coin and price (a moving
+        market asks for the same book many times between two price steps)."""
+        key = (mid, book.spread, book.level_notional, book.levels, book.level_step, inst.sz_decimals)
+        cached = self._sides.get(inst.coin)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        sides = (
+            build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, True),
+            build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, False),
+        )
+        self._sides[inst.coin] = (key, sides)
+        return sides
 
     def consume(self, coin: str, is_bid: bool, index: int, size: Decimal) -> None:
         """Take ``size`` from level ``index`` of the bid (True) or ask side."""

@@ -492,6 +492,12 @@ def build_engine(snapshot: str | Path | dict[str, Any] | None, config: SimConfig
         engine = Engine(build_market(snap), config, clock)
         seed_user(engine, snap)
     add_config_dexes(engine.market, config)
+    from hlrebal.sim import flow, history
+
+    flow.attach(engine)
+    history.attach(engine)
+    if engine.history is not None and engine.history.kind == "file":
+        engine.tick()  # the replayed prices from the first candle on
     return engine
 
 

@@ -4,7 +4,6 @@ HTTP server, with one lock around all state."""
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -15,12 +14,14 @@ from typing import Any
 from hlrebal.sim import actions, info, seed
 from hlrebal.sim import state as state_io
 from hlrebal.sim.accounts import Account, leverage_for, perp_summary
+from hlrebal.sim.clock import ManualClock, wall_clock
 from hlrebal.sim.config import BookConfig, DexConfig, SimConfig
 from hlrebal.sim.engine import Vault
-from hlrebal.sim.faults import Fault, FaultPlan, Latency, PriceMove
+from hlrebal.sim.faults import Fault, FaultPlan
 from hlrebal.sim.market import PerpAsset
-from hlrebal.sim.numbers import to_decimal
+from hlrebal.sim.numbers import fmt, to_decimal
 from hlrebal.sim.server import DESERIALIZE, SimServer
+from hlrebal.sim.simfaults import FaultControls
 
 MODES = {
     "standard": "standard",
@@ -33,18 +34,18 @@ MODES = {
 }
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-class Simulator:
+class Simulator(FaultControls):
     """A local exchange speaking Hyperliquid's /info and /exchange.
 
     ``snapshot``: a path or dict in the snapshot format, or None for the default market.
     ``state``: a state file; when it exists the sim starts from it (the snapshot is then
     ignored), and ``autosave`` writes it after every state-changing request or call.
-    ``clock``: a callable returning epoch milliseconds (default: the wall clock).
-    The HTTP server starts on ``with Simulator(...) as sim`` or ``start()``.
+    ``clock``: a callable returning epoch milliseconds (default: the wall clock); pass a
+    ``ManualClock`` to move time only by hand. ``sim.advance(seconds)`` moves the sim's time
+    forward with any clock and runs what falls due (TWAP slices, scheduled cancels, funding,
+    market flow, history replay).
+    The HTTP server starts on ``with Simulator(...) as sim`` or ``start()``; a started sim
+    also runs due timers in the background every ``config.tick_seconds``.
     """
 
     def __init__(
@@ -56,7 +57,8 @@ class Simulator:
         clock: Callable[[], int] | None = None,
     ) -> None:
         self.config = config or SimConfig()
-        self.clock = clock or _now_ms
+        self._base_clock = clock or wall_clock
+        self._offset_ms = 0
         self.state_path = Path(state) if state is not None else None
         self.autosave = autosave
         self._lock = threading.RLock()
@@ -72,6 +74,44 @@ class Simulator:
         self._faults = FaultPlan()
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        self._ticking = threading.Event()
+
+    def clock(self) -> int:
+        """The sim's time in epoch milliseconds: its clock plus what ``advance`` added."""
+        return self._base_clock() + self._offset_ms
+
+    @property
+    def now(self) -> int:
+        return self.clock()
+
+    def advance(self, seconds: float) -> int:
+        """Move the sim's time forward by ``seconds`` and run whatever falls due; returns the
+        new time. (SDK nonces are wall-clock: more than two days ahead makes them too old.)"""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        with self._lock:
+            if isinstance(self._base_clock, ManualClock):
+                self._base_clock.advance(seconds)
+            else:
+                self._offset_ms += round(seconds * 1000)
+        self.tick()
+        return self.clock()
+
+    def tick(self) -> bool:
+        """Run the timers due by now; returns whether anything ran."""
+        with self._lock:
+            ran = self.engine.tick()
+            if ran:
+                self._changed()
+            return ran
+
+    def _tick_loop(self) -> None:
+        while not self._ticking.wait(self.config.tick_seconds):
+            try:
+                self.tick()
+            except Exception:  # a timer bug must not kill the ticker silently: keep it for the test
+                self.errors.append(traceback.format_exc())
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -86,10 +126,18 @@ class Simulator:
                 daemon=True,
             )
             self._thread.start()
+        if self._ticker is None and self.config.tick_seconds > 0:
+            self._ticking.clear()
+            self._ticker = threading.Thread(target=self._tick_loop, name="hlrebal-sim-ticker", daemon=True)
+            self._ticker.start()
         return self
 
     def stop(self) -> None:
-        """Stop the HTTP server (idempotent)."""
+        """Stop the HTTP server and the ticker (idempotent)."""
+        if self._ticker is not None:
+            self._ticking.set()
+            self._ticker.join(timeout=5)
+            self._ticker = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -126,12 +174,14 @@ class Simulator:
             self.counts[f"{endpoint}.{kind or 'invalid'}"] += 1
         if self.config.refill == "per_request":
             self.engine.market.refill()
-        self.engine.run_timers()
+        self.engine.tick()
 
     def _begin(self, endpoint: str, body: Any) -> tuple[Fault | None, float]:
         with self._lock:
             kind = self._request_kind(endpoint, body)
             self._arrive(endpoint, kind)
+            if endpoint == "exchange":
+                self._resting_fills(kind, body)
             fault = self._faults.take(endpoint, kind)
             if fault is not None:
                 self.counts["http.drop" if fault.kind == "drop" else f"http.{fault.status}"] += 1
@@ -148,6 +198,7 @@ class Simulator:
                     except info.UnknownDex:
                         return (200, None) if self.config.unknown_dex == "null" else (500, "")
                 outcome = actions.handle(self.engine, body)
+                self.engine.tick()  # what the action started and is due now (a TWAP's first slice)
                 if self.autosave:
                     self._save_if_configured()
                 return 200, outcome.payload
@@ -261,6 +312,16 @@ class Simulator:
             )
             self._changed()
 
+    def set_funding_rate(self, coin: str, rate: Decimal | str | float) -> None:
+        """A perp's hourly funding rate (its context's ``funding``; paid each hour when
+        ``SimConfig(funding=True)``)."""
+        with self._lock:
+            asset = self.engine.market.perp_by_name.get(coin)
+            if asset is None:
+                raise ValueError(f"unknown perp {coin!r}")
+            asset.ctx["funding"] = fmt(to_decimal(rate))
+            self._changed()
+
     def set_book(
         self,
         coin: str,
@@ -295,6 +356,7 @@ class Simulator:
     def account(self, address: str) -> dict[str, Any]:
         """A read-only view of an account, in Decimals, for tests."""
         with self._lock:
+            self.engine.tick()
             engine = self.engine
             acct = engine.account(address)
             if acct is None:
@@ -383,56 +445,6 @@ class Simulator:
         with self._lock:
             self.counts.clear()
 
-    # ---- faults ----------------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        n: int = 1,
-        status: int = 500,
-        endpoint: str | None = None,
-        info_type: str | None = None,
-        action_type: str | None = None,
-        when: str = "before",
-        body: str = "",
-    ) -> None:
-        """Answer the next ``n`` matching requests with HTTP ``status`` (body empty by default).
-        ``when="after"``: process the request first, then answer with the error."""
-        with self._lock:
-            self._faults.add(Fault("fail", n, status, endpoint, info_type, action_type, when, body))  # type: ignore[arg-type]
-
-    def drop_next(
-        self,
-        n: int = 1,
-        endpoint: str | None = None,
-        info_type: str | None = None,
-        action_type: str | None = None,
-        when: str = "before",
-    ) -> None:
-        """Close the connection of the next ``n`` matching requests without any answer."""
-        with self._lock:
-            self._faults.add(Fault("drop", n, 0, endpoint, info_type, action_type, when))  # type: ignore[arg-type]
-
-    def add_latency(self, seconds: float, count: int | None = None, endpoint: str | None = None) -> None:
-        """Delay answers by ``seconds`` (the next ``count`` requests, or all when None)."""
-        with self._lock:
-            self._faults.latencies.append(Latency(seconds, count, endpoint))
-
-    def reject_order(self, k: int, message: str) -> None:
-        """The k-th individual order received from now on (1-based) gets {"error": message}."""
-        if k < 1:
-            raise ValueError("k is 1-based")
-        with self._lock:
-            self.engine.pending_rejects[self.engine.orders_received + k] = message
-
-    def move_price_after(self, n_requests: int, coin: str, mid: Decimal | str | int | float) -> None:
-        """Set ``coin``'s mid (and mark, oracle) once ``n_requests`` more requests are answered."""
-        with self._lock:
-            coin = self._coin(coin)
-            if n_requests <= 0:
-                self.engine.set_price(coin, to_decimal(mid), None, None)
-            else:
-                self._faults.moves.append(PriceMove(n_requests, coin, to_decimal(mid)))
-
     def _coin(self, name: str) -> str:
         """The exchange's name of a coin: "BTC", "@107" (also given as "HYPE/USDC")."""
         inst = self.engine.market.resolve(name)
@@ -440,6 +452,44 @@ class Simulator:
             raise ValueError(f"unknown coin {name!r}")
         return inst.coin
 
-    def clear_faults(self) -> None:
+    def set_rate_limit(
+        self,
+        address: str,
+        used: int | None = None,
+        cap: int | None = None,
+        cum_vlm: Decimal | str | int | float | None = None,
+    ) -> None:
+        """Set an address's request budget: requests ``used`` so far, a fixed ``cap`` (instead
+        of 10000 + 1 per USDC traded), or its traded volume ``cum_vlm``."""
         with self._lock:
-            self._faults = FaultPlan()
+            acct = self.engine.ensure_account(address)
+            if used is not None:
+                acct.requests_used = used
+            if cap is not None:
+                acct.requests_cap = cap
+            if cum_vlm is not None:
+                acct.cum_vlm = to_decimal(cum_vlm)
+            self._changed()
+
+    def twaps(self, address: str | None = None) -> list[dict[str, Any]]:
+        """The TWAPs (of one address, or all): id, coin, side, size, executed, status, slices."""
+        with self._lock:
+            self.engine.tick()
+            out = []
+            for twap in sorted(self.engine.twaps.values(), key=lambda t: t.twap_id):
+                if address is None or twap.account == address.lower():
+                    out.append(
+                        {
+                            "twap_id": twap.twap_id,
+                            "account": twap.account,
+                            "coin": twap.coin,
+                            "is_buy": twap.is_buy,
+                            "sz": twap.sz,
+                            "executed_sz": twap.executed_sz,
+                            "executed_ntl": twap.executed_ntl,
+                            "status": twap.status,
+                            "slices": twap.slices,
+                            "done_slices": twap.done_slices,
+                        }
+                    )
+            return out

@@ -16,6 +16,7 @@ from hlrebal.sim.accounts import Account, LeverageSetting, Position, RestingOrde
 from hlrebal.sim.config import BookConfig, SimConfig
 from hlrebal.sim.engine import Agent, Engine, Fill, OrderRecord, Vault
 from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair, SpotToken
+from hlrebal.sim.records import LedgerUpdate, Twap
 
 FORMAT = 1
 
@@ -87,7 +88,10 @@ def dump(engine: Engine) -> dict[str, Any]:
             },
         },
         "accounts": [_dump_account(a) for a in engine.accounts.values()],
-        "agents": {addr: {"account": a.account, "name": a.name} for addr, a in engine.agents.items()},
+        "agents": {
+            addr: {"account": a.account, "name": a.name, "valid_until": a.valid_until}
+            for addr, a in engine.agents.items()
+        },
         "vaults": {addr: {"leader": v.leader, "kind": v.kind} for addr, v in engine.vaults.items()},
         "nonces": engine.nonces.kept,
         "open_orders": [_dump_order(o) for o in engine.open_orders.values()],
@@ -96,7 +100,33 @@ def dump(engine: Engine) -> dict[str, Any]:
         "next_oid": engine.next_oid,
         "next_tid": engine.next_tid,
         "orders_received": engine.orders_received,
+        "twaps": [_dump_twap(t) for t in engine.twaps.values()],
+        "next_twap_id": engine.next_twap_id,
+        "ledger": [asdict(u) for u in engine.ledger],
+        "funding_log": [asdict(u) for u in engine.funding_log],
+        "next_hash": engine.next_hash,
+        "last_tick": engine.last_tick,
+        "next_funding": engine.next_funding,
+        "extra": dump_extra(engine),
     }
+
+
+def dump_extra(engine: Engine) -> dict[str, Any]:
+    """State of the optional processes (market flow, history replay)."""
+    from hlrebal.sim import flow, history
+
+    return {"flow": flow.dump(engine), "history": history.dump(engine)}
+
+
+def _dump_twap(t: Twap) -> dict[str, Any]:
+    data = asdict(t)
+    for key in ("sz", "executed_sz", "executed_ntl"):
+        data[key] = str(data[key])
+    return data
+
+
+def _restore_twap(t: dict[str, Any]) -> Twap:
+    return Twap(**{**t, **{k: Decimal(t[k]) for k in ("sz", "executed_sz", "executed_ntl")}})
 
 
 def _dump_perp(p: PerpAsset) -> dict[str, Any]:
@@ -151,6 +181,11 @@ def _dump_account(a: Account) -> dict[str, Any]:
         "spot_entry_ntl": {t: str(v) for t, v in a.spot_entry_ntl.items()},
         "fees": [_d(a.taker_fee), _d(a.maker_fee), _d(a.spot_taker_fee), _d(a.spot_maker_fee)],
         "scheduled_cancel": a.scheduled_cancel,
+        "cancel_triggers": list(a.cancel_triggers),
+        "cum_vlm": str(a.cum_vlm),
+        "requests": [a.requests_used, a.requests_cap, a.requests_surplus, a.throttled_at],
+        "builders": a.builders,
+        "referrer": a.referrer,
         "dex": a.dex,
         "dexes": {name: _dump_account(part) for name, part in a.dexes.items()},
     }
@@ -171,13 +206,21 @@ def _restore_account(a: dict[str, Any]) -> Account:
     acct.spot_entry_ntl = {t: Decimal(v) for t, v in a["spot_entry_ntl"].items()}
     acct.taker_fee, acct.maker_fee, acct.spot_taker_fee, acct.spot_maker_fee = (_D(x) for x in a["fees"])
     acct.scheduled_cancel = a["scheduled_cancel"]
+    day, fired = a.get("cancel_triggers") or (0, 0)
+    acct.cancel_triggers = (int(day), int(fired))
+    acct.cum_vlm = Decimal(a.get("cum_vlm", "0"))
+    acct.requests_used, acct.requests_cap, acct.requests_surplus, acct.throttled_at = a.get(
+        "requests", [0, None, 0, None]
+    )
+    acct.builders = dict(a.get("builders") or {})
+    acct.referrer = a.get("referrer")
     acct.dexes = {name: _restore_account(part) for name, part in (a.get("dexes") or {}).items()}
     return acct
 
 
 def _dump_order(o: RestingOrder) -> dict[str, Any]:
     data = asdict(o)
-    for key in ("limit_px", "sz", "orig_sz"):
+    for key in ("limit_px", "sz", "orig_sz", "ahead"):
         data[key] = str(data[key])
     return data
 
@@ -257,6 +300,7 @@ def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -
                 "limit_px": Decimal(o["limit_px"]),
                 "sz": Decimal(o["sz"]),
                 "orig_sz": Decimal(o["orig_sz"]),
+                "ahead": Decimal(o.get("ahead", "0")),
             }
         )
         engine.open_orders[order.oid] = order
@@ -274,7 +318,22 @@ def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -
     engine.fills = [Fill(account=f["account"], data=f["data"]) for f in data["fills"]]
     engine.next_oid, engine.next_tid = data["next_oid"], data["next_tid"]
     engine.orders_received = data["orders_received"]
+    engine.twaps = {t["twap_id"]: _restore_twap(t) for t in data.get("twaps") or []}
+    engine.next_twap_id = data.get("next_twap_id", 1)
+    engine.ledger = [LedgerUpdate(**u) for u in data.get("ledger") or []]
+    engine.funding_log = [LedgerUpdate(**u) for u in data.get("funding_log") or []]
+    engine.next_hash = data.get("next_hash", 1)
+    engine.last_tick = data.get("last_tick")
+    engine.next_funding = data.get("next_funding")
+    restore_extra(engine, data.get("extra") or {})
     return engine
+
+
+def restore_extra(engine: Engine, extra: dict[str, Any]) -> None:
+    from hlrebal.sim import flow, history
+
+    flow.restore(engine, extra.get("flow"))
+    history.restore(engine, extra.get("history"))
 
 
 def write_atomic(path: str | Path, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -97,3 +98,37 @@ def order_action(
 
 def D(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+_last_nonce = [0]
+
+
+def next_nonce() -> int:
+    """A fresh, strictly rising millisecond nonce (fast loops never repeat one)."""
+    _last_nonce[0] = max(_last_nonce[0] + 1, int(time.time() * 1000))
+    return _last_nonce[0]
+
+
+def send_action(ex: Exchange, action: dict[str, Any]) -> Any:
+    """Sign an L1 action the SDK has no method for (twapOrder, twapCancel, noop, modify, ...)
+    with the SDK's own signing helper and post it through the SDK, as a client would."""
+    nonce = next_nonce()
+    signature = sign_l1_action(ex.wallet, action, ex.vault_address, nonce, ex.expires_after, False)
+    return ex._post_action(action, signature, nonce)
+
+
+def twap_action(asset: int, is_buy: bool, sz: str, minutes: int, reduce_only: bool = False) -> dict[str, Any]:
+    return {"type": "twapOrder", "twap": {"a": asset, "b": is_buy, "s": sz, "r": reduce_only, "m": minutes, "t": False}}
+
+
+# A child Python started while the test runner ignores SIGINT inherits SIG_IGN and would ignore
+# Ctrl-C; these prefixes give it back the default KeyboardInterrupt handler first.
+SIGINT_DEFAULT = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+
+
+def hlrebal_command(*args: str) -> list[str]:
+    """argv running ``hlrebal ARGS`` in a child Python that reacts to SIGINT as a terminal would."""
+    code = (
+        SIGINT_DEFAULT + f"import sys; sys.argv = ['hlrebal', *{list(args)!r}]\nfrom hlrebal.cli import main\nmain()\n"
+    )
+    return [sys.executable, "-c", code]

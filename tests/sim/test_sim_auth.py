@@ -182,7 +182,7 @@ def test_malformed_exchange_bodies_are_422(sim: Simulator) -> None:
 
 def test_unsupported_action_type(sim: Simulator) -> None:
     key, _ = funded(sim)
-    body = signed_body(key, {"type": "twapOrder", "twap": {}})
+    body = signed_body(key, {"type": "vaultTransfer", "vaultAddress": key.address, "isDeposit": True, "usd": 1})
     assert "not supported" in _err(post(sim, "exchange", body).json())
 
 
@@ -213,7 +213,7 @@ def test_schedule_cancel() -> None:
         assert len(info(s).open_orders(key.address)) == 1
         offset["ms"] = 11_000
         assert info(s).open_orders(key.address) == []
-        assert s.orders[0]["status"] == "canceled"
+        assert s.orders[0]["status"] == "scheduledCancel"  # the exchange's status for these cancels
 
 
 # ---- the nonce book on its own -------------------------------------------------------------

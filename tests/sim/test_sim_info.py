@@ -30,11 +30,21 @@ def test_meta_and_contexts(sim: Simulator) -> None:
 def test_spot_meta_and_contexts(sim: Simulator) -> None:
     client = info(sim)
     spot = client.spot_meta()
-    assert [p["name"] for p in spot["universe"]] == ["PURR/USDC", "@107"]
-    assert {t["name"]: t["index"] for t in spot["tokens"]} == {"USDC": 0, "PURR": 1, "HYPE": 150}
+    # dense, as on mainnet: the entry with index i at position i (the gaps are inert placeholders)
+    assert [p["index"] for p in spot["universe"]] == list(range(108))
+    assert [t["index"] for t in spot["tokens"]] == list(range(151))
+    assert [spot["universe"][i]["name"] for i in (0, 107)] == ["PURR/USDC", "@107"]
+    assert [spot["tokens"][i]["name"] for i in (0, 1, 150)] == ["USDC", "PURR", "HYPE"]
+    assert spot["tokens"][2]["name"] == "SIM2" and spot["universe"][1] == {
+        "tokens": [2, 0],
+        "name": "@1",
+        "index": 1,
+        "isCanonical": False,
+    }
     spot2, ctxs = client.spot_meta_and_asset_ctxs()
     assert spot2 == spot
-    assert [c["coin"] for c in ctxs] == ["PURR/USDC", "@107"]
+    assert [ctxs[i]["coin"] for i in (0, 1, 107)] == ["PURR/USDC", "@1", "@107"] and len(ctxs) == 108
+    assert ctxs[1]["midPx"] is None and "@1" not in client.all_mids()
     assert client.name_to_asset("HYPE/USDC") == 10107
     assert client.name_to_asset("PURR/USDC") == 10000
 

@@ -15,7 +15,19 @@ from hlrebal.sim import SimConfig, Simulator
 from hlrebal.sim.serve import serve
 from hlrebal.sim.state import write_atomic
 
-from sim_helpers import DEMO, D, exchange, funded, info, limit, order_action, post, signed_body, statuses
+from sim_helpers import (
+    DEMO,
+    SIGINT_DEFAULT,
+    D,
+    exchange,
+    funded,
+    info,
+    limit,
+    order_action,
+    post,
+    signed_body,
+    statuses,
+)
 
 
 def test_state_survives_save_and_load(tmp_path: Path) -> None:
@@ -133,7 +145,7 @@ def test_serve_ctrl_c_saves_and_propagates(tmp_path: Path) -> None:
 
     path = tmp_path / "ctrl-c.json"
     code = (
-        "from hlrebal.sim.serve import serve\n"
+        SIGINT_DEFAULT + "from hlrebal.sim.serve import serve\n"
         f"serve(port=0, state={str(path)!r}, ready=lambda url: print(url, flush=True))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

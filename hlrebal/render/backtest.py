@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from hlrebal.backtest.engine import RunResult
@@ -13,6 +12,20 @@ from hlrebal.backtest.fetch import FetchResult
 from hlrebal.backtest.history import when
 from hlrebal.backtest.report import BacktestReport
 from hlrebal.market import fmt_decimal
+from hlrebal.render.layout import Cell, Column, table
+
+_REPORT_COLUMNS = (
+    Column("policy", card_label=""),
+    Column("rebalances", "right"),
+    Column("turnover", "right"),
+    Column("fees", "right"),
+    Column("slippage", "right"),
+    Column("total cost", "right"),
+    Column("funding", "right"),
+    Column("drift avg", "right"),
+    Column("drift max", "right"),
+    Column("final equity", "right"),
+)
 
 
 def _usd(value: Decimal) -> str:
@@ -23,7 +36,7 @@ def _pct(value: Decimal) -> str:
     return f"{value * 100:.2f}%"
 
 
-def _row(run: RunResult) -> list[str]:
+def _row(run: RunResult) -> list[Cell]:
     return [
         run.label,
         str(run.rebalances),
@@ -47,16 +60,11 @@ def report_renderable(report: BacktestReport) -> RenderableType:
         f"({report.account_mode} account); cost {fmt_decimal(report.cost_bps)} bps a fill"
     )
     title = "policies, lowest total cost first" if report.compare else "policy"
-    table = Table(title=title, title_justify="left")
-    table.add_column("policy", no_wrap=True)
-    for name in ("rebalances", "turnover", "fees", "slippage", "total cost", "funding", "drift avg", "drift max"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("final equity", justify="right", no_wrap=True)
-    for run in report.runs:
-        table.add_row(*_row(run))
-    table.add_section()
-    table.add_row(*_row(report.hold), style="dim")
-    table.add_row(*_row(report.ideal), style="dim")
+    baselines: list[list[Cell]] = [
+        [Text(c, style="dim") if isinstance(c, str) else c for c in _row(r)] for r in (report.hold, report.ideal)
+    ]
+    rows: list[list[Cell]] = [*(_row(run) for run in report.runs), *baselines]
+    policies = table(_REPORT_COLUMNS, rows, title=title)
     lines = [
         "turnover: traded notional / average equity; drift: the largest |weight - target| after each close's trades; "
         "total cost: fees + slippage (funding apart)",
@@ -65,26 +73,35 @@ def report_renderable(report: BacktestReport) -> RenderableType:
     ]
     lines += [f"note: {n}" for n in report.notes]
     lines += [f"stopped: {r.label}: {r.stopped}" for r in report.runs if r.stopped]
-    return Group(head, table, Text("\n".join(lines), style="dim"))
+    return Group(head, policies, Text("\n".join(lines), style="dim"))
 
 
 def fetch_renderable(result: FetchResult, path: str) -> RenderableType:
     """What a history fetch wrote."""
-    table = Table(title=f"history written to {path}", title_justify="left")
-    for name in ("coin", "kind", "candles", "first", "last", "funding entries"):
-        table.add_column(name)
     doc = result.document
+    cells: list[list[Cell]] = []
     for coin in result.coins:
         rows = doc["candleSnapshot"][coin.key]
         funding = doc["fundingHistory"].get(coin.key)
-        table.add_row(
-            coin.key if coin.key == coin.wire else f"{coin.key} ({coin.wire})",
-            "perp" if coin.perp else "spot",
-            f"{len(rows):,}",
-            when(rows[0]["t"]),
-            when(rows[-1]["t"]),
-            f"{len(funding):,}" if funding is not None else "-",
+        cells.append(
+            [
+                coin.key if coin.key == coin.wire else f"{coin.key} ({coin.wire})",
+                "perp" if coin.perp else "spot",
+                f"{len(rows):,}",
+                when(rows[0]["t"]),
+                when(rows[-1]["t"]),
+                f"{len(funding):,}" if funding is not None else "-",
+            ]
         )
+    columns = (
+        Column("coin", card_label=""),
+        Column("kind", card_label=""),
+        Column("candles", "right"),
+        Column("first", wrap=True),
+        Column("last", wrap=True),
+        Column("funding entries", "right", card_label="funding"),
+    )
+    written = table(columns, cells, title=f"history written to {path}")
     asked = ", ".join(f"{n} {k}" for k, n in sorted(result.requests.items()))
     lines = [f"requests: {asked}"] + [f"note: {n}" for n in result.notes]
-    return Group(table, Text("\n".join(lines), style="dim"))
+    return Group(written, Text("\n".join(lines), style="dim"))
