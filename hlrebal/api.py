@@ -19,9 +19,11 @@ and :func:`execute` resolve their settings as the command line does: the argumen
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hlrebal.approval import DEFAULT_MAX_PLAN_AGE, DEFAULT_MAX_PRICE_MOVE, ApprovedPlan, Limits
 from hlrebal.errors import BadInputError, HlrebalError
 from hlrebal.policy import PLANNING_KEYS, Policy
 from hlrebal.snapshot import Snapshot
@@ -120,7 +122,7 @@ def plan(snapshot: Snapshot, targets: TargetsSource | Document, policy: Policy |
 
 
 def execute(
-    targets: TargetsSource | Document,
+    targets: TargetsSource | Document | ApprovedPlan,
     *,
     address: str | None = None,
     network: str | None = None,
@@ -134,8 +136,16 @@ def execute(
     profile: str | None = None,
     cancel_open_orders: bool = False,
     progress: Callable[[str], None] | None = None,
+    max_price_move: Decimal | str | None = None,
+    max_plan_age: Decimal | str | None = None,
 ) -> ExecutionReport:
     """Plan and execute, unattended (calling this is the confirmation), and read the account back.
+
+    ``targets`` may also be an :class:`~hlrebal.approval.ApprovedPlan` (:func:`hlrebal.load_plan`):
+    then exactly that plan is executed, as ``hlrebal execute --plan FILE`` does, once the account is
+    checked to be the one it was made from and prices within ``max_price_move`` (default 0.01) of
+    the plan's, the plan younger than ``max_plan_age`` seconds (default 600); otherwise
+    :class:`~hlrebal.errors.GuardError` (exit 4) and nothing is sent.
 
     Everything runs as ``hlrebal execute --yes`` runs it: the run lock, the journal (``journal``,
     default in the state directory), reconciliation of an earlier run's orders, the guards, phases
@@ -165,8 +175,13 @@ def execute(
     base = settings(None)
     journal_file = _path(journal) or default_journal(base)
     document: Document | None = None
+    approved = targets if isinstance(targets, ApprovedPlan) else None
+    limits = Limits(
+        max_price_move=Decimal(str(max_price_move)) if max_price_move is not None else DEFAULT_MAX_PRICE_MOVE,
+        max_plan_age=Decimal(str(max_plan_age)) if max_plan_age is not None else DEFAULT_MAX_PLAN_AGE,
+    )
     try:
-        document = load_targets(targets)
+        document = targets.document if isinstance(targets, ApprovedPlan) else load_targets(targets)
         resolved = settings(document)
         with connect(resolved, demo=demo, key_file=_path(key_file), need_signer=True) as conn:
             result = execute_run(
@@ -177,6 +192,8 @@ def execute(
                 journal_file=journal_file,
                 assume_yes=True,
                 cancel_open_orders=cancel_open_orders,
+                approved=approved,
+                limits=limits,
             )
     except HlrebalError as e:
         account = base.settings.vault or base.settings.account_address

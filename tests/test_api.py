@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import hlrebal
+import hlrebal.render
 from hlrebal.journal import read_entries
 from hlrebal.sim import Simulator
 
@@ -117,3 +118,27 @@ def test_execute_direct_actions_and_the_errors_it_raises(sim: Simulator, key_fil
     assert refused.outcome == "refused" and refused.exit_code == 4 and len(sim.orders) == 1
     ends = [e for e in read_entries(journal) if e["event"] == "run_end"]
     assert [e["exit_code"] for e in ends] == [0, 2, 4]  # every call is in the journal, failed or not
+
+
+def test_an_approved_plan_file_executes_exactly_or_is_refused(
+    sim: Simulator, owner: str, key_file: Path, tmp_path: Path
+) -> None:
+    from hlrebal.approval import approve, save_plan
+
+    snapshot = hlrebal.read_snapshot(owner, api_url=sim.url)
+    document = hlrebal.load_targets(ANSWER)
+    made = hlrebal.plan(snapshot, document)
+    path = tmp_path / "plan.json"
+    save_plan(approve(made, document, snapshot, json.dumps(ANSWER), str(path)), path)
+    approved = hlrebal.load_plan(path)
+    assert approved.plan == made and approved.plan_hash == hlrebal.render.plan_json(made)["plan_hash"]
+    sim.set_price("BTC", "86900")  # +1.5%
+    with pytest.raises(hlrebal.GuardError, match=r"prices moved more than --max-price-move 0\.01"):
+        hlrebal.execute(approved, api_url=sim.url, key_file=key_file, journal=tmp_path / "j.jsonl")
+    assert sim.orders == []
+    report = hlrebal.execute(
+        approved, api_url=sim.url, key_file=key_file, journal=tmp_path / "j.jsonl", max_price_move="0.05"
+    )
+    assert report.outcome == "done", report.message
+    sent = [(o["coin"], D(str(o["sz"])), D(str(o["px"]))) for o in sim.orders[:2]]
+    assert sent == [(t.coin, t.size, t.limit_price) for t in made.trades]
