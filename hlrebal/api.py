@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hlrebal.approval import DEFAULT_MAX_PLAN_AGE, DEFAULT_MAX_PRICE_MOVE, ApprovedPlan, Limits
+from hlrebal.approval import ApprovedPlan, Limits
 from hlrebal.errors import BadInputError, HlrebalError
 from hlrebal.policy import PLANNING_KEYS, Policy
 from hlrebal.snapshot import Snapshot
@@ -176,10 +176,7 @@ def execute(
     journal_file = _path(journal) or default_journal(base)
     document: Document | None = None
     approved = targets if isinstance(targets, ApprovedPlan) else None
-    limits = Limits(
-        max_price_move=Decimal(str(max_price_move)) if max_price_move is not None else DEFAULT_MAX_PRICE_MOVE,
-        max_plan_age=Decimal(str(max_plan_age)) if max_plan_age is not None else DEFAULT_MAX_PLAN_AGE,
-    )
+    limits = Limits.of(max_price_move, max_plan_age)
     try:
         document = targets.document if isinstance(targets, ApprovedPlan) else load_targets(targets)
         resolved = settings(document)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,27 @@ class Limits:
     """The largest move of a traded coin's reference price, as a fraction (0.01 is 1%)."""
     max_plan_age: Decimal = DEFAULT_MAX_PLAN_AGE
     """Seconds since the account state the plan was made from was read."""
+
+    @classmethod
+    def of(cls, max_price_move: object = None, max_plan_age: object = None) -> Limits:
+        """Limits from user values (strings, numbers; None for the default); exit 2 for a value
+        that is not a number above 0."""
+        return cls(
+            max_price_move=_positive(max_price_move, "--max-price-move", DEFAULT_MAX_PRICE_MOVE),
+            max_plan_age=_positive(max_plan_age, "--max-plan-age", DEFAULT_MAX_PLAN_AGE),
+        )
+
+
+def _positive(value: object, flag: str, default: Decimal) -> Decimal:
+    if value is None:
+        return default
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        number = Decimal(-1)
+    if not number.is_finite() or number <= 0:
+        raise BadInputError(f"{flag} {str(value)!r}: must be a number above 0")
+    return number
 
 
 class PlanFileError(BadInputError):

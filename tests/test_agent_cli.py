@@ -160,3 +160,19 @@ def test_the_plan_hash_is_stable_and_covers_every_trade(tmp_path: Path) -> None:
     assert first["plan_hash"] == again["plan_hash"] == plan_hash(first)
     first["trades"][0]["limit_price"] = "85000"
     assert plan_hash(first) != again["plan_hash"]
+
+
+def test_backtest_reads_an_agents_answer_from_stdin_and_refuses_direct_actions(tmp_path: Path) -> None:
+    from hlrebal.backtest import save_history
+
+    from backtest_helpers import history_doc, walk
+
+    closes = {"BTC": walk(60, 90_000, 0.012, seed=41), "ETH": walk(60, 3_000, 0.015, seed=42)}
+    history = tmp_path / "h.json"
+    save_history(history_doc(closes, rate="0.0000125"), history)
+    args = ["backtest", "-", "--history", str(history), "--demo", "--json"]
+    r = runner.invoke(app, args, input=json.dumps(ORIGINAL))
+    assert r.exit_code == 0, r.stderr
+    actions = json.dumps({"actions": [{"action_type": "close", "coin": "BTC"}]})
+    refused = runner.invoke(app, args, input=actions)
+    assert refused.exit_code == 2 and "needs target weights" in json.loads(refused.stdout)["message"]

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from hlrebal.approval import Limits
     from hlrebal.config import Resolved
     from hlrebal.errors import HlrebalError
     from hlrebal.targets import Document, Targets
@@ -182,27 +183,9 @@ def load_document_arg(
     return parse_document(text, source), text
 
 
-def approval_limits(max_price_move: str | None, max_plan_age: str | None) -> Any:
+def approval_limits(max_price_move: str | None, max_plan_age: str | None) -> Limits:
     """The :class:`~hlrebal.approval.Limits` of ``--max-price-move`` and ``--max-plan-age``
     (exit 2 for a value that is not a positive number)."""
-    from decimal import Decimal, InvalidOperation
-
     from hlrebal.approval import Limits
-    from hlrebal.errors import BadInputError
 
-    def positive(value: str | None, flag: str, default: Decimal) -> Decimal:
-        if value is None:
-            return default
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            number = Decimal(-1)
-        if not number.is_finite() or number <= 0:
-            raise BadInputError(f"{flag} {value!r}: must be a number above 0")
-        return number
-
-    defaults = Limits()
-    return Limits(
-        max_price_move=positive(max_price_move, "--max-price-move", defaults.max_price_move),
-        max_plan_age=positive(max_plan_age, "--max-plan-age", defaults.max_plan_age),
-    )
+    return Limits.of(max_price_move, max_plan_age)
