@@ -170,10 +170,10 @@ class TestExtractJson:
         import time
 
         start = time.monotonic()
-        for text in ('{"a":' * 150_000, "{" * 1_000_000, '"' * 500_000 + "{}", "}{" * 500_000):
+        for text in ('{"a":' * 50_000, "{" * 250_000, '"' * 125_000 + "{}", "}{" * 125_000):
             with contextlib.suppress(TargetFileError):
                 extract_json(text, SRC)
-        assert time.monotonic() - start < 8
+        assert time.monotonic() - start < 4  # linear: a whole 1 MiB answer takes about a second
 
 
 def test_the_schema_accepts_each_shape_and_refuses_a_mixture() -> None:
