@@ -30,7 +30,7 @@ from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan, plan_document
 from hlrebal.policy import PLANNING_KEYS, Policy
 from hlrebal.render import plan_hash, plan_json
-from hlrebal.snapshot import Snapshot
+from hlrebal.snapshot import CASH_TOKEN, Snapshot
 from hlrebal.targets import Document, parse_document
 
 PLAN_FILE_VERSION = 1
@@ -237,23 +237,38 @@ def check_unchanged(approved: ApprovedPlan, live: Snapshot, max_price_move: Deci
 
 def account_changes(stored: Snapshot, live: Snapshot) -> list[str]:
     """What differs between two reads of an account beyond lot rounding (and, for cash, beyond
-    :data:`CASH_TOLERANCE` of equity)."""
+    :data:`CASH_TOLERANCE` of equity; cash is counted without the positions' value, so that a price
+    move is not taken for a deposit)."""
     out: list[str] = []
     for coin in sorted(set(stored.positions) | set(live.positions)):
         before, after = _szi(stored, coin), _szi(live, coin)
         if abs(after - before) >= _lot(live, coin):
             out.append(f"{coin} position {fmt_decimal(before)} -> {fmt_decimal(after)}")
-    tolerance = CASH_TOLERANCE * max(stored.equity, _ZERO)
-    for token in sorted(set(stored.spot_balances) | set(live.spot_balances)):
+    for token in sorted((set(stored.spot_balances) | set(live.spot_balances)) - {CASH_TOKEN}):
         before, after = _balance(stored, token), _balance(live, token)
-        pair = live.spot_pair_of(token)
-        step = tolerance if token == "USDC" else Decimal(1).scaleb(-pair.sz_decimals) if pair else Decimal("1e-8")
-        if abs(after - before) > step:
+        pair = live.spot_pair_of(token) or stored.spot_pair_of(token)
+        if abs(after - before) >= (Decimal(1).scaleb(-pair.sz_decimals) if pair else Decimal("1e-8")):
             out.append(f"{token} balance {fmt_decimal(before)} -> {fmt_decimal(after)}")
-    for dex in ["", *sorted(set(stored.dexes) | set(live.dexes))]:
-        before, after = _perp_cash(stored, dex), _perp_cash(live, dex)
+    tolerance = CASH_TOLERANCE * max(stored.equity, _ZERO)
+    for what, before, after in _cash(stored, live):
         if abs(after - before) > tolerance:
-            out.append(f"{'dex ' + dex if dex else 'perp'} USDC {before:,.2f} -> {after:,.2f}")
+            out.append(f"{what} {before:,.2f} -> {after:,.2f}")
+    return out
+
+
+def _cash(stored: Snapshot, live: Snapshot) -> list[tuple[str, Decimal, Decimal]]:
+    """Each cash balance, before and after: on a unified account the one USDC balance (less the
+    perp positions' value it holds), on a standard one perp USDC and spot USDC; each builder dex's."""
+    out = []
+    if stored.unified or live.unified:
+        out.append(("USDC", stored.spot_usdc - _held(stored, ""), live.spot_usdc - _held(live, "")))
+    else:
+        out.append(("perp USDC", stored.account_value - _held(stored, ""), live.account_value - _held(live, "")))
+        out.append(("spot USDC", stored.spot_usdc, live.spot_usdc))
+    for dex in sorted(set(stored.dexes) | set(live.dexes)):
+        before = (stored.dexes[dex].account_value if dex in stored.dexes else _ZERO) - _held(stored, dex)
+        after = (live.dexes[dex].account_value if dex in live.dexes else _ZERO) - _held(live, dex)
+        out.append((f"dex {dex} USDC", before, after))
     return out
 
 
@@ -286,16 +301,11 @@ def _balance(snap: Snapshot, token: str) -> Decimal:
     return balance.total if balance is not None else _ZERO
 
 
-def _perp_cash(snap: Snapshot, dex: str) -> Decimal:
-    """A perp clearinghouse's cash ("" the main one): its value less its positions' at the mark
-    (so that a price move is not taken for a deposit)."""
-    if dex:
-        account = snap.dexes.get(dex)
-        value = account.account_value if account is not None else _ZERO
-    else:
-        value = snap.account_value
+def _held(snap: Snapshot, dex: str) -> Decimal:
+    """The value of a perp clearinghouse's positions at the mark ("" the main one)."""
+    value = _ZERO
     for coin, position in snap.positions.items():
         market = snap.assets.get(coin)
         if market is not None and market.dex == dex:
-            value -= position.szi * (market.mark or market.reference_price or _ZERO)
+            value += position.szi * (market.mark or market.reference_price or _ZERO)
     return value
