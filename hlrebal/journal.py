@@ -228,7 +228,11 @@ def summarize_runs(path: Path, last: int) -> list[dict[str, Any]]:
                 network=e.get("network"),
                 targets=e.get("targets"),
                 targets_sha256=e.get("targets_sha256"),
+                strategy=e.get("selected_strategy"),
+                plan_hash=e.get("plan_hash"),
             )
+        elif kind == "plan" and e.get("round") == 0 and isinstance(e.get("plan"), dict) and not info.get("plan_hash"):
+            info["plan_hash"] = e["plan"].get("plan_hash")  # the plan the run confirmed
         elif kind == "order_sent":
             info["orders_sent"] += 1
         elif kind == "order_result" and Decimal(str(e.get("filled_size") or "0")) > 0:

@@ -7,20 +7,24 @@ whatever happens in between (an error, a refusal, Ctrl-C).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from hlrebal import planner
+from hlrebal.approval import ApprovedPlan, Limits, check_account, check_age, check_unchanged, execution_policy
 from hlrebal.config import Resolved, state_dir
 from hlrebal.errors import ExitCode, GuardError, HlrebalError
 from hlrebal.execution import ExecutionReport, Executor, new_run_id, outcome_of, reconcile
 from hlrebal.execution.reconciliation import reconcile_twaps
+from hlrebal.execution.scope import Scope
 from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.journal import Journal, RunLock, refused_dust, unresolved_orders, unresolved_twaps
 from hlrebal.render import plan_json
 from hlrebal.session import Connection
-from hlrebal.targets import Targets
+from hlrebal.snapshot import Snapshot
+from hlrebal.targets import Document
 
 
 class RunUI(Protocol):
@@ -52,7 +56,7 @@ def default_journal(resolved: Resolved) -> Path:
 
 def execute_run(
     conn: Connection,
-    targets: Targets,
+    targets: Document,
     resolved: Resolved,
     ui: RunUI,
     *,
@@ -60,10 +64,16 @@ def execute_run(
     assume_yes: bool,
     cancel_open_orders: bool = False,
     settings: ExecutionSettings | None = None,
+    approved: ApprovedPlan | None = None,
+    limits: Limits | None = None,
 ) -> RunResult:
     """Run one execution; raises domain errors (lock held, bad targets, not confirmed) unchanged.
 
-    ``settings`` (the style and its timers) default to the resolved configuration's.
+    ``settings`` (the style and its timers) default to the resolved configuration's. With
+    ``approved`` (``execute --plan FILE``, the MCP server's ``execute_plan``) the run trades that
+    plan, not a new one: after the checks of :mod:`hlrebal.approval` (the plan's account and
+    network, its age, the account unchanged, prices within ``limits``), its orders go as given and
+    later rounds finish only its own trades (:class:`hlrebal.execution.scope.Scope`).
     """
     assert conn.client is not None and conn.key is not None
     settings = settings or resolved.execution
@@ -89,6 +99,11 @@ def execute_run(
             key_source=conn.key.source,
             targets=targets.source,
             targets_sha256=targets.sha256,
+            document=targets.kind,
+            selected_strategy=targets.strategy,
+            reasoning=targets.reasoning,
+            plan_hash=approved.plan_hash if approved is not None else None,
+            plan_file=approved.source if approved is not None else None,
             policy=resolved.policy.model_dump(mode="json"),
             execution=settings.model_dump(mode="json"),
         )
@@ -97,9 +112,16 @@ def execute_run(
                 before = conn.client.log.copy()
                 conn.client.log.stage = "start"
                 reconciled = _reconcile_earlier_runs(conn, journal, journal_file, ui)
-                snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
-                planner.check_targets(snap, targets, resolved.policy)
-                confirmed = planner.plan(snap, targets, resolved.policy)
+                if approved is None:
+                    snap = conn.read(spot=targets.mentions_spot, dexes=targets.dexes)
+                    planner.check_document(snap, targets, resolved.policy)
+                    confirmed = planner.plan_document(snap, targets, resolved.policy)
+                    # Later rounds re-plan the rest: direct actions as the sizes their coins end at.
+                    weights, policy = planner.planning_basis(snap, targets, resolved.policy)
+                else:
+                    snap, confirmed = _approved_read(conn, approved, limits or Limits())
+                    policy = execution_policy(approved, resolved.policy)
+                    weights, _ = planner.planning_basis(approved.snapshot, targets, policy)
                 journal.record("plan", round=0, plan=plan_json(confirmed))
                 ui.show_plan(confirmed)
                 if not confirmed.is_empty and not assume_yes and not ui.confirm(confirmed):
@@ -107,8 +129,8 @@ def execute_run(
                 executor = Executor(
                     client=conn.client,
                     user=conn.user,
-                    targets=targets,
-                    policy=resolved.policy,
+                    targets=weights,
+                    policy=policy,
                     journal=journal,
                     progress=ui.progress,
                     should_stop=ui.should_stop,
@@ -119,6 +141,7 @@ def execute_run(
                     can_transfer=conn.signer == conn.user and conn.vault is None,
                     run_id=run_id,
                     settings=settings,
+                    scope=Scope.of(confirmed) if approved is not None else None,
                 )
                 report = executor.run(confirmed, snap)
                 report.reconciled = reconciled
@@ -159,6 +182,18 @@ def _reconcile_earlier_runs(conn: Connection, journal: Journal, journal_file: Pa
         ui.notice(f"cancelling and counting {len(twaps)} TWAP(s) an earlier run left running")
         reconciled += reconcile_twaps(conn.client, conn.user, journal, twaps)
     return reconciled
+
+
+def _approved_read(conn: Connection, approved: ApprovedPlan, limits: Limits) -> tuple[Snapshot, planner.Plan]:
+    """The live account, checked against the approved plan's (exit 2 or 4 when it is not the same),
+    and the plan to send: the approved one, as it is."""
+    check_account(approved, conn.user, conn.network_label)
+    check_age(approved, time.time(), limits.max_plan_age)
+    basis = approved.snapshot
+    snap = conn.read(spot=basis.has_spot_state or approved.document.mentions_spot, dexes=tuple(basis.dexes))
+    check_unchanged(approved, snap, limits.max_price_move)
+    # Checked against this read: the approved trades (sizes, limit prices) go as they are.
+    return snap, approved.plan.model_copy(update={"snapshot_time": snap.time})
 
 
 def record_failed_run(journal_file: Path, error: HlrebalError, *, targets: str | None, account: str | None) -> None:

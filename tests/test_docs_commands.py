@@ -114,7 +114,8 @@ def why_not_run(shown: Shown) -> str | None:
     if args[:1] == ("execute",) and "--yes" not in args and "-y" not in args and shown.expected == 0:
         return "a terminal to answer the confirmation prompt"
     for arg in args:
-        if arg.endswith(".json") and not arg.startswith("-") and not (ROOT / arg).exists():
+        # ./FILE is the page's scratch folder: written by a command above it (-o ./FILE, > ./FILE)
+        if arg.endswith(".json") and not arg.startswith(("-", "./")) and not (ROOT / arg).exists():
             return f"a file the reader writes ({arg})"
     return None
 

@@ -436,7 +436,8 @@ def test_summaries_count_every_fill_and_reconciled_fills_for_the_run_that_sent_t
         {"ts": 3, "run": "old", "event": "run_start"},
     ]), 5)}  # fmt: skip
     assert lost["old"] == {"run": "old", "orders_sent": 0, "orders_filled": 1, "rounds": 0, "started": 3,
-                           "account": None, "network": None, "targets": None, "targets_sha256": None}  # fmt: skip
+                           "account": None, "network": None, "targets": None, "targets_sha256": None,
+                           "strategy": None, "plan_hash": None}  # fmt: skip
 
 
 def test_locks_live_in_the_state_folders_locks_directory(tmp_path: Path) -> None:

@@ -771,12 +771,10 @@ class TestSchema:
         assert json.loads(text) == doc
         assert doc["$schema"].startswith("https://json-schema.org/")
         assert "title" in doc
-        assert isinstance(doc["oneOf"], list) and len(doc["oneOf"]) == 2
+        assert isinstance(doc["oneOf"], list) and len(doc["oneOf"]) == 3  # structured, bare, actions
 
     def _branches(self) -> tuple[dict, dict]:
-        structured, bare = schema()["oneOf"]
-        if "target_allocation" not in structured.get("properties", {}):
-            structured, bare = bare, structured
+        structured, bare, _actions = schema()["oneOf"]
         return structured, bare
 
     def test_structured_shape_described(self) -> None:
@@ -793,7 +791,7 @@ class TestSchema:
         _, bare = self._branches()
         assert bare["type"] == "object"
         assert bare["additionalProperties"] == {"type": "number"}
-        assert bare["not"] == {"required": ["target_allocation"]}
+        assert bare["not"] == {"anyOf": [{"required": ["target_allocation"]}, {"required": ["actions"]}]}
 
     def test_policy_lists_only_planning_preferences(self) -> None:
         structured, _ = self._branches()
@@ -859,7 +857,8 @@ class TestMessages:
             ('"x"', "f.json: must be a JSON object, not a string"),
             (
                 '{"target_allocation": {"BTC": 0.5}, "polcy": {}}',
-                "f.json: key 'polcy': unknown top-level key; allowed: target_allocation, policy",
+                "f.json: key 'polcy': unknown top-level key (did you mean 'policy'?); allowed: target_allocation, policy, "
+                "selected_strategy, reasoning",
             ),
             ('{"target_allocation": 5}', "f.json: target_allocation: must be an object of weights, not a number"),
             (TA % "[]", "f.json: policy: must be an object, not an array"),

@@ -14,6 +14,7 @@ The rooms, one per command group, assembled into :data:`app` below:
 - ``demo``: ``demo reset`` and ``sim serve``, the paper exchanges;
 - ``schema``: the target file's JSON Schema;
 - ``backtest``: ``backtest`` and ``history fetch``, choosing a policy from history;
+- ``mcp``: ``hlrebal mcp``, the tools served to LLM clients (the SDK loads only when it serves);
 - ``options``: the options commands share, and which of them are settings;
 - ``common``: consoles, errors to exit codes, JSON output, settings and targets.
 
@@ -28,7 +29,7 @@ from typing import Annotated
 
 import typer
 
-from hlrebal.cli import account, backtest, config, demo, execute, plan, schema
+from hlrebal.cli import account, backtest, config, demo, execute, mcp, plan, schema
 from hlrebal.cli.common import HlrebalGroup
 
 app = typer.Typer(
@@ -70,6 +71,7 @@ app.add_typer(demo.sim_app, name="sim")
 app.command("schema")(schema.schema)
 app.command("backtest")(backtest.backtest_cmd)
 app.add_typer(backtest.history_app, name="history")
+app.command("mcp")(mcp.mcp_cmd)
 
 
 def main() -> None:

@@ -20,9 +20,10 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from hlrebal.approval import Limits
     from hlrebal.config import Resolved
     from hlrebal.errors import HlrebalError
-    from hlrebal.targets import Targets
+    from hlrebal.targets import Document, Targets
 
 T = TypeVar("T")
 
@@ -132,7 +133,7 @@ def _usage_error(e: ClickException, *, json_mode: bool) -> NoReturn:
 def resolve_settings(
     *,
     flags: dict[str, Any],
-    targets: Targets | None,
+    targets: Document | None,
     config: Path | None,
     profile: str | None,
 ) -> Resolved:
@@ -148,10 +149,9 @@ def resolve_settings(
     )
 
 
-def load_targets_arg(path: Path | None, config: Path | None, profile: str | None) -> Targets:
+def targets_path(path: Path | None, config: Path | None, profile: str | None) -> Path:
     """The target file given on the command line, else the configuration's ``targets``."""
     from hlrebal.errors import BadInputError
-    from hlrebal.targets import load_targets
 
     if path is None:
         resolved = resolve_settings(flags={}, targets=None, config=config, profile=profile)
@@ -161,4 +161,31 @@ def load_targets_arg(path: Path | None, config: Path | None, profile: str | None
                 hint="pass TARGETS (e.g. sample_targets/balanced.json) or set `targets` in the configuration",
             )
         path = resolved.settings.targets
-    return load_targets(path)
+    return path
+
+
+def load_targets_arg(path: Path | None, config: Path | None, profile: str | None) -> Targets:
+    """The target weights given on the command line (``-`` for stdin), else the configuration's."""
+    from hlrebal.targets import load_targets
+
+    return load_targets(targets_path(path, config, profile))
+
+
+def load_document_arg(
+    path: Path | None, config: Path | None, profile: str | None, *, extract: bool = False
+) -> tuple[Document, str]:
+    """The target or direct-action document given on the command line (``-`` for stdin; with
+    ``extract`` the one JSON object of a free-text answer), else the configuration's; and the JSON
+    text it was read from (what a plan file keeps)."""
+    from hlrebal.targets import parse_document, read_document_text
+
+    text, source = read_document_text(targets_path(path, config, profile), extract=extract)
+    return parse_document(text, source), text
+
+
+def approval_limits(max_price_move: str | None, max_plan_age: str | None) -> Limits:
+    """The :class:`~hlrebal.approval.Limits` of ``--max-price-move`` and ``--max-plan-age``
+    (exit 2 for a value that is not a positive number)."""
+    from hlrebal.approval import Limits
+
+    return Limits.of(max_price_move, max_plan_age)

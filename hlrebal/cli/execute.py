@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hlrebal.cli.common import guarded, load_targets_arg, out_console, print_json, resolve_settings
+from hlrebal.cli.common import (
+    approval_limits,
+    guarded,
+    load_document_arg,
+    out_console,
+    print_json,
+    resolve_settings,
+)
 from hlrebal.cli.options import (
     AddressOpt,
     ApiUrlOpt,
@@ -24,6 +31,7 @@ from hlrebal.cli.options import (
     CancelOpenOpt,
     ConfigOpt,
     DemoOpt,
+    ExtractJsonOpt,
     FeeRateOpt,
     JournalOpt,
     JsonOpt,
@@ -34,6 +42,8 @@ from hlrebal.cli.options import (
     MaxDevOpt,
     MaxLevOpt,
     MaxOrderOpt,
+    MaxPlanAgeOpt,
+    MaxPriceMoveOpt,
     MaxRoundsOpt,
     MaxSlipOpt,
     MaxTurnoverOpt,
@@ -59,13 +69,27 @@ from hlrebal.cli.options import (
 from hlrebal.cli.ui import CliRun, live_status
 
 if TYPE_CHECKING:
+    from hlrebal.approval import ApprovedPlan, Limits
     from hlrebal.config import Resolved
     from hlrebal.runner import RunResult
-    from hlrebal.targets import Targets
+    from hlrebal.targets import Document
+
+
+PlanFileOpt = Annotated[
+    Path | None,
+    typer.Option("--plan", help="Execute exactly this plan, written by `hlrebal plan ... -o FILE` (give no TARGETS)."),
+]
+#: the settings a saved plan keeps from when it was made
+PLANNING_FLAGS = ("band", "band_relative", "trade_to", "untargeted", "untargeted_spot", "min_trade_value", "slippage",
+                  "leverage")  # fmt: skip
 
 
 def execute_cmd(
     targets: TargetsArg = None,
+    plan_file: PlanFileOpt = None,
+    extract_json: ExtractJsonOpt = False,
+    max_price_move: MaxPriceMoveOpt = None,
+    max_plan_age: MaxPlanAgeOpt = None,
     yes: YesOpt = False,
     demo: DemoOpt = False,
     json_out: JsonOpt = False,
@@ -103,11 +127,13 @@ def execute_cmd(
     patience: PatienceOpt = None,
     twap_minutes: TwapMinutesOpt = None,
 ) -> None:
-    """Plan, confirm (or --yes), place the orders, read the account back and report how close it got."""
+    """Plan, confirm (or --yes), place the orders, read the account back and report how close it got;
+    with --plan FILE, execute exactly a plan made and reviewed before."""
     flags = flags_from(locals())
-    guarded(
-        json_out,
-        lambda: execute_flow(
+
+    def body() -> None:
+        limits = _plan_options(plan_file, targets, extract_json, flags, max_price_move, max_plan_age)
+        execute_flow(
             command="execute",
             targets=targets,
             snapshot=snapshot,
@@ -122,8 +148,42 @@ def execute_cmd(
             flags=flags,
             quiet=quiet,
             log_file=log_file,
-        ),
-    )
+            extract_json=extract_json,
+            plan_file=plan_file,
+            limits=limits,
+        )
+
+    guarded(json_out, body)
+
+
+def _plan_options(
+    plan_file: Path | None,
+    targets: Path | None,
+    extract_json: bool,
+    flags: dict[str, Any],
+    max_price_move: str | None,
+    max_plan_age: str | None,
+) -> Limits | None:
+    """--plan's own limits, and the options that cannot go with it (or without it): exit 2."""
+    from hlrebal.errors import BadInputError
+
+    if plan_file is None:
+        if max_price_move is not None or max_plan_age is not None:
+            raise BadInputError("--max-price-move and --max-plan-age apply to --plan FILE only")
+        return None
+    if targets is not None or extract_json:
+        raise BadInputError(
+            "--plan executes a saved plan: give no TARGETS (nor --extract-json)",
+            hint="the plan file holds the document it was made from",
+        )
+    planning = [f"--{k.replace('_', '-')}" for k in PLANNING_FLAGS if k in flags]
+    if planning:
+        raise BadInputError(
+            f"{', '.join(planning)}: a saved plan keeps the planning settings it was made with",
+            hint="make a new plan with them: `hlrebal plan TARGETS ... -o FILE`",
+        )
+    limits: Limits = approval_limits(max_price_move, max_plan_age)
+    return limits
 
 
 def _interactive() -> bool:
@@ -146,6 +206,9 @@ def execute_flow(
     flags: dict[str, Any],
     quiet: bool = False,
     log_file: Path | None = None,
+    extract_json: bool = False,
+    plan_file: Path | None = None,
+    limits: Limits | None = None,
 ) -> None:
     """Plan, confirm, execute, verify: shared by `execute` and `plan --execute` (``command`` names
     which, so that messages name the flags the user typed)."""
@@ -163,14 +226,17 @@ def execute_flow(
     base = resolve_settings(flags=flags, targets=None, config=config, profile=profile)
     ui = CliRun(quiet=quiet, json_out=json_out, log_file=log_file or base.settings.log_file)
     journal_file = journal_path or default_journal(base)
-    tg = None
+    tg: Document | None = None
     try:
-        tg = load_targets_arg(targets, config, profile)
+        tg, approved = _document(targets, plan_file, config, profile, extract_json)
         resolved = resolve_settings(flags=flags, targets=tg, config=config, profile=profile)
-        if not yes and not _interactive():
+        if not yes and (str(targets) == "-" or not _interactive()):
+            where = "the document came from standard input, which cannot answer a prompt" if str(targets) == "-" else (
+                "not running in a terminal"
+            )
             raise GuardError(
-                "no confirmation: not running in a terminal and --yes was not given; no order was sent",
-                hint="add --yes for unattended runs (cron), after checking the plan with `hlrebal plan`",
+                f"no confirmation: {where} and --yes was not given; no order was sent",
+                hint="add --yes for unattended runs (cron, agents), after checking the plan with `hlrebal plan`",
             )
         result = _run(
             ui,
@@ -181,6 +247,8 @@ def execute_flow(
             journal_file=journal_file,
             yes=yes,
             cancel_open_orders=cancel_open_orders,
+            approved=approved,
+            limits=limits,
         )
         _report(ui, result, json_out=json_out, quiet=quiet)
     except HlrebalError as e:
@@ -188,7 +256,7 @@ def execute_flow(
         record_failed_run(
             journal_file,
             e,
-            targets=tg.source if tg is not None else (str(targets) if targets else None),
+            targets=tg.source if tg is not None else (str(targets or plan_file or "") or None),
             account=base.settings.vault or base.settings.account_address,
         )
         raise
@@ -199,9 +267,22 @@ def execute_flow(
         ui.close()
 
 
+def _document(
+    targets: Path | None, plan_file: Path | None, config: Path | None, profile: str | None, extract_json: bool
+) -> tuple[Document, ApprovedPlan | None]:
+    """The document to execute, and the approved plan when it comes from ``--plan FILE``."""
+    if plan_file is not None:
+        from hlrebal.approval import load_plan
+
+        approved = load_plan(plan_file)
+        return approved.document, approved
+    document, _ = load_document_arg(targets, config, profile, extract=extract_json)
+    return document, None
+
+
 def _run(
     ui: CliRun,
-    tg: Targets,
+    tg: Document,
     resolved: Resolved,
     *,
     demo: bool,
@@ -209,6 +290,8 @@ def _run(
     journal_file: Path,
     yes: bool,
     cancel_open_orders: bool,
+    approved: ApprovedPlan | None = None,
+    limits: Limits | None = None,
 ) -> RunResult:
     """Connect with a signer and run: lock, journal, plan, confirm, orders, read-back (the runner's job)."""
     from hlrebal.runner import execute_run
@@ -217,6 +300,8 @@ def _run(
     with connect(resolved, demo=demo, key_file=key_file, need_signer=True) as conn:
         ui.network = conn.network_label
         ui.log(f"run: targets {tg.source} (sha256 {tg.sha256[:12]}), account {conn.user}")
+        if approved is not None:
+            ui.log(f"run: the approved plan {approved.plan_hash} from {approved.source}")
         with ui.stop, live_status(ui):
             return execute_run(
                 conn,
@@ -226,6 +311,8 @@ def _run(
                 journal_file=journal_file,
                 assume_yes=yes,
                 cancel_open_orders=cancel_open_orders,
+                approved=approved,
+                limits=limits,
             )
 
 

@@ -25,7 +25,18 @@ def _choices(*values: str) -> Callable[[str], list[str]]:
 
 TargetsArg = Annotated[
     Path | None,
-    typer.Argument(help="Target-allocation JSON file (default: the configuration's `targets`).", show_default=False),
+    typer.Argument(
+        help="Target-allocation or direct-actions JSON file; - reads standard input (default: the "
+        "configuration's `targets`).",
+        show_default=False,
+    ),
+]
+ExtractJsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--extract-json",
+        help="TARGETS is an LLM's free-text answer: use the one JSON object in it (fenced or bare).",
+    ),
 ]
 SnapshotOpt = Annotated[
     Path | None,
@@ -159,6 +170,20 @@ PatienceOpt = Annotated[
 TwapMinutesOpt = Annotated[
     int | None, typer.Option("--twap-minutes", metavar="N", help="twap: duration of each TWAP order [30].")
 ]
+
+MaxPriceMoveOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-price-move",
+        metavar="FRACTION",
+        help="With --plan: refuse when a traded coin's price moved more than this since the plan [0.01].",
+    ),
+]
+MaxPlanAgeOpt = Annotated[
+    str | None,
+    typer.Option("--max-plan-age", metavar="SECONDS", help="With --plan: refuse a plan older than this [600]."),
+]
+
 
 #: command parameters that are settings, and the setting each one sets
 FLAG_SETTINGS = {

@@ -1,13 +1,22 @@
-"""``hlrebal plan``: the trades that would bring the account to its targets; ``--execute`` places them
-through the execution flow of :mod:`hlrebal.cli.execute`."""
+"""``hlrebal plan``: the trades that would bring the account to its targets (or make a document's
+direct actions); ``-o FILE`` writes them as a plan file for ``hlrebal execute --plan FILE``;
+``--execute`` places them through the execution flow of :mod:`hlrebal.cli.execute`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hlrebal.cli.common import guarded, load_targets_arg, out_console, print_json, resolve_settings
+from hlrebal.cli.common import (
+    err_console,
+    guarded,
+    load_document_arg,
+    out_console,
+    print_json,
+    resolve_settings,
+)
 from hlrebal.cli.execute import execute_flow
 from hlrebal.cli.options import (
     AddressOpt,
@@ -17,6 +26,7 @@ from hlrebal.cli.options import (
     CancelOpenOpt,
     ConfigOpt,
     DemoOpt,
+    ExtractJsonOpt,
     FeeRateOpt,
     JournalOpt,
     JsonOpt,
@@ -50,6 +60,11 @@ from hlrebal.cli.options import (
     flags_from,
 )
 
+if TYPE_CHECKING:
+    from hlrebal.planner import Plan
+    from hlrebal.snapshot import Snapshot
+    from hlrebal.targets import Document
+
 
 def plan(
     targets: TargetsArg = None,
@@ -57,6 +72,15 @@ def plan(
     demo: DemoOpt = False,
     json_out: JsonOpt = False,
     execute: Annotated[bool, typer.Option("--execute", help="Place the plan after confirmation.")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Also write the plan, with the account state it was made from, for `execute --plan FILE`.",
+        ),
+    ] = None,
+    extract_json: ExtractJsonOpt = False,
     yes: YesOpt = False,
     network: NetworkOpt = None,
     api_url: ApiUrlOpt = None,
@@ -104,6 +128,11 @@ def plan(
                 "--yes confirms orders, and `hlrebal plan` places none without --execute",
                 hint="add --execute to place the plan, or run `hlrebal execute --yes`",
             )
+        if execute and output is not None:
+            raise BadInputError(
+                "-o writes a plan to review and execute later; --execute places it now",
+                hint="use one of them: `plan -o FILE` then `execute --plan FILE`, or `plan --execute`",
+            )
         if execute:
             execute_flow(
                 command="plan --execute",
@@ -120,17 +149,32 @@ def plan(
                 flags=flags,
                 quiet=quiet,
                 log_file=log_file,
+                extract_json=extract_json,
             )
             return
-        tg = load_targets_arg(targets, config, profile)
-        resolved = resolve_settings(flags=flags, targets=tg, config=config, profile=profile)
+        document, text = load_document_arg(targets, config, profile, extract=extract_json)
+        resolved = resolve_settings(flags=flags, targets=document, config=config, profile=profile)
         with connect(resolved, snapshot_file=snapshot, demo=demo, key_file=key_file) as conn:
-            snap = conn.read(spot=tg.mentions_spot, dexes=tg.dexes)
-        planner.check_targets(snap, tg, resolved.policy)
-        result = planner.plan(snap, tg, resolved.policy)
+            snap = conn.read(spot=document.mentions_spot, dexes=document.dexes)
+        planner.check_document(snap, document, resolved.policy)
+        result = planner.plan_document(snap, document, resolved.policy)
+        if output is not None:
+            _save(output, result, document, snap, text)
         if json_out:
             print_json(render.plan_json(result))
         elif not (quiet and result.is_empty):
             out_console().print(render.plan_renderable(result))
 
     guarded(json_out, body)
+
+
+def _save(output: Path, result: Plan, document: Document, snap: Snapshot, text: str) -> None:
+    """Write the plan file and say so on stderr (stdout keeps the plan itself)."""
+    from hlrebal.approval import approve, save_plan
+
+    approved = approve(result, document, snap, text, str(output))
+    save_plan(approved, output)
+    err_console().print(
+        f"saved plan {approved.plan_hash[:16]} to {output}; review it, then run `hlrebal execute --plan {output}`",
+        markup=False,
+    )

@@ -25,6 +25,10 @@ The story, one module a step (:func:`plan` in :mod:`~hlrebal.planner.pipeline` r
 3. **order** and 4. **summarise** (:mod:`~hlrebal.planner.summary`): the phases in execution order,
    frozen into trades, the asset and cash lines, the summary and the last warnings.
 
+Direct actions (an agent's "sell 0.4 BTC") are a plan like any other: :mod:`~hlrebal.planner.actions`
+turns each into the size its coin should end at and runs the same steps (:func:`plan_document`
+takes either kind of document).
+
 The working trade the steps pass along is :class:`~hlrebal.planner.legs.Leg`; the plan's own types
 are in :mod:`~hlrebal.planner.models`; exposure arithmetic is in :mod:`~hlrebal.planner.exposure`.
 """
@@ -41,7 +45,7 @@ from hlrebal.planner.models import (
     Trade,
     Transfer,
 )
-from hlrebal.planner.pipeline import check_targets, plan
+from hlrebal.planner.pipeline import check_document, check_targets, plan, plan_document, planning_basis
 
 __all__ = [
     "PLAN_VERSION",
@@ -54,6 +58,9 @@ __all__ = [
     "Summary",
     "Trade",
     "Transfer",
+    "check_document",
     "check_targets",
     "plan",
+    "plan_document",
+    "planning_basis",
 ]

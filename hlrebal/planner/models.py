@@ -173,6 +173,10 @@ class Plan(BaseModel):
     warnings: tuple[str, ...] = ()
     policy: Policy
     transfers: tuple[Transfer, ...] = ()
+    strategy: str | None = None
+    """The document's ``selected_strategy`` (an agent's name for its choice), shown in the header."""
+    document: Literal["targets", "actions"] = "targets"
+    """What the plan was made from: target weights, or an agent's direct actions."""
 
     @property
     def is_empty(self) -> bool:

@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from hlrebal.market import fmt_decimal
+from hlrebal.planner.actions import check_actions, plan_actions, resolve_actions
 from hlrebal.planner.decide import decide
 from hlrebal.planner.fund import fund
 from hlrebal.planner.models import EmptyAccountError, Plan
 from hlrebal.planner.summary import summarise
 from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
-from hlrebal.targets import Targets, check_gross, check_universe
+from hlrebal.targets import ActionDocument, Document, Targets, check_gross, check_universe
 
 
 def check_targets(snapshot: Snapshot, targets: Targets, policy: Policy) -> None:
@@ -60,3 +61,29 @@ def plan(
         allow_transfers=allow_transfers,
     )
     return summarise(snapshot, targets, policy, equity, decisions, funded)
+
+
+def check_document(snapshot: Snapshot, document: Document, policy: Policy) -> None:
+    """The market checks of a target or direct-action document (exit 2 when they fail)."""
+    if isinstance(document, ActionDocument):
+        check_actions(snapshot, document)
+    else:
+        check_targets(snapshot, document, policy)
+
+
+def plan_document(snapshot: Snapshot, document: Document, policy: Policy) -> Plan:
+    """The plan for a target or direct-action document: :func:`plan` or
+    :func:`~hlrebal.planner.actions.plan_actions`."""
+    if isinstance(document, ActionDocument):
+        return plan_actions(snapshot, document, policy)
+    return plan(snapshot, document, policy)
+
+
+def planning_basis(snapshot: Snapshot, document: Document, policy: Policy) -> tuple[Targets, Policy]:
+    """The targets and policy that re-plan what is left of a document's plan (later execution
+    rounds): the document's own for weights; for direct actions, each traded coin's goal weight with
+    every other holding kept."""
+    if isinstance(document, ActionDocument):
+        resolved = resolve_actions(snapshot, document, policy)
+        return resolved.targets, resolved.policy
+    return document, policy

@@ -60,6 +60,8 @@ def summarise(
         warnings=tuple(warnings),
         policy=policy,
         transfers=tuple(funded.transfers),
+        strategy=targets.strategy,
+        document="targets",
     )
 
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from hlrebal.render.numbers import WEIGHT_PLACES, dec, pct, usd, weight
     from hlrebal.render.plan import (
         drift_chart,
+        plan_hash,
+        plan_header,
         plan_json,
         plan_renderable,
         plan_table,
@@ -50,6 +52,8 @@ _ROOMS = {
     "usd": "numbers",
     "weight": "numbers",
     "drift_chart": "plan",
+    "plan_hash": "plan",
+    "plan_header": "plan",
     "plan_json": "plan",
     "plan_renderable": "plan",
     "plan_table": "plan",
@@ -73,6 +77,8 @@ __all__ = [
     "execution_renderable",
     "journal_renderable",
     "pct",
+    "plan_hash",
+    "plan_header",
     "plan_json",
     "plan_renderable",
     "plan_table",

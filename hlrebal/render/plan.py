@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -49,12 +52,34 @@ def transfer_json(t: Transfer) -> dict[str, Any]:
     }
 
 
+#: keys of a plan document that its hash does not cover (the hash itself; what a plan file adds)
+UNHASHED_KEYS = frozenset({"plan_hash", "basis"})
+
+
+def plan_hash(doc: Mapping[str, Any]) -> str:
+    """SHA-256 over a plan document's canonical form: its JSON with keys sorted, no spaces, UTF-8,
+    without ``plan_hash`` itself (and the ``basis`` a plan file adds). Any change to a trade, a
+    weight, the policy or a warning changes it."""
+    body = {k: v for k, v in doc.items() if k not in UNHASHED_KEYS}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def plan_json(plan: Plan) -> dict[str, Any]:
-    """The plan as one JSON-ready document (the ``--json`` output of ``hlrebal plan``)."""
+    """The plan as one JSON-ready document (the ``--json`` output of ``hlrebal plan``), with its
+    ``plan_hash`` (see :func:`plan_hash`)."""
+    doc = _plan_doc(plan)
+    doc["plan_hash"] = plan_hash(doc)
+    return doc
+
+
+def _plan_doc(plan: Plan) -> dict[str, Any]:
     s = plan.summary
     return {
         "version": plan.version,
         "kind": "plan",
+        "strategy": plan.strategy,
+        "document": plan.document,
         "user": plan.user,
         "network": plan.network,
         "snapshot_time": plan.snapshot_time,
@@ -199,6 +224,7 @@ def summary_table(plan: Plan) -> RenderableType:
         ("net exposure", f"{pct(s.net_before)} → {pct(s.net_after)}"),
         ("phase 2 margin", f"{usd(s.margin_required)} needed of {usd(max(s.margin_available, ZERO))} free"),
         ("account mode", s.account_mode),
+        ("plan hash", plan_hash(_plan_doc(plan))[:16]),
     ]
     if s.spot_cash_required > 0:
         rows.append(
@@ -255,6 +281,10 @@ def nothing_to_do(plan: Plan) -> str:
     the lot size, or assets that cannot be traded (each named in Not traded)."""
     lines = [a for a in plan.assets if a.kind != "cash" and a.status not in ("flat", "kept")]
     codes = {k.code for k in plan.skipped}
+    if plan.document == "actions":
+        if not codes - {"untargeted_kept"}:
+            return "Nothing to do: the document asks for no action."
+        return "Nothing to do: none of the actions can be traded as asked; see Not traded."
     if not lines:
         return "Nothing to do: the account is at its targets."
     if all(a.status == "within_band" for a in lines):
@@ -269,9 +299,25 @@ def nothing_to_do(plan: Plan) -> str:
     return "Nothing to do: no asset that is off its target can be traded; see Not traded."
 
 
+def plan_header(plan: Plan) -> Text | None:
+    """ "Strategy: balanced-growth" above the trades (and what the plan was made from, when it was
+    made from direct actions); None for a plain target file."""
+    if plan.strategy is None and plan.document == "targets":
+        return None
+    text = Text()
+    if plan.strategy is not None:
+        text.append("Strategy: ", style="bold").append(plan.strategy)
+    if plan.document == "actions":
+        text.append(" (from direct actions)" if plan.strategy is not None else "From direct actions", style="dim")
+    return text
+
+
 def plan_renderable(plan: Plan) -> RenderableType:
     """The whole plan for the terminal: trades, not traded, summary, drift chart, warnings."""
     parts: list[RenderableType] = []
+    header = plan_header(plan)
+    if header is not None:
+        parts.append(header)
     if plan.trades:
         parts.append(plan_table(plan))
     else:

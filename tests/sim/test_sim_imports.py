@@ -16,7 +16,7 @@ def test_importing_the_sim_loads_neither_the_sdk_nor_eth_account() -> None:
         "import sys, hlrebal.sim;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('hyperliquid', 'eth_account', 'requests')"
         " or m in ('hlrebal.planner', 'hlrebal.market', 'hlrebal.snapshot', 'hlrebal.targets', 'hlrebal.cli',"
-        " 'hlrebal.exchange', 'hlrebal.executor')];"
+        " 'hlrebal.exchange', 'hlrebal.executor', 'hlrebal.execution')];"
         "print(','.join(sorted(bad)))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
