@@ -857,8 +857,8 @@ class TestMessages:
             ('"x"', "f.json: must be a JSON object, not a string"),
             (
                 '{"target_allocation": {"BTC": 0.5}, "polcy": {}}',
-                "f.json: key 'polcy': unknown top-level key (did you mean 'policy'?); allowed: target_allocation, policy, "
-                "selected_strategy, reasoning",
+                "f.json: key 'polcy': unknown top-level key (did you mean 'policy'?); "
+                "allowed: target_allocation, policy, selected_strategy, reasoning",
             ),
             ('{"target_allocation": 5}', "f.json: target_allocation: must be an object of weights, not a number"),
             (TA % "[]", "f.json: policy: must be an object, not an array"),
