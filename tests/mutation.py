@@ -100,7 +100,8 @@ def scratch_copy(group: str, tests: list[str] | None = None, *, fresh: bool = Fa
     for name in ("hlrebal", "tests", "sample_targets", "docs"):
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     modules, default_tests = GROUPS[group]
-    tests = tests or default_tests
+    # Each group's tests, and the tests written against its survivors (tests/test_mutants_GROUP.py).
+    tests = tests or [*default_tests, f"tests/test_mutants_{group}.py"]
     if "golden subset" in tests:
         tests = [t for t in tests if t != "golden subset"] + golden_subset()
     tests = [t for t in tests if (ROOT / t.split("::")[0]).exists()]
