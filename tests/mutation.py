@@ -62,7 +62,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "targets": (
-        ["hlrebal/targets/", "hlrebal/inputs.py", "hlrebal/policy.py"],
+        ["hlrebal/targets/*", "hlrebal/inputs.py", "hlrebal/policy.py"],
         ["tests/test_targets.py", "tests/test_hostile_inputs.py", "tests/test_config.py"],
     ),
     # Tests that leave child processes unreaped (test_review_execution) break mutmut's fork runner.
