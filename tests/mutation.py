@@ -58,6 +58,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_planner_spot.py",
             "tests/test_planner_properties.py",
             "tests/test_planner_mutants.py",
+            "tests/test_planner_actions.py",
             "golden subset",
         ],
     ),

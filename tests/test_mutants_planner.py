@@ -1,0 +1,70 @@
+"""Planner boundaries the suite did not pin, found by mutation testing (tests/mutation.py planner).
+
+Increases scaled down below the minimum (but not to zero), an increase scaled to exactly the
+minimum, a transfer to the perp side trimmed to what the scaled increase still needs, and trades to
+the band's edge whose lot lands exactly on the other edge.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from typing import Any
+
+from hlrebal.planner import Plan, plan
+from hlrebal.policy import Policy
+from hlrebal.snapshot import Snapshot
+from hlrebal.targets import weights_from_mapping
+
+from factories import add_dex, make_snapshot
+
+
+def run(doc: dict[str, Any], weights: dict[str, Any], **policy: Any) -> Plan:
+    return plan(Snapshot.from_raw(doc), weights_from_mapping(weights), Policy(**policy))
+
+
+def dex_account(dex_cash: str) -> dict[str, Any]:
+    # XYZ100 at $100 on a builder dex whose own margin is only ``dex_cash``: the open is scaled to it
+    return add_dex(make_snapshot({}, cash="90000"), "xyz", [("XYZ100", 2, 20, "100")], cash=dex_cash)
+
+
+def test_an_increase_scaled_below_the_minimum_but_not_to_zero_is_dropped_with_its_value() -> None:
+    p = run(dex_account("10"), {"xyz:XYZ100": 0.05})
+    assert p.trades == ()
+    assert [(s.coin, s.code, s.reason) for s in p.skipped] == [
+        ("xyz:XYZ100", "scaled_below_minimum", "open scaled down to $7.04, below the minimum trade value $10.00")
+    ]
+
+
+def test_an_increase_scaled_to_exactly_the_minimum_is_kept() -> None:
+    # about $10.96 free: 0.1 at the limit of $100.50 is $10.05, the minimum trade value itself
+    p = run(dex_account("13"), {"xyz:XYZ100": 0.05}, min_trade_value=D("10.05"))
+    assert [(t.coin, t.size, t.limit_price) for t in p.trades] == [("xyz:XYZ100", D("0.1"), D("100.5"))]
+    assert p.skipped == ()
+
+
+def test_a_transfer_to_the_perp_side_is_trimmed_to_what_the_scaled_increase_needs() -> None:
+    # perp USDC $100 and spot USDC $50 cannot margin all of ETH at 1x: the increase is scaled, and the
+    # transfer moves only what that scaled increase needs, not all $50 the spot side has.
+    p = run(make_snapshot({}, cash="100", spot={"USDC": "50"}), {"ETH": 1})
+    assert [(t.coin, t.size) for t in p.trades] == [("ETH", D("0.0489"))]
+    assert [(t.amount, t.to_perp, t.blocked) for t in p.transfers] == [(D("49.98"), True, False)]
+
+
+def edge_plan(position: str, cash: str, target: str, band: str) -> Plan:
+    # AAA at $100, one lot a whole coin: on a $1,000 account one lot is 0.1 of weight, wider than the band
+    doc = make_snapshot({"AAA": (position, 1)}, cash=cash, market=[("AAA", 0, 10, "100")])
+    return run(doc, {"AAA": D(target)}, band=D(band), band_relative=None, trade_to="edge")
+
+
+def test_a_sell_to_the_edge_landing_exactly_on_the_far_edge_still_aims_at_the_edge() -> None:
+    # band 0.40..0.46 around 0.43: the upper edge rounded down a lot is 0.40, exactly the lower edge
+    p = edge_plan("7", "300", "0.43", "0.03")
+    assert [(t.side, t.size, t.projected_weight) for t in p.trades] == [("sell", D(3), D("0.4"))]
+    assert (p.assets[0].coin, p.assets[0].goal) == ("AAA", D("0.46"))
+
+
+def test_a_buy_to_the_edge_landing_exactly_on_the_far_edge_still_aims_at_the_edge() -> None:
+    # band 0.370..0.400 around 0.385: the lower edge rounded up a lot is 0.40, exactly the upper edge
+    p = edge_plan("1", "900", "0.385", "0.015")
+    assert [(t.side, t.size, t.projected_weight) for t in p.trades] == [("buy", D(3), D("0.4"))]
+    assert (p.assets[0].coin, p.assets[0].goal) == ("AAA", D("0.370"))
