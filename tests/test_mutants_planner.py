@@ -68,3 +68,41 @@ def test_a_buy_to_the_edge_landing_exactly_on_the_far_edge_still_aims_at_the_edg
     p = edge_plan("1", "900", "0.385", "0.015")
     assert [(t.side, t.size, t.projected_weight) for t in p.trades] == [("buy", D(3), D("0.4"))]
     assert (p.assets[0].coin, p.assets[0].goal) == ("AAA", D("0.370"))
+
+
+def test_an_increase_on_a_position_at_1x_stays_at_1x_without_a_policy_leverage() -> None:
+    p = run(make_snapshot({"ETH": ("1", 1)}, cash="10000"), {"ETH": 0.5})
+    assert [(t.coin, t.action.value, t.size, t.leverage) for t in p.trades] == [("ETH", "increase", D("1.1391"), 1)]
+
+
+def test_a_long_remainder_worth_the_minimum_at_the_buy_back_limit_is_kept() -> None:
+    # AAA long 0.5 (less than one coin) reduced to 0.1: $10.00 at the mid, $10.05 at the buy limit
+    # that would reopen it, so the remainder is not dust: only 0.4 is sold, not the whole position.
+    doc = make_snapshot({"AAA": ("0.5", 1)}, cash="1000", market=[("AAA", 2, 10, "100")])
+    equity = Snapshot.from_raw(doc).equity
+    p = run(doc, {"AAA": D(10) / equity}, band=D(0), band_relative=None)
+    assert [(t.action.value, t.side, t.size, t.limit_price) for t in p.trades] == [
+        ("reduce", "sell", D("0.4"), D("99.5"))
+    ]
+
+
+def test_a_spot_sell_down_to_exactly_one_token_keeps_that_token() -> None:
+    doc = make_snapshot({}, cash="1000", spot={"HYPE": "3"})
+    equity = Snapshot.from_raw(doc).equity
+    p = run(doc, {"HYPE/USDC": D("38.41") / equity}, band=D(0), band_relative=None)  # one token at its mid
+    assert [(t.coin, t.action.value, t.size) for t in p.trades] == [("HYPE/USDC", "reduce", D(2))]
+
+
+def test_later_rounds_replan_direct_actions_as_the_weights_their_goals_are() -> None:
+    from hlrebal.planner import planning_basis
+    from hlrebal.targets import parse_document
+
+    doc = make_snapshot({"BTC": "0.1"}, cash="10000")
+    snap = Snapshot.from_raw(doc)
+    actions = parse_document('{"actions": [{"action_type": "buy", "coin": "ETH", "size": 1.2}]}', "a.json")
+    weights, policy = planning_basis(snap, actions, Policy())
+    eth = next(m for m in snap.assets.values() if m.coin == "ETH")
+    assert weights.weights == {"ETH": D("1.2") * eth.reference_price / snap.equity}
+    assert policy.untargeted == "keep"  # BTC, which no action names, stays as it is
+    targets = weights_from_mapping({"BTC": 0.5})
+    assert planning_basis(snap, targets, Policy(band=D("0.01"))) == (targets, Policy(band=D("0.01")))
