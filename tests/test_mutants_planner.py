@@ -106,3 +106,12 @@ def test_later_rounds_replan_direct_actions_as_the_weights_their_goals_are() -> 
     assert policy.untargeted == "keep"  # BTC, which no action names, stays as it is
     targets = weights_from_mapping({"BTC": 0.5})
     assert planning_basis(snap, targets, Policy(band=D("0.01"))) == (targets, Policy(band=D("0.01")))
+
+
+def test_a_sell_whose_limit_rounds_back_to_the_reference_is_refused() -> None:
+    # AAA at 12.345 (a tick of 0.001) with a slippage of 0.001%: the sell limit 12.3448... rounds up to
+    # 12.345 itself, which would not match as an IOC below the book: the close is not sent.
+    doc = make_snapshot({"AAA": ("10", 1)}, cash="1000", market=[("AAA", 1, 10, "12.345")])
+    p = run(doc, {"AAA": 0}, slippage=D("0.00001"))
+    assert p.trades == ()
+    assert [(s.coin, s.code) for s in p.skipped] == [("AAA", "tick_exceeds_slippage")]
