@@ -115,3 +115,10 @@ def test_a_sell_whose_limit_rounds_back_to_the_reference_is_refused() -> None:
     p = run(doc, {"AAA": 0}, slippage=D("0.00001"))
     assert p.trades == ()
     assert [(s.coin, s.code) for s in p.skipped] == [("AAA", "tick_exceeds_slippage")]
+
+
+def test_a_unified_account_margins_perps_with_its_spot_usdc() -> None:
+    # a unified account: the $1,000 of USDC on the spot side margins the ETH open at 1x, unscaled
+    p = run(make_snapshot({}, cash="100", spot={"USDC": "1000"}, mode="unifiedAccount"), {"ETH": 0.4}, leverage=1)
+    assert [(t.coin, t.size, t.leverage) for t in p.trades] == [("ETH", D("0.1311"), 1)]
+    assert not p.summary.margin_scaled and p.warnings == ()
