@@ -2,18 +2,22 @@
 
 Increases scaled down below the minimum (but not to zero), an increase scaled to exactly the
 minimum, a transfer to the perp side trimmed to what the scaled increase still needs, and trades to
-the band's edge whose lot lands exactly on the other edge.
+the band's edge whose lot lands exactly on the other edge; direct actions that cannot trade.
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 from typing import Any
 
-from hlrebal.planner import Plan, plan
+import pytest
+
+from hlrebal.errors import ExitCode
+from hlrebal.planner import EmptyAccountError, Plan, check_document, plan, plan_document
 from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
-from hlrebal.targets import weights_from_mapping
+from hlrebal.targets import parse_document, weights_from_mapping
 
 from factories import add_dex, make_snapshot
 
@@ -122,3 +126,37 @@ def test_a_unified_account_margins_perps_with_its_spot_usdc() -> None:
     p = run(make_snapshot({}, cash="100", spot={"USDC": "1000"}, mode="unifiedAccount"), {"ETH": 0.4}, leverage=1)
     assert [(t.coin, t.size, t.leverage) for t in p.trades] == [("ETH", D("0.1311"), 1)]
     assert not p.summary.margin_scaled and p.warnings == ()
+
+
+# --------------------------------------------------------------------------- direct actions
+
+
+def actions_plan(doc: dict[str, Any], *actions: dict[str, Any]) -> Plan:
+    snap = Snapshot.from_raw(doc)
+    document = parse_document(json.dumps({"actions": list(actions)}), "actions.json")
+    check_document(snap, document, Policy())
+    return plan_document(snap, document, Policy())
+
+
+def test_actions_that_cannot_trade_say_why_beside_the_holdings_they_keep() -> None:
+    doc = make_snapshot({"BTC": "0.1"}, cash="1000", spot={"USDC": "100", "HYPE": "4"}, spot_hold={"HYPE": "4"})
+    p = actions_plan(
+        doc,
+        {"action_type": "sell", "coin": "HYPE/USDC", "size": 1},  # all 4 HYPE are on hold
+        {"action_type": "buy", "coin": "ETH", "size": 0.00001},
+    )
+    assert p.trades == () and p.warnings == ()
+    assert [(s.coin, s.code, s.reason) for s in p.skipped] == [
+        ("HYPE/USDC", "nothing_to_sell", "sell 1 HYPE/USDC: no free HYPE to sell"),
+        ("ETH", "below_lot", "buy 0.00001 ETH is smaller than one lot (0.0001 ETH)"),
+        ("BTC", "untargeted_kept", "not named by the actions; kept"),
+    ]
+    assert p.document == "actions"
+
+
+def test_actions_on_an_account_without_equity_are_refused() -> None:
+    with pytest.raises(EmptyAccountError) as info:
+        actions_plan(make_snapshot({}, cash="0"), {"action_type": "buy", "coin": "ETH", "size": 1})
+    assert info.value.exit_code == ExitCode.BAD_INPUT
+    assert info.value.message == f"account 0x{'1' * 40} has no equity (0 USDC) on testnet"
+    assert info.value.hint == "an API wallet's address holds nothing: use the account's own address (--address)"
