@@ -64,7 +64,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "targets": (
         ["hlrebal/targets/*", "hlrebal/inputs.py", "hlrebal/policy.py"],
-        ["tests/test_targets.py", "tests/test_hostile_inputs.py", "tests/test_config.py"],
+        [
+            "tests/test_targets.py",
+            "tests/test_hostile_inputs.py",
+            "tests/test_config.py",
+            "tests/test_agent_documents.py",  # direct actions, notes and --extract-json
+        ],
     ),
     # Tests that leave child processes unreaped (test_review_execution) break mutmut's fork runner.
     "keys": (["hlrebal/keys.py"], ["tests/test_keys.py"]),
