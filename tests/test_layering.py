@@ -85,8 +85,8 @@ ROOMS: tuple[Room, ...] = (
          why="renderables and JSON documents of the models; prints nothing and never reaches for the CLI"),
     Room("approval", "errors inputs market planner policy render snapshot targets",    (),
          why="plan files: a plan with the account state it was made from, checked before execution"),
-    Room("runner",   "approval config errors execution execution_settings journal planner render session "
-                     "snapshot targets", (),
+    Room("runner",   "approval config errors execution execution_settings journal planner policy render "
+                     "session snapshot targets", (),
          why="one execution run from start to end, for whoever drives it"),
     Room("backtest", "config errors exchange market planner policy session snapshot targets", (),
          why="replays a policy over a history with the planner that trades live; fetches histories"),
