@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -474,11 +475,31 @@ def _policy(merged: Layer, sources: Mapping[str, str]) -> Policy:
         loc = [str(p) for p in first["loc"] if p]
         if loc:
             key = loc[0]
-            raise ConfigError(f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}") from None
+            raise ConfigError(
+                f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}",
+                hint=_fraction_hint(key, merged.get(key)),
+            ) from None
         involved = ", ".join(f"{k} ({sources.get('policy.' + k, 'default')})" for k in _keys_in(first["msg"]))
         raise ConfigError(
             f"policy: {first['msg'].removeprefix('Value error, ')}" + (f" [{involved}]" if involved else "")
         ) from None
+
+
+#: Policy values that are fractions: 5 for 5% is the likely mistake behind one of them at 1 or more.
+_FRACTIONS = frozenset(
+    {"band", "band_relative", "slippage", "max_slippage", "max_price_deviation", "slippage_step", "fee_rate"}
+)
+
+
+def _fraction_hint(key: str, value: object) -> str | None:
+    """'fractions, not percentages' when a fraction-valued option was given as a percentage."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if key in _FRACTIONS and number.is_finite() and number >= 1:
+        return f"{key} is a fraction, not a percentage: write {number / 100} for {number}%"
+    return None
 
 
 def _execution(merged: Layer, sources: Mapping[str, str]) -> ExecutionSettings:
