@@ -149,7 +149,8 @@ class CostReport:
 
     coins: tuple[CoinCost, ...] = ()
     estimated_fees: Decimal | None = None
-    """What the confirmed plan estimated for fees (USD), for the fees-versus-estimate comparison."""
+    """What the confirmed plan estimated for fees (USD), scaled to the notional the run traded, for
+    the fees-versus-estimate comparison."""
     fees_estimated: bool = False
     """True when some fee could not be read from the account's fills and was estimated."""
 
