@@ -232,7 +232,16 @@ def _execution_values(key: str, value: Any, where: str, out: dict[str, Any]) -> 
     items = value.items() if key == "execution" else [(key, value)]
     for k, v in items:
         if k not in EXECUTION_KEYS:
-            raise ConfigError(f"{where}: execution.{k}: unknown execution key{_did_you_mean(k, EXECUTION_KEYS)}")
+            # In TOML every key after a [execution] header belongs to that table: say so when the
+            # key is one the top level (or a profile) would take.
+            misplaced = k in CONNECTION_KEYS or k in POLICY_KEYS
+            table = where[:-1] + ".execution]" if where.endswith("]") else where.replace(" (top level)", " [execution]")
+            raise ConfigError(
+                f"{table}: {k}: unknown execution key{_did_you_mean(k, EXECUTION_KEYS)}",
+                hint=f"{k} belongs above the [execution] table (TOML puts every key after a table's header in it)"
+                if misplaced
+                else None,
+            )
         if isinstance(v, bool) and ExecutionSettings.model_fields[k].annotation is not bool:
             raise ConfigError(f"{where}: execution.{k}: must not be a boolean")
         out[k] = v
@@ -374,6 +383,11 @@ def _profile_layers(doc: Mapping[str, Any], path: Path, profile: str | None) -> 
     if not profile:
         return {}, {}, {}
     if profile not in profiles:
+        if not path.exists():
+            raise ConfigError(
+                f"profile {profile!r} needs a configuration file, and there is none at {path}",
+                hint=f"run `hlrebal config init` and add a [profiles.{profile}] table to it",
+            )
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(
             f"profile {profile!r} is not defined in {path} (profiles there: {known})",

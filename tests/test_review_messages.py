@@ -47,3 +47,17 @@ def test_the_margin_line_counts_the_plans_own_transfer_from_spot(tmp_path: Path)
     balanced = Path(__file__).parent.parent / "sample_targets" / "balanced.json"
     plain = runner.invoke(app, ["plan", str(balanced), "--demo"])
     assert "moved from spot" not in plain.stdout  # no transfer in that plan
+
+
+def test_losses_are_written_minus_dollar() -> None:
+    from decimal import Decimal
+
+    from hlrebal.render.numbers import usd
+
+    assert [usd(Decimal(v)) for v in ("-0.22", "-1234567.891", "-0.001", "0", "12.5")] == [
+        "-$0.22",
+        "-$1,234,567.89",
+        "$0.00",
+        "$0.00",
+        "$12.50",
+    ]
