@@ -61,3 +61,18 @@ def test_losses_are_written_minus_dollar() -> None:
         "$0.00",
         "$12.50",
     ]
+
+
+def test_a_run_that_failed_before_its_key_journals_its_network_and_targets(tmp_path: Path) -> None:
+    import json
+
+    journal = tmp_path / "j.jsonl"
+    config = tmp_path / "config.toml"
+    balanced = Path(__file__).parent.parent / "sample_targets" / "balanced.json"
+    config.write_text(f'[profiles.cron]\ntargets = "{balanced}"\naccount_address = "0x{"ab" * 20}"\n')
+    args = ["execute", "--yes", "--api-url", "http://127.0.0.1:9", "--journal", str(journal)]
+    r = runner.invoke(app, [*args, "--config", str(config), "--profile", "cron"], env={"HLREBAL_PRIVATE_KEY": ""})
+    assert r.exit_code == 2, r.output
+    start = next(json.loads(line) for line in journal.read_text().splitlines() if '"run_start"' in line)
+    assert start["failed_before_start"] is True
+    assert start["network"] not in (None, "") and start["targets"] == str(balanced)

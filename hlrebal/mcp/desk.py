@@ -159,7 +159,8 @@ class Desk:
                 )
         except HlrebalError as e:
             account = resolved.settings.vault or resolved.settings.account_address
-            record_failed_run(journal_file, e, targets=approved.document.source, account=account)
+            network = "demo" if self.demo else resolved.network_label
+            record_failed_run(journal_file, e, targets=approved.document.source, account=account, network=network)
             raise
         return execution_json(result.report, result.confirmed)
 
