@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from decimal import Decimal as D
 from pathlib import Path
@@ -54,3 +55,17 @@ def test_a_twap_run_under_max_order_value_goes_where_a_taker_run_is_refused(tmp_
         )
     assert report.outcome == "done", report.message
     assert [o.tif for o in report.orders] == ["Twap", "Twap"]
+
+
+@sim_has("twaps", "advance")
+def test_twap_progress_is_said_when_it_changes(tmp_path: Path) -> None:
+    said: list[str] = []
+    settings = twap_settings(poll_seconds=D("0.1"))  # three polls a slice: most of them see no change
+    with Simulator(snapshot=btc_80(), config=SimConfig(twap_slice_seconds=0.3)) as sim:
+        report, _, _ = run_library(
+            sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, settings=settings, sleep=time.sleep, progress=said.append
+        )
+    assert report.outcome == "done", report.message
+    twap_lines = [line for line in said if "TWAPs" in line]
+    assert twap_lines and twap_lines[-1].endswith("100% done")
+    assert all(a != b for a, b in itertools.pairwise(twap_lines))

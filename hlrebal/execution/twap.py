@@ -112,6 +112,8 @@ class Twap:
 
     def __init__(self, settings: ExecutionSettings) -> None:
         self.settings = settings
+        #: the last progress line said, so that a poll that changed nothing says nothing
+        self._said = ""
 
     def work(self, job: PhaseJob) -> list[OrderReport]:
         natives: list[_Native] = []
@@ -233,8 +235,10 @@ class Twap:
             n.status = states.get(n.report.twap_id, n.status)
         done = sum((n.report.filled_size * n.trade.reference_price for n in natives), _ZERO)
         total = sum((n.trade.size * n.trade.reference_price for n in natives), _ZERO)
-        if total:
-            desk.progress(f"round {job.round} phase {job.phase}: TWAPs {done / total * 100:.0f}% done")
+        line = f"round {job.round} phase {job.phase}: TWAPs {done / total * 100:.0f}% done" if total else ""
+        if line and line != self._said:
+            desk.progress(line)
+            self._said = line
         self._guard(natives, job)
 
     def _guard(self, natives: list[_Native], job: PhaseJob) -> None:
