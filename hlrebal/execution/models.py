@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from hlrebal.errors import ExitCode
 from hlrebal.exchange import RequestLog
-from hlrebal.planner import Plan
+from hlrebal.planner import Plan, Trade
 from hlrebal.snapshot import Snapshot
 
 _ZERO = Decimal(0)
@@ -100,6 +100,23 @@ class OrderReport:
     @property
     def is_buy(self) -> bool:
         return self.side == "buy"
+
+
+class WorkedTrade:
+    """A trade and the orders that have worked it so far (a style's bookkeeping per leg): what has
+    filled and what remains. Not a dataclass itself: its subclasses are, and give ``trade`` and
+    ``orders`` as their fields, in their own order."""
+
+    trade: Trade
+    orders: list[OrderReport]
+
+    @property
+    def filled(self) -> Decimal:
+        return sum((o.filled_size for o in self.orders), Decimal(0))
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.trade.size - self.filled
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any
 
 from hlrebal.errors import ExchangeError, HlrebalError
 from hlrebal.exchange import OrderAnswerLost
-from hlrebal.execution.models import OrderReport
+from hlrebal.execution.models import OrderReport, WorkedTrade
 from hlrebal.execution.orders import Placement
 from hlrebal.execution.style import PhaseJob
 from hlrebal.execution_settings import ExecutionSettings
@@ -60,20 +60,12 @@ class _Native:
 
 
 @dataclass
-class _OwnLeg:
+class _OwnLeg(WorkedTrade):
     trade: Trade
     market: AssetMarket
     slices: int
     done: int = 0
     orders: list[OrderReport] = field(default_factory=list)
-
-    @property
-    def filled(self) -> Decimal:
-        return sum((o.filled_size for o in self.orders), _ZERO)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.trade.size - self.filled
 
 
 def visible_depth(book: dict[str, Any], is_buy: bool, limit: Decimal) -> Decimal:
