@@ -76,3 +76,12 @@ def test_a_run_that_failed_before_its_key_journals_its_network_and_targets(tmp_p
     start = next(json.loads(line) for line in journal.read_text().splitlines() if '"run_start"' in line)
     assert start["failed_before_start"] is True
     assert start["network"] not in (None, "") and start["targets"] == str(balanced)
+
+
+def test_piped_results_follow_columns_when_it_is_set() -> None:
+    balanced = str(Path(__file__).parent.parent / "sample_targets" / "balanced.json")
+    narrow = runner.invoke(app, ["plan", balanced, "--demo"], env={"COLUMNS": "60"})
+    wide = runner.invoke(app, ["plan", balanced, "--demo"], env={"COLUMNS": ""})
+    assert narrow.exit_code == wide.exit_code == 0
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
+    assert max(len(line) for line in wide.stdout.splitlines()) > 100  # the whole table, 160 wide
