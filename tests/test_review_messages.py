@@ -85,3 +85,24 @@ def test_piped_results_follow_columns_when_it_is_set() -> None:
     assert narrow.exit_code == wide.exit_code == 0
     assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
     assert max(len(line) for line in wide.stdout.splitlines()) > 100  # the whole table, 160 wide
+
+
+def test_account_reads_the_account_a_key_file_signs_for(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from eth_account import Account
+
+    from hlrebal.sim import Simulator
+
+    from factories import make_snapshot
+
+    signer = Account.create()
+    address = signer.address.lower()
+    key_file = tmp_path / "key"
+    key_file.write_text(signer.key.hex())
+    os.chmod(key_file, 0o600)
+    with Simulator(snapshot=make_snapshot({"BTC": ("0.1", 5)}, cash="10000", user=address)) as sim:
+        r = runner.invoke(app, ["account", "--api-url", sim.url, "--key-file", str(key_file), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["user"] == address
