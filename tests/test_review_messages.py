@@ -106,3 +106,14 @@ def test_account_reads_the_account_a_key_file_signs_for(tmp_path: Path) -> None:
         r = runner.invoke(app, ["account", "--api-url", sim.url, "--key-file", str(key_file), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["user"] == address
+
+
+def test_every_name_the_exchange_does_not_list_is_said_at_once(tmp_path: Path) -> None:
+    targets = tmp_path / "t.json"
+    targets.write_text('{"btc": 0.3, "FOO": 0.2, "ETH": 0.1, "BAR": 0.1}')
+    r = runner.invoke(app, ["plan", str(targets), "--demo"])
+    assert r.exit_code == 2
+    assert (
+        "btc: is not traded on this exchange (names are case-sensitive: did you mean 'BTC'?); "
+        "also not traded: 'FOO', 'BAR'"
+    ) in r.stderr
