@@ -117,3 +117,28 @@ def test_every_name_the_exchange_does_not_list_is_said_at_once(tmp_path: Path) -
         "btc: is not traded on this exchange (names are case-sensitive: did you mean 'BTC'?); "
         "also not traded: 'FOO', 'BAR'"
     ) in r.stderr
+
+
+def test_orders_cancelled_unfilled_are_said_apart_from_the_fills() -> None:
+    from decimal import Decimal as D
+
+    from rich.console import Console
+
+    from hlrebal.execution import ExecutionReport, OrderReport
+    from hlrebal.render import execution_renderable
+
+    def order(status: str, filled: str) -> OrderReport:
+        return OrderReport(
+            round=1, phase=1, cloid="0x" + "0" * 32, coin="BTC", side="sell", action="reduce", reduce_only=True,
+            size=D(1), reference_price=D(100), limit_price=D(100), status=status, filled_size=D(filled),
+        )  # fmt: skip
+
+    def line(*orders: OrderReport) -> str:
+        console = Console(width=160, record=True)
+        console.print(execution_renderable(ExecutionReport(run_id="r", orders=list(orders))))
+        return next(ln for ln in console.export_text().splitlines() if "orders sent / filled" in ln)
+
+    assert line(order("filled", "1"), order("cancelled", "0"), order("cancelled", "0")).rstrip().endswith(
+        "3 / 1 (2 cancelled unfilled: requoted or out of patience)"
+    )
+    assert line(order("filled", "1"), order("partial", "0.5")).rstrip().endswith("2 / 2")
