@@ -142,3 +142,16 @@ def test_orders_cancelled_unfilled_are_said_apart_from_the_fills() -> None:
         "3 / 1 (2 cancelled unfilled: requoted or out of patience)"
     )
     assert line(order("filled", "1"), order("partial", "0.5")).rstrip().endswith("2 / 2")
+
+
+def test_the_log_file_has_each_fill_and_the_cost_of_the_run(tmp_path: Path) -> None:
+    import re
+
+    log = tmp_path / "run.log"
+    balanced = str(Path(__file__).parent.parent / "sample_targets" / "balanced.json")
+    r = runner.invoke(app, ["execute", balanced, "--demo", "--yes", "--quiet", "--log-file", str(log)])
+    assert r.exit_code == 0, r.output
+    text = log.read_text()
+    assert re.search(r"fill: BTC sell 0\.46729 at [\d.]+, fee \$[\d,.]+ \(filled\)", text)
+    assert re.search(r"fill: ETH buy [\d.]+ at [\d.]+, fee \$[\d,.]+ \(filled\)", text)
+    assert re.search(r"cost: \$[\d,.]+ \([\d.]+ bps of \$[\d,.]+: shortfall -?\$[\d,.-]+, fees \$[\d,.]+\)", text)
