@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -231,7 +232,16 @@ def _execution_values(key: str, value: Any, where: str, out: dict[str, Any]) -> 
     items = value.items() if key == "execution" else [(key, value)]
     for k, v in items:
         if k not in EXECUTION_KEYS:
-            raise ConfigError(f"{where}: execution.{k}: unknown execution key{_did_you_mean(k, EXECUTION_KEYS)}")
+            # In TOML every key after a [execution] header belongs to that table: say so when the
+            # key is one the top level (or a profile) would take.
+            misplaced = k in CONNECTION_KEYS or k in POLICY_KEYS
+            table = where[:-1] + ".execution]" if where.endswith("]") else where.replace(" (top level)", " [execution]")
+            raise ConfigError(
+                f"{table}: {k}: unknown execution key{_did_you_mean(k, EXECUTION_KEYS)}",
+                hint=f"{k} belongs above the [execution] table (TOML puts every key after a table's header in it)"
+                if misplaced
+                else None,
+            )
         if isinstance(v, bool) and ExecutionSettings.model_fields[k].annotation is not bool:
             raise ConfigError(f"{where}: execution.{k}: must not be a boolean")
         out[k] = v
@@ -373,6 +383,11 @@ def _profile_layers(doc: Mapping[str, Any], path: Path, profile: str | None) -> 
     if not profile:
         return {}, {}, {}
     if profile not in profiles:
+        if not path.exists():
+            raise ConfigError(
+                f"profile {profile!r} needs a configuration file, and there is none at {path}",
+                hint=f"run `hlrebal config init` and add a [profiles.{profile}] table to it",
+            )
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(
             f"profile {profile!r} is not defined in {path} (profiles there: {known})",
@@ -474,11 +489,31 @@ def _policy(merged: Layer, sources: Mapping[str, str]) -> Policy:
         loc = [str(p) for p in first["loc"] if p]
         if loc:
             key = loc[0]
-            raise ConfigError(f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}") from None
+            raise ConfigError(
+                f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}",
+                hint=_fraction_hint(key, merged.get(key)),
+            ) from None
         involved = ", ".join(f"{k} ({sources.get('policy.' + k, 'default')})" for k in _keys_in(first["msg"]))
         raise ConfigError(
             f"policy: {first['msg'].removeprefix('Value error, ')}" + (f" [{involved}]" if involved else "")
         ) from None
+
+
+#: Policy values that are fractions: 5 for 5% is the likely mistake behind one of them at 1 or more.
+_FRACTIONS = frozenset(
+    {"band", "band_relative", "slippage", "max_slippage", "max_price_deviation", "slippage_step", "fee_rate"}
+)
+
+
+def _fraction_hint(key: str, value: object) -> str | None:
+    """'fractions, not percentages' when a fraction-valued option was given as a percentage."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if key in _FRACTIONS and number.is_finite() and number >= 1:
+        return f"{key} is a fraction, not a percentage: write {number / 100} for {number}%"
+    return None
 
 
 def _execution(merged: Layer, sources: Mapping[str, str]) -> ExecutionSettings:

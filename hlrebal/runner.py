@@ -245,14 +245,16 @@ def _approved_read(conn: Connection, approved: ApprovedPlan, limits: Limits) -> 
     return snap, approved.plan.model_copy(update={"snapshot_time": snap.time})
 
 
-def record_failed_run(journal_file: Path, error: HlrebalError, *, targets: str | None, account: str | None) -> None:
+def record_failed_run(
+    journal_file: Path, error: HlrebalError, *, targets: str | None, account: str | None, network: str | None = None
+) -> None:
     """A run that failed before it could start (bad targets, configuration, key) still leaves its
     outcome in the journal, so that a monitor reading it sees every cron run."""
     if getattr(error, "journaled", False):
         return
     try:
         with Journal(journal_file, new_run_id()) as journal:
-            journal.record("run_start", account=account, targets=targets, failed_before_start=True)
+            journal.record("run_start", account=account, network=network, targets=targets, failed_before_start=True)
             journal.record(
                 "run_end",
                 exit_code=int(error.exit_code),

@@ -71,7 +71,8 @@ def snapshot_cmd(
         flags = {"network": network, "api_url": api_url, "account_address": address, "vault": vault}
         resolved = resolve_settings(flags=flags, targets=None, config=config, profile=profile)
         with connect(resolved, demo=demo) as conn:
-            snap = conn.read()
+            # The spot market always (one request more): a snapshot replays spot targets too.
+            snap = conn.read(spot=True)
         save_snapshot(snap, output)
         err_console().print(
             f"saved snapshot of {snap.user} ({snap.network}, {len(snap.positions)} position(s)) to {output}",

@@ -256,8 +256,9 @@ def execute_flow(
         record_failed_run(
             journal_file,
             e,
-            targets=tg.source if tg is not None else (str(targets or plan_file or "") or None),
+            targets=tg.source if tg is not None else (str(targets or plan_file or base.settings.targets or "") or None),
             account=base.settings.vault or base.settings.account_address,
+            network="demo" if demo else base.network_label,
         )
         raise
     except KeyboardInterrupt:

@@ -222,7 +222,7 @@ def summary_table(plan: Plan) -> RenderableType:
         ("worst-case slippage", usd(s.worst_case_slippage)),
         ("gross exposure", f"{pct(s.gross_before)} → {pct(s.gross_after)}"),
         ("net exposure", f"{pct(s.net_before)} → {pct(s.net_after)}"),
-        ("phase 2 margin", f"{usd(s.margin_required)} needed of {usd(max(s.margin_available, ZERO))} free"),
+        ("phase 2 margin", _margin_line(plan)),
         ("account mode", s.account_mode),
         ("plan hash", plan_hash(_plan_doc(plan))[:16]),
     ]
@@ -233,6 +233,15 @@ def summary_table(plan: Plan) -> RenderableType:
     if s.margin_scaled or s.gross_capped:
         rows.append(("phase 2 scaled to", pct(s.scale_factor)))
     return key_values("Summary", rows)
+
+
+def _margin_line(plan: Plan) -> str:
+    """Phase 2's margin against what is free, the plan's own transfer to the perp side said apart
+    (free is counted before it, so the line must say where the rest comes from)."""
+    s = plan.summary
+    line = f"{usd(s.margin_required)} needed of {usd(max(s.margin_available, ZERO))} free"
+    moved = sum((t.amount for t in plan.transfers if t.to_perp and not t.blocked), ZERO)
+    return line + (f" + {usd(moved)} moved from spot" if moved > 0 else "")
 
 
 class DriftChart:

@@ -196,6 +196,13 @@ def check_universe(
                 )
             seen_pairs[pair] = coin
             continue
+        if not spot and ("/" in coin or coin.startswith("@")):
+            raise err(
+                targets.source,
+                coin,
+                "is a spot pair, but the account was read without the spot market (a snapshot saved "
+                "before spot was read: save it again with `hlrebal snapshot`)",
+            )
         names = known_set | {k for k in spot if "/" in k}
         hint = ""
         if "/" not in coin and not coin.startswith("@") and f"{coin}/{CASH}" in spot:
