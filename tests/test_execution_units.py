@@ -361,12 +361,12 @@ def test_conclude_says_at_its_targets_only_when_it_is() -> None:
         (
             "skipped",
             (Skip(coin="BTC", code="below_minimum", reason="x"),),
-            "nothing left to trade: what is left to trade is below the minimum trade value ($10.00)",
+            "what is left to trade is below the minimum trade value ($10.00)",
         ),
         (
             "skipped",
             (Skip(coin="BTC", code="below_lot", reason="x"),),
-            "nothing left to trade: what is left to trade is smaller than one lot",
+            "what is left to trade is smaller than one lot",
         ),
     ]
     for status, skips, said in cases:
@@ -375,7 +375,7 @@ def test_conclude_says_at_its_targets_only_when_it_is() -> None:
         assert (done.exit_code, done.outcome, done.message) == (ExitCode.OK, "done", said)
         idle = ExecutionReport(run_id="a", final_plan=_emptied(status, skips))
         conclude(idle)
-        assert idle.message == "nothing to do: " + said.removeprefix("nothing left to trade: ")
+        assert idle.message == "nothing to do: " + said
 
 
 def test_conclude() -> None:

@@ -155,3 +155,13 @@ def test_the_log_file_has_each_fill_and_the_cost_of_the_run(tmp_path: Path) -> N
     assert re.search(r"fill: BTC sell 0\.46729 at [\d.]+, fee \$[\d,.]+ \(filled\)", text)
     assert re.search(r"fill: ETH buy [\d.]+ at [\d.]+, fee \$[\d,.]+ \(filled\)", text)
     assert re.search(r"cost: \$[\d,.]+ \([\d.]+ bps of \$[\d,.]+: shortfall -?\$[\d,.-]+, fees \$[\d,.]+\)", text)
+
+
+def test_the_schema_gives_band_relative_its_real_default() -> None:
+    from hlrebal.policy import Policy
+    from hlrebal.targets import schema
+
+    policy = schema()["definitions"]["policy"] if "definitions" in schema() else None
+    text = str(schema())
+    assert "'default': 0.25" in text and Policy().band_relative == 0.25
+    assert policy is None or policy["properties"]["band_relative"]["default"] == 0.25

@@ -344,7 +344,9 @@ class Executor:
             notional_filled=rnd.notional_filled,
             remaining=len(after.trades),
         )
-        self.progress(f"round {n}: {rnd.filled}/{rnd.sent} order(s) filled, {len(after.trades)} trade(s) remain")
+        partly = sum(1 for o in sent if 0 < o.filled_size < o.size)
+        some = f" ({partly} partly)" if partly else ""
+        self.progress(f"round {n}: {rnd.filled}/{rnd.sent} order(s) filled{some}, {len(after.trades)} trade(s) remain")
         if after.is_empty:
             return snap, False
         if rnd.filled == 0 and style is self.taker:

@@ -124,9 +124,7 @@ def _done_message(final: Plan | None, *, traded: bool) -> str:
         reason = "the account is within its bands"
     if not traded:
         return f"nothing to do: {reason}"
-    if code in ("at_targets", "within_bands"):
-        return reason
-    return f"nothing left to trade: {reason}"
+    return reason  # "what is left to trade is below the minimum trade value ($10.00)", ...
 
 
 def trade_doc(t: Trade) -> dict[str, Any]:
