@@ -194,7 +194,10 @@ def execute(
             )
     except HlrebalError as e:
         account = base.settings.vault or base.settings.account_address
-        record_failed_run(journal_file, e, targets=document.source if document else None, account=account)
+        network = "demo" if demo else base.network_label
+        record_failed_run(
+            journal_file, e, targets=document.source if document else None, account=account, network=network
+        )
         raise
     return result.report
 

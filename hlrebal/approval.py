@@ -57,12 +57,14 @@ class Limits:
         """Limits from user values (strings, numbers; None for the default); exit 2 for a value
         that is not a number above 0."""
         return cls(
-            max_price_move=_positive(max_price_move, "--max-price-move", DEFAULT_MAX_PRICE_MOVE),
+            max_price_move=_positive(max_price_move, "--max-price-move", DEFAULT_MAX_PRICE_MOVE, fraction=True),
             max_plan_age=_positive(max_plan_age, "--max-plan-age", DEFAULT_MAX_PLAN_AGE),
         )
 
 
-def _positive(value: object, flag: str, default: Decimal) -> Decimal:
+def _positive(value: object, flag: str, default: Decimal, *, fraction: bool = False) -> Decimal:
+    """A number above 0; with ``fraction``, below 0.5 too: a price move of 5 is 500%, which would
+    switch the check off, so it is refused as the percentage it most likely is."""
     if value is None:
         return default
     try:
@@ -71,6 +73,11 @@ def _positive(value: object, flag: str, default: Decimal) -> Decimal:
         number = Decimal(-1)
     if not number.is_finite() or number <= 0:
         raise BadInputError(f"{flag} {str(value)!r}: must be a number above 0")
+    if fraction and number >= Decimal("0.5"):
+        raise BadInputError(
+            f"{flag} {str(value)!r}: must be a fraction below 0.5",
+            hint=f"fractions, not percentages: write {flag} 0.02 for 2%",
+        )
     return number
 
 

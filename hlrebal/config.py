@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -231,7 +232,16 @@ def _execution_values(key: str, value: Any, where: str, out: dict[str, Any]) -> 
     items = value.items() if key == "execution" else [(key, value)]
     for k, v in items:
         if k not in EXECUTION_KEYS:
-            raise ConfigError(f"{where}: execution.{k}: unknown execution key{_did_you_mean(k, EXECUTION_KEYS)}")
+            # In TOML every key after a [execution] header belongs to that table: say so when the
+            # key is one the top level (or a profile) would take.
+            misplaced = k in CONNECTION_KEYS or k in POLICY_KEYS
+            table = where[:-1] + ".execution]" if where.endswith("]") else where.replace(" (top level)", " [execution]")
+            raise ConfigError(
+                f"{table}: {k}: unknown execution key{_did_you_mean(k, EXECUTION_KEYS)}",
+                hint=f"{k} belongs above the [execution] table (TOML puts every key after a table's header in it)"
+                if misplaced
+                else None,
+            )
         if isinstance(v, bool) and ExecutionSettings.model_fields[k].annotation is not bool:
             raise ConfigError(f"{where}: execution.{k}: must not be a boolean")
         out[k] = v
@@ -297,6 +307,9 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any], 
     return conn, pol, names, exe
 
 
+Layer = dict[str, Any]
+
+
 def resolve(
     *,
     flags: Mapping[str, Any] | None = None,
@@ -307,46 +320,87 @@ def resolve(
 ) -> Resolved:
     """Merge every layer into validated settings and policy, remembering each value's source.
 
-    ``flags`` holds only the options the user actually gave (None values are ignored).
+    ``flags`` holds only the options the user actually gave (None values are ignored). Layers, lowest
+    first: the file's top level, the profile, HLREBAL_* variables, the target file's policy block
+    (planning keys only), the flags.
     """
     env = os.environ if env is None else env
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
-    target_policy = dict(target_policy or {})
-
     explicit = config_path is not None or bool(env.get("HLREBAL_CONFIG"))
     path = config_path or (Path(env["HLREBAL_CONFIG"]) if env.get("HLREBAL_CONFIG") else default_config_path())
     path = path.expanduser()
     doc = _load_toml(path, explicit)
     file_conn, file_pol, file_exe = _split_layer(doc, f"{path} (top level)")
+    profile_flag = profile is not None
+    profile = profile or env.get("HLREBAL_PROFILE") or None
+    prof_conn, prof_pol, prof_exe = _profile_layers(doc, path, profile)
+    env_conn, env_pol, env_names, env_exe = _env_layer(env)
+    if profile_flag:
+        _check_profile_account(profile, prof_conn, env_conn, flags)
+    flag_conn, flag_pol, flag_exe = _flag_layers(flags)
 
+    sources: dict[str, str] = {}
+    file_label, prof_label = f"file {path}", f"profile {profile}"
+    merged_conn = _merge(
+        ((file_conn, file_label), (prof_conn, prof_label), (env_conn, "env"), (flag_conn, "flag")),
+        sources, env_names, "", endpoint=True,
+    )  # fmt: skip
+    planning = {k: v for k, v in (target_policy or {}).items() if k in PLANNING_KEYS}
+    merged_pol = _merge(
+        ((file_pol, file_label), (prof_pol, prof_label), (env_pol, "env"), (planning, "target file"),
+         (flag_pol, "flag")),
+        sources, env_names, "policy.",
+    )  # fmt: skip
+    merged_exe = _merge(
+        ((file_exe, file_label), (prof_exe, prof_label), (env_exe, "env"), (flag_exe, "flag")),
+        sources, env_names, "execution.",
+    )  # fmt: skip
+    _check_connection(merged_conn, sources, path)
+    return Resolved(
+        settings=_settings(merged_conn, sources),
+        policy=_policy(merged_pol, sources),
+        sources=sources,
+        config_path=path,
+        profile=profile,
+        execution=_execution(merged_exe, sources),
+    )
+
+
+def _profile_layers(doc: Mapping[str, Any], path: Path, profile: str | None) -> tuple[Layer, Layer, Layer]:
+    """The chosen profile's connection, policy and execution values (empty without one).
+
+    Every profile is checked, not only the one in use: a mistake in the cron profile must show up
+    when the file is edited and tried, not at 3 a.m.
+    """
     profiles = doc.get("profiles", {})
     if not isinstance(profiles, dict):
         raise ConfigError(f"{path}: profiles: must be tables like [profiles.NAME]")
-    # Every profile is checked, not only the one in use: a mistake in the cron profile must show up
-    # when the file is edited and tried, not at 3 a.m.
-    checked: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+    checked: dict[str, tuple[Layer, Layer, Layer]] = {}
     for name, table in profiles.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: profiles.{name}: must be a table ([profiles.{name}])")
         checked[name] = _split_layer(table, f"{path} [profiles.{name}]")
-    profile_flag = profile is not None
-    profile = profile or env.get("HLREBAL_PROFILE") or None
-    prof_conn: dict[str, Any] = {}
-    prof_pol: dict[str, Any] = {}
-    prof_exe: dict[str, Any] = {}
-    if profile:
-        if profile not in profiles:
-            known = ", ".join(sorted(profiles)) or "none"
+    if not profile:
+        return {}, {}, {}
+    if profile not in profiles:
+        if not path.exists():
             raise ConfigError(
-                f"profile {profile!r} is not defined in {path} (profiles there: {known})",
-                hint=f"add a [profiles.{profile}] table to the configuration file",
+                f"profile {profile!r} needs a configuration file, and there is none at {path}",
+                hint=f"run `hlrebal config init` and add a [profiles.{profile}] table to it",
             )
-        prof_conn, prof_pol, prof_exe = checked[profile]
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigError(
+            f"profile {profile!r} is not defined in {path} (profiles there: {known})",
+            hint=f"add a [profiles.{profile}] table to the configuration file",
+        )
+    return checked[profile]
 
-    env_conn, env_pol, env_names, env_exe = _env_layer(env)
+
+def _check_profile_account(profile: str | None, prof_conn: Layer, env_conn: Layer, flags: Mapping[str, Any]) -> None:
+    """``--profile X`` naming one account while HLREBAL_ACCOUNT_ADDRESS names another is a mistake
+    to stop on, not to settle by precedence (unless ``--address`` decides)."""
     if (
-        profile_flag
-        and "account_address" in prof_conn
+        "account_address" in prof_conn
         and "account_address" in env_conn
         and str(prof_conn["account_address"]).lower() != str(env_conn["account_address"]).lower()
         and "account_address" not in flags
@@ -357,102 +411,118 @@ def resolve(
             hint="unset HLREBAL_ACCOUNT_ADDRESS or pass --address explicitly",
         )
 
-    flag_conn = {k: v for k, v in flags.items() if k in CONNECTION_KEYS}
-    flag_pol = {k: v for k, v in flags.items() if k in POLICY_KEYS}
-    flag_exe = {k: v for k, v in flags.items() if k in EXECUTION_KEYS}
+
+def _flag_layers(flags: Mapping[str, Any]) -> tuple[Layer, Layer, Layer]:
+    """The flags the user gave, split into connection, policy and execution values."""
     unknown = set(flags) - set(CONNECTION_KEYS) - POLICY_KEYS - EXECUTION_KEYS
     if unknown:
         raise ConfigError(f"internal: unknown flag settings {sorted(unknown)}")
-
-    if "network" in flag_conn and "api_url" in flag_conn:
+    if "network" in flags and "api_url" in flags:
         raise ConfigError("--network and --api-url were both given; use one of them")
-    sources: dict[str, str] = {}
-    merged_conn: dict[str, Any] = {}
-    for layer, label in (
-        (file_conn, f"file {path}"),
-        (prof_conn, f"profile {profile}"),
-        (env_conn, "env"),
-        (flag_conn, "flag"),
-    ):
-        # network and api_url name one thing, the endpoint: a layer that sets one replaces the
-        # other from every lower layer.
-        for one, other in (("network", "api_url"), ("api_url", "network")):
-            if one in layer and other not in layer:
-                merged_conn.pop(other, None)
-                sources.pop(other, None)
-        for k, v in layer.items():
-            merged_conn[k] = v
-            sources[k] = f"env {env_names[k]}" if label == "env" else label
-    merged_pol: dict[str, Any] = {}
-    pref_layer = {k: v for k, v in target_policy.items() if k in PLANNING_KEYS}
-    for layer, label in (
-        (file_pol, f"file {path}"),
-        (prof_pol, f"profile {profile}"),
-        (env_pol, "env"),
-        (pref_layer, "target file"),
-        (flag_pol, "flag"),
-    ):
-        for k, v in layer.items():
-            merged_pol[k] = v
-            sources[f"policy.{k}"] = f"env {env_names[k]}" if label == "env" else label
+    return (
+        {k: v for k, v in flags.items() if k in CONNECTION_KEYS},
+        {k: v for k, v in flags.items() if k in POLICY_KEYS},
+        {k: v for k, v in flags.items() if k in EXECUTION_KEYS},
+    )
 
-    merged_exe: dict[str, Any] = {}
-    for layer, label in (
-        (file_exe, f"file {path}"),
-        (prof_exe, f"profile {profile}"),
-        (env_exe, "env"),
-        (flag_exe, "flag"),
-    ):
-        for k, v in layer.items():
-            merged_exe[k] = v
-            sources[f"execution.{k}"] = f"env {env_names[k]}" if label == "env" else label
 
-    if merged_conn.get("api_url"):
-        merged_conn["api_url"] = str(merged_conn["api_url"]).rstrip("/")
-        _check_url(merged_conn["api_url"], sources.get("api_url", "flag"))
+def _merge(
+    layers: Iterable[tuple[Layer, str]],
+    sources: dict[str, str],
+    env_names: Mapping[str, str],
+    prefix: str,
+    *,
+    endpoint: bool = False,
+) -> Layer:
+    """Higher layers win key by key; ``sources`` learns where each value came from (``prefix`` +
+    key). With ``endpoint``, network and api_url name one thing: a layer that sets one drops the
+    other from every lower layer."""
+    merged: Layer = {}
+    for layer, label in layers:
+        if endpoint:
+            for one, other in (("network", "api_url"), ("api_url", "network")):
+                if one in layer and other not in layer:
+                    merged.pop(other, None)
+                    sources.pop(other, None)
+        for k, v in layer.items():
+            merged[k] = v
+            sources[prefix + k] = f"env {env_names[k]}" if label == "env" else label
+    return merged
+
+
+def _check_connection(merged: Layer, sources: Mapping[str, str], path: Path) -> None:
+    """The endpoint's URL and the addresses checked; paths from the file made relative to it."""
+    if merged.get("api_url"):
+        merged["api_url"] = str(merged["api_url"]).rstrip("/")
+        _check_url(merged["api_url"], sources.get("api_url", "flag"))
     for key in ("account_address", "vault"):
-        value = merged_conn.get(key)
+        value = merged.get(key)
         if value is not None and not _ADDRESS.match(str(value)):
             raise ConfigError(f"{key} from {sources[key]}: {value!r} is not a 0x-prefixed 40-hex-digit address")
-    if merged_conn.get("targets") and sources.get("targets", "").startswith(("file", "profile")):
+    if merged.get("targets") and sources.get("targets", "").startswith(("file", "profile")):
         # Cron starts in $HOME: a relative targets path in the file means "next to the file".
-        t = Path(str(merged_conn["targets"])).expanduser()
-        merged_conn["targets"] = t if t.is_absolute() else (path.parent / t)
+        t = Path(str(merged["targets"])).expanduser()
+        merged["targets"] = t if t.is_absolute() else (path.parent / t)
     for key in ("key_file", "journal", "log_file"):
-        if merged_conn.get(key):
-            value = Path(str(merged_conn[key])).expanduser()
+        if merged.get(key):
+            value = Path(str(merged[key])).expanduser()
             if not value.is_absolute() and sources.get(key, "").startswith(("file", "profile")):
                 value = path.parent / value  # like targets: relative to the file, not to cron's $HOME
-            merged_conn[key] = value
+            merged[key] = value
 
+
+def _settings(merged: Layer, sources: Mapping[str, str]) -> Settings:
     try:
         # Nothing set anywhere: the defaults need no validation (nor a validator built).
-        settings = Settings(**merged_conn) if merged_conn else _DEFAULT_SETTINGS
+        return Settings(**merged) if merged else _DEFAULT_SETTINGS
     except ValidationError as e:
         first = e.errors()[0]
         key = str(first["loc"][0])
         raise ConfigError(f"{key} from {sources.get(key, 'default')}: {first['msg']}") from None
+
+
+def _policy(merged: Layer, sources: Mapping[str, str]) -> Policy:
     try:
-        policy = Policy(**merged_pol) if merged_pol else _DEFAULT_POLICY
+        return Policy(**merged) if merged else _DEFAULT_POLICY
     except ValidationError as e:
         first = e.errors()[0]
         loc = [str(p) for p in first["loc"] if p]
         if loc:
             key = loc[0]
-            raise ConfigError(f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}") from None
+            raise ConfigError(
+                f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}",
+                hint=_fraction_hint(key, merged.get(key)),
+            ) from None
         involved = ", ".join(f"{k} ({sources.get('policy.' + k, 'default')})" for k in _keys_in(first["msg"]))
         raise ConfigError(
             f"policy: {first['msg'].removeprefix('Value error, ')}" + (f" [{involved}]" if involved else "")
         ) from None
+
+
+#: Policy values that are fractions: 5 for 5% is the likely mistake behind one of them at 1 or more.
+_FRACTIONS = frozenset(
+    {"band", "band_relative", "slippage", "max_slippage", "max_price_deviation", "slippage_step", "fee_rate"}
+)
+
+
+def _fraction_hint(key: str, value: object) -> str | None:
+    """'fractions, not percentages' when a fraction-valued option was given as a percentage."""
     try:
-        execution = ExecutionSettings(**merged_exe)
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if key in _FRACTIONS and number.is_finite() and number >= 1:
+        return f"{key} is a fraction, not a percentage: write {number / 100} for {number}%"
+    return None
+
+
+def _execution(merged: Layer, sources: Mapping[str, str]) -> ExecutionSettings:
+    try:
+        return ExecutionSettings(**merged)
     except ValidationError as e:
         key = str(e.errors()[0]["loc"][0])
         message = e.errors()[0]["msg"]
         raise ConfigError(f"execution.{key} from {sources.get('execution.' + key, 'default')}: {message}") from None
-    return Resolved(
-        settings=settings, policy=policy, sources=sources, config_path=path, profile=profile, execution=execution
-    )
 
 
 def _keys_in(message: str) -> list[str]:

@@ -80,7 +80,10 @@ class Policy(BaseModel):
     max_turnover: Decimal = Field(Decimal(1), gt=0, description="Cap on traded notional / equity over one run.")
     max_order_value: Decimal | None = Field(None, gt=0, description="Cap on a single order's value (USD).")
     max_price_deviation: Decimal = Field(
-        Decimal("0.02"), gt=0, description="Refuse when a reference price is this far from the oracle."
+        Decimal("0.02"),
+        gt=0,
+        lt=Decimal("0.5"),
+        description="Refuse when a reference price is this far from the oracle.",
     )
     max_slippage: Decimal = Field(
         Decimal("0.02"), gt=0, lt=Decimal("0.5"), description="Widest slippage any round may use."

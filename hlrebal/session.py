@@ -7,7 +7,7 @@ can read snapshots and, when a signer is attached, place orders. It prints nothi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +62,6 @@ def connect(
     timeout: float | None = None,
 ) -> Iterator[Connection]:
     """Open the account the options name. Raises BadInputError for contradictory or missing options."""
-    settings = resolved.settings
     if snapshot_file is not None and demo:
         raise BadInputError("--snapshot and --demo were both given; use one of them")
     if snapshot_file is not None:
@@ -72,63 +71,77 @@ def connect(
         yield Connection(user=snap.user, network_label=snap.network, snapshot_file=snapshot_file, saved=snap)
         return
 
+    if demo:
+        with _demo_connection(need_signer=need_signer, timeout=timeout) as conn:
+            yield conn
+        return
+    yield _live_connection(resolved, key_file=key_file, need_signer=need_signer, timeout=timeout)
+
+
+@contextmanager
+def _demo_connection(*, need_signer: bool, timeout: float | None) -> Iterator[Connection]:
+    """The demo paper account. Reading it needs no HTTP server (nor the SDK): it is asked in process.
+    Orders go over HTTP through the real SDK, signed, as they would to the exchange."""
+    from hlrebal.demo import running_demo
     from hlrebal.exchange import DEFAULT_TIMEOUT, ExchangeClient
 
-    with ExitStack() as stack:
-        if demo:
-            from hlrebal.demo import running_demo
-
-            # Reading the demo needs no HTTP server (nor the SDK): it is asked in process. Orders go
-            # over HTTP through the real SDK, signed, as they would to the exchange.
-            account = stack.enter_context(running_demo(serve=need_signer))
-            client = ExchangeClient(
-                account.url or "http://demo.invalid",
-                network="demo",
-                timeout=timeout or DEFAULT_TIMEOUT,
-                local=None if need_signer else account.local,
-            )
-            conn = Connection(user=account.user, network_label="demo", client=client, demo=account)
-            if need_signer:
-                conn.key = account.key
-                conn.signer = client.attach_signer(account.key)
-            yield conn
-            return
-
-        client = ExchangeClient(resolved.base_url, network=resolved.network_label, timeout=timeout or DEFAULT_TIMEOUT)
-        vault = settings.vault.lower() if settings.vault else None
-        address = settings.account_address.lower() if settings.account_address else None
-        key: SigningKey | None = None
-        if need_signer or (address is None and vault is None):
-            from hlrebal.keys import find_key
-
-            key = find_key(
-                key_file_flag=key_file,
-                config_key_file=settings.key_file,
-                config_key_env=settings.key_env,
-                config_key_source=resolved.sources.get("key_file", resolved.sources.get("key_env", "configuration")),
-            )
-        if need_signer and key is None:
-            raise BadInputError(
-                "no signing key",
-                hint="pass --key-file PATH (mode 0600), set HLREBAL_PRIVATE_KEY, or set key_file in the configuration",
-            )
-        signer = client.attach_signer(key, vault=vault) if key is not None else None
-        user = vault or address or signer
-        if user is None:
-            raise BadInputError(
-                "no account address",
-                hint="pass --address 0x… or set HLREBAL_ACCOUNT_ADDRESS (reading an account needs no key)",
-            )
-        if need_signer and signer is not None and vault is None and signer != user:
-            _check_agent(client, signer, user)
-        yield Connection(
-            user=user,
-            network_label=resolved.network_label,
-            client=client,
-            key=key,
-            signer=signer if need_signer else None,
-            vault=vault,
+    with running_demo(serve=need_signer) as account:
+        client = ExchangeClient(
+            account.url or "http://demo.invalid",
+            network="demo",
+            timeout=timeout or DEFAULT_TIMEOUT,
+            local=None if need_signer else account.local,
         )
+        conn = Connection(user=account.user, network_label="demo", client=client, demo=account)
+        if need_signer:
+            conn.key = account.key
+            conn.signer = client.attach_signer(account.key)
+        yield conn
+
+
+def _live_connection(
+    resolved: Resolved, *, key_file: Path | None, need_signer: bool, timeout: float | None
+) -> Connection:
+    """An endpoint's account: the address (or vault) the settings name, else the key's own; the key
+    found when signing or when no address is given; an API wallet checked against its account."""
+    from hlrebal.exchange import DEFAULT_TIMEOUT, ExchangeClient
+
+    settings = resolved.settings
+    client = ExchangeClient(resolved.base_url, network=resolved.network_label, timeout=timeout or DEFAULT_TIMEOUT)
+    vault = settings.vault.lower() if settings.vault else None
+    address = settings.account_address.lower() if settings.account_address else None
+    key: SigningKey | None = None
+    if need_signer or (address is None and vault is None):
+        from hlrebal.keys import find_key
+
+        key = find_key(
+            key_file_flag=key_file,
+            config_key_file=settings.key_file,
+            config_key_env=settings.key_env,
+            config_key_source=resolved.sources.get("key_file", resolved.sources.get("key_env", "configuration")),
+        )
+    if need_signer and key is None:
+        raise BadInputError(
+            "no signing key",
+            hint="pass --key-file PATH (mode 0600), set HLREBAL_PRIVATE_KEY, or set key_file in the configuration",
+        )
+    signer = client.attach_signer(key, vault=vault) if key is not None else None
+    user = vault or address or signer
+    if user is None:
+        raise BadInputError(
+            "no account address",
+            hint="pass --address 0x… or set HLREBAL_ACCOUNT_ADDRESS (reading an account needs no key)",
+        )
+    if need_signer and signer is not None and vault is None and signer != user:
+        _check_agent(client, signer, user)
+    return Connection(
+        user=user,
+        network_label=resolved.network_label,
+        client=client,
+        key=key,
+        signer=signer if need_signer else None,
+        vault=vault,
+    )
 
 
 def _check_agent(client: ExchangeClient, signer: str, user: str) -> None:

@@ -30,6 +30,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     for name in list(os.environ):
         if name.startswith("HLREBAL_"):
             monkeypatch.delenv(name)
+    # Piped results follow COLUMNS: a terminal's (or CI's) width must not change what tests read.
+    monkeypatch.delenv("COLUMNS", raising=False)
     home = tmp_path_factory.mktemp("hlrebal-home")
     monkeypatch.setenv("HLREBAL_HOME", str(home))
     return home

@@ -594,6 +594,6 @@ def test_quiet_cron_run_prints_nothing_when_there_is_nothing_to_do(
     assert second.exit_code == 0
     assert second.stdout == "" and second.stderr == ""  # nothing to do: silence
     text = log.read_text()
-    assert text.count("run: targets") == 2 and "done: the account is at its targets (exit 0)" in text
-    assert "done: nothing to do (exit 0)" in text
+    assert text.count("run: targets") == 2 and "done: the account is within its bands (exit 0)" in text
+    assert "done: nothing to do: the account is within its bands (exit 0)" in text
     assert (log.stat().st_mode & 0o777) == 0o600

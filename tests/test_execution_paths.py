@@ -310,7 +310,8 @@ def test_an_account_at_its_targets_sends_nothing_and_says_so(tmp_path: Path) -> 
     sim = Simulator(snapshot=make_snapshot({"BTC": ("0.46729", 10), "ETH": ("9.8348", 10)}, cash="29999.86", user=USER))
     client = direct(sim)
     report, _, journal = run(sim, tmp_path, client)
-    assert (report.outcome, report.message, report.rounds, report.orders) == ("done", "nothing to do", [], [])
+    said = "nothing to do: the account is within its bands"
+    assert (report.outcome, report.message, report.rounds, report.orders) == ("done", said, [], [])
     assert not any(k.startswith("exchange.") for k in client.seen) and "info.userFills" not in client.seen
     assert [e["event"] for e in journal_entries(journal)] == ["run_start"]
 

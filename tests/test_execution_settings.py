@@ -52,7 +52,7 @@ def test_flag_beats_environment_beats_profile_beats_file(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("text", "env", "fragment"),
     [
-        ('[execution]\nstlye = "maker"\n', {}, "execution.stlye: unknown execution key (did you mean 'style'?)"),
+        ('[execution]\nstlye = "maker"\n', {}, "[execution]: stlye: unknown execution key (did you mean 'style'?)"),
         ('style = "patient"\n', {}, "execution.style"),
         ("[execution]\npatience = -1\n", {}, "execution.patience"),
         ("", {"HLREBAL_TWAP_MINUTES": "2"}, "HLREBAL_TWAP_MINUTES"),

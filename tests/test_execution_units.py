@@ -32,7 +32,7 @@ from hlrebal.execution.twap import (
     visible_depth,
 )
 from hlrebal.execution_settings import ExecutionSettings
-from hlrebal.planner import plan
+from hlrebal.planner import Skip, plan
 from hlrebal.policy import Policy
 from hlrebal.sim import Simulator
 from hlrebal.snapshot import Snapshot
@@ -348,13 +348,43 @@ def test_phase1_done_as_planned() -> None:
     assert not phase1_done_as_planned(dex, full, SEED)
 
 
+def _emptied(status: str, skips: tuple[Skip, ...] = ()) -> Any:
+    """SEED_PLAN without trades, every asset line given ``status`` (what a read-back plan shows)."""
+    lines = tuple(a if a.kind == "cash" else a.model_copy(update={"status": status}) for a in SEED_PLAN.assets)
+    return SEED_PLAN.model_copy(update={"trades": (), "assets": lines, "skipped": skips})
+
+
+def test_conclude_says_at_its_targets_only_when_it_is() -> None:
+    cases = [
+        ("flat", (), "the account is at its targets"),
+        ("within_band", (), "the account is within its bands"),
+        (
+            "skipped",
+            (Skip(coin="BTC", code="below_minimum", reason="x"),),
+            "what is left to trade is below the minimum trade value ($10.00)",
+        ),
+        (
+            "skipped",
+            (Skip(coin="BTC", code="below_lot", reason="x"),),
+            "what is left to trade is smaller than one lot",
+        ),
+    ]
+    for status, skips, said in cases:
+        done = ExecutionReport(run_id="a", final_plan=_emptied(status, skips), orders=[order(filled_size=D(1))])
+        conclude(done)
+        assert (done.exit_code, done.outcome, done.message) == (ExitCode.OK, "done", said)
+        idle = ExecutionReport(run_id="a", final_plan=_emptied(status, skips))
+        conclude(idle)
+        assert idle.message == "nothing to do: " + said
+
+
 def test_conclude() -> None:
-    done = ExecutionReport(run_id="a", final_plan=SEED_PLAN.model_copy(update={"trades": ()}))
+    done = ExecutionReport(run_id="a", final_plan=None)
     conclude(done)
     assert (done.exit_code, done.outcome, done.message) == (ExitCode.OK, "done", "nothing to do")
     done.orders = [order(filled_size=D(1))]
     conclude(done)
-    assert done.message == "the account is at its targets"
+    assert done.message == "the orders are done (the account was not read back)"
     left = ExecutionReport(run_id="b", final_plan=SEED_PLAN, orders=[order(filled_size=D(1))])
     left.rounds = [object(), object()]  # type: ignore[list-item]
     conclude(left)

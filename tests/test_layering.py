@@ -85,8 +85,8 @@ ROOMS: tuple[Room, ...] = (
          why="renderables and JSON documents of the models; prints nothing and never reaches for the CLI"),
     Room("approval", "errors inputs market planner policy render snapshot targets",    (),
          why="plan files: a plan with the account state it was made from, checked before execution"),
-    Room("runner",   "approval config errors execution execution_settings journal planner render session "
-                     "snapshot targets", (),
+    Room("runner",   "approval config errors execution execution_settings journal planner policy render "
+                     "session snapshot targets", (),
          why="one execution run from start to end, for whoever drives it"),
     Room("backtest", "config errors exchange market planner policy session snapshot targets", (),
          why="replays a policy over a history with the planner that trades live; fetches histories"),
@@ -184,9 +184,9 @@ def forbidden_by_its_row(imports: list[Import]) -> list[str]:
 
 
 def sdk_outside_the_exchange(imports: list[Import]) -> list[str]:
-    """The SDK or eth_account imported on the client side anywhere but hlrebal/exchange.py."""
+    """The SDK or eth_account imported on the client side anywhere but hlrebal/exchange/."""
     return [
-        f"{imp}: only hlrebal/exchange.py imports the SDK or eth_account on the client side"
+        f"{imp}: only hlrebal/exchange/ imports the SDK or eth_account on the client side"
         " (the SDK stays behind one door: go through hlrebal.exchange)"
         for imp in imports
         if any(within(imp.name, sdk) for sdk in SDK) and room_of(imp.module) not in ("exchange", "sim")
@@ -274,7 +274,7 @@ def test_nothing_below_the_cli_imports_it() -> None:
         ("planner.py", "from hlrebal.session import connect\n", "the room planner may import only"),
         ("market.py", "from .planner import plan\n", "the room market may import only errors"),
         ("render/plan.py", "def f() -> None:\n    from hlrebal.cli.common import fail\n", "nothing below the CLI"),
-        ("session.py", "if TYPE_CHECKING:\n    from hyperliquid.info import Info\n", "only hlrebal/exchange.py"),
+        ("session.py", "if TYPE_CHECKING:\n    from hyperliquid.info import Info\n", "only hlrebal/exchange/"),
         ("sim/engine.py", "from hlrebal.snapshot import Snapshot\n", "the simulator imports only"),
         ("sim/auth.py", "import requests\n", "the simulator imports only"),
     ],

@@ -353,6 +353,8 @@ def test_a_unified_account_short_of_its_one_balance_scales_perps_and_spot_togeth
     assert p.warnings == (
         "increases (margin and cash) need $16,584.40 but about $4,725.04 is free after phase 1 and fees: scaled "
         "to 28.5% of plan",
+        "execute will refuse this plan: turnover 900.0% of equity exceeds max_turnover 100.0% (raise "
+        "--max-turnover if this much trading is intended)",  # a $40k BTC sell on $5k of equity
     )
     assert [(t.coin, t.size) for t in p.phase(2)] == [("ETH", D("1.401")), ("HYPE/USDC", D("11.13"))]
 

@@ -39,7 +39,8 @@ def text_at(renderable: RenderableType, width: int) -> str:
 
 
 def usd(value: Decimal) -> str:
-    return f"${value:,.2f}"
+    """Dollars as a trader writes them (a loss -$385.44), independently of the renderer's helper."""
+    return ("-" if value < 0 and round(value, 2) != 0 else "") + f"${abs(value):,.2f}"
 
 
 def plans() -> list[tuple[str, Plan]]:

@@ -16,6 +16,7 @@ from hlrebal.cli.options import (
     DemoOpt,
     JournalOpt,
     JsonOpt,
+    KeyFileOpt,
     NetworkOpt,
     ProfileOpt,
     SnapshotOpt,
@@ -31,10 +32,13 @@ def account(
     api_url: ApiUrlOpt = None,
     address: AddressOpt = None,
     vault: VaultOpt = None,
+    key_file: KeyFileOpt = None,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """Show the account: equity, positions with leverage and weights, open orders."""
+    """Show the account: equity, positions with leverage and weights, open orders.
+
+    Reading needs no key; without --address, the account is the one the key signs for."""
 
     def body() -> None:
         from hlrebal import render
@@ -42,7 +46,7 @@ def account(
 
         flags = {"network": network, "api_url": api_url, "account_address": address, "vault": vault}
         resolved = resolve_settings(flags=flags, targets=None, config=config, profile=profile)
-        with connect(resolved, snapshot_file=snapshot, demo=demo) as conn:
+        with connect(resolved, snapshot_file=snapshot, demo=demo, key_file=key_file) as conn:
             snap = conn.read()
         if json_out:
             print_json(render.account_json(snap))
@@ -71,7 +75,8 @@ def snapshot_cmd(
         flags = {"network": network, "api_url": api_url, "account_address": address, "vault": vault}
         resolved = resolve_settings(flags=flags, targets=None, config=config, profile=profile)
         with connect(resolved, demo=demo) as conn:
-            snap = conn.read()
+            # The spot market always (one request more): a snapshot replays spot targets too.
+            snap = conn.read(spot=True)
         save_snapshot(snap, output)
         err_console().print(
             f"saved snapshot of {snap.user} ({snap.network}, {len(snap.positions)} position(s)) to {output}",

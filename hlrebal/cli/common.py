@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+PIPED_WIDTH = 160
+"""The width of results written to a pipe or a file when ``COLUMNS`` does not say."""
+
+
 def err_console() -> Console:
     """stderr: prompts, progress, notices and error messages."""
     from rich.console import Console
@@ -36,10 +40,17 @@ def err_console() -> Console:
 
 
 def out_console() -> Console:
-    """stdout: results (wide enough for the plan table when piped)."""
+    """stdout: results; when piped, as wide as ``COLUMNS`` says (a narrow pager, a log viewer), else
+    wide enough for the whole plan table."""
+    import os
+
     from rich.console import Console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and 20 <= int(columns) <= 1000 else PIPED_WIDTH
+    return Console(highlight=False, width=width)
 
 
 def print_json(doc: Any) -> None:

@@ -10,6 +10,7 @@ happens, the outcome reaches the log and the journal.
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -256,8 +257,9 @@ def execute_flow(
         record_failed_run(
             journal_file,
             e,
-            targets=tg.source if tg is not None else (str(targets or plan_file or "") or None),
+            targets=tg.source if tg is not None else (str(targets or plan_file or base.settings.targets or "") or None),
             account=base.settings.vault or base.settings.account_address,
+            network="demo" if demo else base.network_label,
         )
         raise
     except KeyboardInterrupt:
@@ -320,8 +322,22 @@ def _report(ui: CliRun, result: RunResult, *, json_out: bool, quiet: bool) -> No
     """The run's report on stdout (and in the log); a run that did not end done exits with its code."""
     from hlrebal import render
     from hlrebal.errors import ExitCode
+    from hlrebal.market import fmt_decimal
+    from hlrebal.render.numbers import usd
 
     report = result.report
+    for o in report.orders:
+        if o.filled_size > 0:
+            price = fmt_decimal(o.avg_price) if o.avg_price is not None else "?"
+            fee = usd(o.fee or Decimal(0))
+            ui.log(f"fill: {o.coin} {o.side} {fmt_decimal(o.filled_size)} at {price}, fee {fee} ({o.status})")
+    costs = report.costs
+    if costs.notional:
+        total_bps = costs.bps(costs.total_usd) or 0
+        ui.log(
+            f"cost: {usd(costs.total_usd)} ({total_bps:.1f} bps of {usd(costs.notional)}: "
+            f"shortfall {usd(costs.shortfall_usd)}, fees {usd(costs.fees_usd)})"
+        )
     ui.log(f"{report.outcome}: {report.message} (exit {int(report.exit_code)})")
     for warning in report.warnings:
         ui.log(f"warning: {warning}")

@@ -159,7 +159,8 @@ def plan(
         planner.check_document(snap, document, resolved.policy)
         result = planner.plan_document(snap, document, resolved.policy)
         if output is not None:
-            _save(output, result, document, snap, text)
+            again = _connection_args(demo=demo, flags=flags, profile=profile, config=config, key_file=key_file)
+            _save(output, result, document, snap, text, again, from_snapshot=snapshot is not None)
         if json_out:
             print_json(render.plan_json(result))
         elif not (quiet and result.is_empty):
@@ -168,13 +169,32 @@ def plan(
     guarded(json_out, body)
 
 
-def _save(output: Path, result: Plan, document: Document, snap: Snapshot, text: str) -> None:
-    """Write the plan file and say so on stderr (stdout keeps the plan itself)."""
+def _connection_args(
+    *, demo: bool, flags: dict[str, object], profile: str | None, config: Path | None, key_file: Path | None
+) -> str:
+    """The options that name the account's endpoint and key, as the user gave them, so that the
+    hint's `execute --plan` command reaches the same account."""
+    parts = ["--demo"] if demo else []
+    for flag, key in (("--network", "network"), ("--api-url", "api_url")):
+        if flags.get(key) is not None:
+            parts.append(f"{flag} {flags[key]}")
+    for flag, value in (("--profile", profile), ("--config", config), ("--key-file", key_file)):
+        if value is not None:
+            parts.append(f"{flag} {value}")
+    return "".join(f" {p}" for p in parts)
+
+
+def _save(
+    output: Path, result: Plan, document: Document, snap: Snapshot, text: str, again: str, *, from_snapshot: bool
+) -> None:
+    """Write the plan file and say so on stderr (stdout keeps the plan itself), with the command
+    that executes it on the same account."""
     from hlrebal.approval import approve, save_plan
 
     approved = approve(result, document, snap, text, str(output))
     save_plan(approved, output)
+    command = f"hlrebal execute --plan {output}{again}"
+    live = " with the live account's connection options" if from_snapshot and not again else ""
     err_console().print(
-        f"saved plan {approved.plan_hash[:16]} to {output}; review it, then run `hlrebal execute --plan {output}`",
-        markup=False,
+        f"saved plan {approved.plan_hash[:16]} to {output}; review it, then run `{command}`{live}", markup=False
     )

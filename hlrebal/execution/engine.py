@@ -56,6 +56,14 @@ from hlrebal.targets import Targets
 _ZERO = Decimal(0)
 
 
+def _estimate_for_traded(confirmed: Plan, traded: Decimal) -> Decimal:
+    """The plan's fee estimate for the notional the run actually traded: a run stopped halfway
+    (Ctrl-C, a guard, a TWAP cut short) compares its fees with half the estimate, not all of it."""
+    planned = confirmed.summary.traded_notional
+    estimate = confirmed.summary.estimated_fees
+    return (estimate * traded / planned).quantize(Decimal("0.000001")) if planned > 0 else estimate
+
+
 def patient_style(settings: ExecutionSettings, switch: DeadMansSwitch) -> Style | None:
     """The style that works round 1 when the run is patient (maker, twap); None for taker."""
     if settings.style == "maker":
@@ -126,6 +134,8 @@ class Executor:
         )
         self.taker: Style = Taker()
         self.patient = patient_style(self.settings, self.switch)
+        #: the largest share of a trade one order of the current round carries (max_order_value)
+        self._order_share = Decimal(1)
         #: rounds before the taker rounds: 1 when a patient style works round 1
         self._patient_rounds = 1 if self.patient is not None else 0
         self._turnover_done = _ZERO
@@ -181,11 +191,12 @@ class Executor:
         returns the snapshot to go on with (its markets read again, when they were)."""
         equity = self._start_equity or snap.equity
         done = self._turnover_done + filled
+        share = self._order_share
         try:
-            guards.check_trades(trades, snap, self.policy, equity=equity, turnover_done=done)
+            guards.check_trades(trades, snap, self.policy, equity=equity, turnover_done=done, order_share=share)
         except guards.OracleGuardError:
             snap = self.client.refresh_snapshot(snap, positions=False, markets=True)
-            guards.check_trades(trades, snap, self.policy, equity=equity, turnover_done=done)
+            guards.check_trades(trades, snap, self.policy, equity=equity, turnover_done=done, order_share=share)
         return snap
 
     def _work(
@@ -271,7 +282,7 @@ class Executor:
             report,
             self.policy,
             arrival_prices(snapshot),
-            estimated_fees=confirmed.summary.estimated_fees,
+            estimated_fees=_estimate_for_traded(confirmed, report.traded_notional),
         )
         self._stage("")
         report.count_requests(self.client.log.since(before))
@@ -294,8 +305,9 @@ class Executor:
             snap = self._read()
         if snap.time != current.snapshot_time:
             current = self._plan(snap, round_policy)
-        snap = self._guard(current.trades, snap)
         style = self._style_for_round(n)
+        self._order_share = guards.order_share(style.name, self.settings.twap_minutes)
+        snap = self._guard(current.trades, snap)
         rnd = RoundReport(number=n, slippage=round_policy.slippage, planned=len(current.trades), style=style.name)
         report.rounds.append(rnd)
         if n == 1:
@@ -332,7 +344,9 @@ class Executor:
             notional_filled=rnd.notional_filled,
             remaining=len(after.trades),
         )
-        self.progress(f"round {n}: {rnd.filled}/{rnd.sent} order(s) filled, {len(after.trades)} trade(s) remain")
+        partly = sum(1 for o in sent if 0 < o.filled_size < o.size)
+        some = f" ({partly} partly)" if partly else ""
+        self.progress(f"round {n}: {rnd.filled}/{rnd.sent} order(s) filled{some}, {len(after.trades)} trade(s) remain")
         if after.is_empty:
             return snap, False
         if rnd.filled == 0 and style is self.taker:

@@ -23,12 +23,20 @@ class OracleGuardError(GuardError):
 
 
 def check_trades(
-    trades: Iterable[Trade], snap: Snapshot, policy: Policy, *, equity: Decimal, turnover_done: Decimal
+    trades: Iterable[Trade],
+    snap: Snapshot,
+    policy: Policy,
+    *,
+    equity: Decimal,
+    turnover_done: Decimal,
+    order_share: Decimal = Decimal(1),
 ) -> None:
     """Refuse (GuardError, exit 4) when ``trades`` would break a safety limit.
 
     ``equity`` is the account's equity when the run started (the turnover cap is a share of it, not
-    of what the run has left); ``turnover_done`` the notional the run has already filled.
+    of what the run has left); ``turnover_done`` the notional the run has already filled;
+    ``order_share`` the largest share of a trade one order carries (1 for taker and maker; a TWAP's
+    largest slice for twap), which ``max_order_value`` caps.
     """
     trades = list(trades)
     planned = sum((t.size * t.reference_price for t in trades), _ZERO)
@@ -40,12 +48,23 @@ def check_trades(
             hint="raise --max-turnover if this much trading is intended",
         )
     for t in trades:
-        if policy.max_order_value is not None and t.notional > policy.max_order_value:
+        largest = t.notional * order_share
+        if policy.max_order_value is not None and largest > policy.max_order_value:
+            sliced = f" (its largest slice about ${largest:,.2f})" if order_share < 1 else ""
             raise GuardError(
-                f"{t.coin} {t.side} of ${t.notional:,.2f} exceeds max_order_value ${policy.max_order_value:,.2f}",
-                hint="raise --max-order-value or trade in smaller steps",
+                f"{t.coin} {t.side} of ${t.notional:,.2f}{sliced} exceeds max_order_value "
+                f"${policy.max_order_value:,.2f}",
+                hint="raise --max-order-value, trade in smaller steps, or use --style twap with more --twap-minutes",
             )
         check_price(t.coin, t.reference_price, snap, policy)
+
+
+def order_share(style: str, twap_minutes: int) -> Decimal:
+    """The largest share of a trade one order of ``style`` carries: the whole trade, except under
+    twap, whose slices (about one every 30 s, two a minute) may catch up to 3 normal slices."""
+    if style != "twap":
+        return Decimal(1)
+    return min(Decimal(1), Decimal(3) / (2 * twap_minutes))
 
 
 def check_price(coin: str, price: Decimal, snap: Snapshot, policy: Policy) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hlrebal.errors import GuardError, HlrebalError
-from hlrebal.execution.models import OrderReport
+from hlrebal.execution.models import OrderReport, WorkedTrade
 from hlrebal.execution.orders import Placement
 from hlrebal.execution.safety import DeadMansSwitch
 from hlrebal.execution.style import PhaseJob
@@ -49,20 +49,12 @@ class Touch:
 
 
 @dataclass
-class _Leg:
+class _Leg(WorkedTrade):
     """One trade of the phase and the orders that have worked it."""
 
     trade: Trade
     market: AssetMarket
     orders: list[OrderReport] = field(default_factory=list)
-
-    @property
-    def filled(self) -> Decimal:
-        return sum((o.filled_size for o in self.orders), _ZERO)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.trade.size - self.filled
 
     @property
     def live(self) -> OrderReport | None:

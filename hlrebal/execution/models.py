@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from hlrebal.errors import ExitCode
 from hlrebal.exchange import RequestLog
-from hlrebal.planner import Plan
+from hlrebal.planner import Plan, Trade
 from hlrebal.snapshot import Snapshot
 
 _ZERO = Decimal(0)
@@ -102,6 +102,23 @@ class OrderReport:
         return self.side == "buy"
 
 
+class WorkedTrade:
+    """A trade and the orders that have worked it so far (a style's bookkeeping per leg): what has
+    filled and what remains. Not a dataclass itself: its subclasses are, and give ``trade`` and
+    ``orders`` as their fields, in their own order."""
+
+    trade: Trade
+    orders: list[OrderReport]
+
+    @property
+    def filled(self) -> Decimal:
+        return sum((o.filled_size for o in self.orders), Decimal(0))
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.trade.size - self.filled
+
+
 @dataclass
 class RoundReport:
     number: int
@@ -149,7 +166,8 @@ class CostReport:
 
     coins: tuple[CoinCost, ...] = ()
     estimated_fees: Decimal | None = None
-    """What the confirmed plan estimated for fees (USD), for the fees-versus-estimate comparison."""
+    """What the confirmed plan estimated for fees (USD), scaled to the notional the run traded, for
+    the fees-versus-estimate comparison."""
     fees_estimated: bool = False
     """True when some fee could not be read from the account's fills and was estimated."""
 

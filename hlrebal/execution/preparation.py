@@ -102,7 +102,7 @@ def conclude(report: ExecutionReport) -> None:
         report.blocked_transfers = [blocked_note(t.amount, t.direction) for t in blocked]
     if (final is None or final.is_empty) and not blocked:
         report.exit_code, report.outcome = ExitCode.OK, "done"
-        report.message = "the account is at its targets" if report.orders else "nothing to do"
+        report.message = _done_message(final, traded=bool(report.orders))
         return
     remaining = ", ".join(f"{t.coin} {t.side} {t.size}" for t in final.trades) if final is not None else ""
     if report.blocked_transfers:
@@ -112,6 +112,19 @@ def conclude(report: ExecutionReport) -> None:
         report.message = f"orders were sent and nothing filled; remaining: {remaining}"
     else:
         report.message = f"trades remain after {len(report.rounds)} round(s): {remaining}"
+
+
+def _done_message(final: Plan | None, *, traded: bool) -> str:
+    """A done run's last words: at its targets only when it is; within its bands when that is all
+    the read-back shows; else why nothing is left to trade."""
+    if final is None:
+        return "the orders are done (the account was not read back)" if traded else "nothing to do"
+    code, reason = final.empty_reason()
+    if code == "within_bands":
+        reason = "the account is within its bands"
+    if not traded:
+        return f"nothing to do: {reason}"
+    return reason  # "what is left to trade is below the minimum trade value ($10.00)", ...
 
 
 def trade_doc(t: Trade) -> dict[str, Any]:

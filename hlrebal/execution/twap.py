@@ -25,7 +25,7 @@ from typing import Any
 
 from hlrebal.errors import ExchangeError, HlrebalError
 from hlrebal.exchange import OrderAnswerLost
-from hlrebal.execution.models import OrderReport
+from hlrebal.execution.models import OrderReport, WorkedTrade
 from hlrebal.execution.orders import Placement
 from hlrebal.execution.style import PhaseJob
 from hlrebal.execution_settings import ExecutionSettings
@@ -60,20 +60,12 @@ class _Native:
 
 
 @dataclass
-class _OwnLeg:
+class _OwnLeg(WorkedTrade):
     trade: Trade
     market: AssetMarket
     slices: int
     done: int = 0
     orders: list[OrderReport] = field(default_factory=list)
-
-    @property
-    def filled(self) -> Decimal:
-        return sum((o.filled_size for o in self.orders), _ZERO)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.trade.size - self.filled
 
 
 def visible_depth(book: dict[str, Any], is_buy: bool, limit: Decimal) -> Decimal:
@@ -112,6 +104,8 @@ class Twap:
 
     def __init__(self, settings: ExecutionSettings) -> None:
         self.settings = settings
+        #: the last progress line said, so that a poll that changed nothing says nothing
+        self._said = ""
 
     def work(self, job: PhaseJob) -> list[OrderReport]:
         natives: list[_Native] = []
@@ -233,8 +227,10 @@ class Twap:
             n.status = states.get(n.report.twap_id, n.status)
         done = sum((n.report.filled_size * n.trade.reference_price for n in natives), _ZERO)
         total = sum((n.trade.size * n.trade.reference_price for n in natives), _ZERO)
-        if total:
-            desk.progress(f"round {job.round} phase {job.phase}: TWAPs {done / total * 100:.0f}% done")
+        line = f"round {job.round} phase {job.phase}: TWAPs {done / total * 100:.0f}% done" if total else ""
+        if line and line != self._said:
+            desk.progress(line)
+            self._said = line
         self._guard(natives, job)
 
     def _guard(self, natives: list[_Native], job: PhaseJob) -> None:

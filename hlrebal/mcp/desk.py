@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: plans a server remembers for ``execute_plan`` (older ones must be planned again)
 KEPT_PLANS = 32
+MIN_PREFIX = 12
+"""The shortest plan_hash prefix execute_plan takes (the plan table shows 16 digits)."""
 
 
 @dataclass
@@ -103,14 +105,25 @@ class Desk:
         return shown
 
     def approved(self, plan_hash: str) -> ApprovedPlan:
-        """The plan an earlier ``plan`` call made, by its hash; refused unless execution is allowed."""
+        """The plan an earlier ``plan`` call made, by its hash or a unique prefix of 12 or more of its
+        digits; refused unless execution is allowed."""
         if not self.allow_execute:
             raise GuardError(
                 "execution is disabled: this server was started without --allow-execute; nothing was sent",
                 hint="restart the server with `hlrebal mcp --allow-execute` to let it place orders",
             )
+        wanted = plan_hash.strip().lower()
         with self._lock:
-            found = self.plans.get(plan_hash.strip().lower())
+            found = self.plans.get(wanted)
+            # The plan table shows 16 digits of the hash: a unique prefix of 12 or more names a plan
+            # this server made as surely as the whole hash does.
+            matches = [p for h, p in self.plans.items() if len(wanted) >= MIN_PREFIX and h.startswith(wanted)]
+        if found is None and len(matches) > 1:
+            raise BadInputError(
+                f"plan_hash {plan_hash[:16]!r} starts {len(matches)} plans this server made",
+                hint="pass the whole plan_hash the plan tool returned",
+            )
+        found = found or (matches[0] if matches else None)
         if found is None:
             raise BadInputError(
                 f"no plan with plan_hash {plan_hash[:16]!r} was made by this server (it keeps the last {KEPT_PLANS})",
@@ -146,7 +159,8 @@ class Desk:
                 )
         except HlrebalError as e:
             account = resolved.settings.vault or resolved.settings.account_address
-            record_failed_run(journal_file, e, targets=approved.document.source, account=account)
+            network = "demo" if self.demo else resolved.network_label
+            record_failed_run(journal_file, e, targets=approved.document.source, account=account, network=network)
             raise
         return execution_json(result.report, result.confirmed)
 

@@ -156,6 +156,9 @@ class Transfer(BaseModel):
         return "spot -> perp" if self.to_perp else "perp -> spot"
 
 
+EmptyReason = Literal["no_action", "untradable", "at_targets", "within_bands", "below_minimum", "below_lot"]
+
+
 class Plan(BaseModel):
     """The ordered trades that bring the account to its targets, and everything said about them."""
 
@@ -185,6 +188,27 @@ class Plan(BaseModel):
     def phase(self, n: int) -> tuple[Trade, ...]:
         """The trades of phase ``n`` in execution order."""
         return tuple(t for t in self.trades if t.phase == n)
+
+    def empty_reason(self) -> tuple[EmptyReason, str]:
+        """Why a plan without trades has none, as a code and a phrase (for "Nothing to do: ..." and a
+        run's last words): the account at its targets, within its bands, the minimum trade value,
+        the lot size, or assets that cannot be traded (each named in the plan's skips)."""
+        lines = [a for a in self.assets if a.kind != "cash" and a.status not in ("flat", "kept")]
+        codes = {k.code for k in self.skipped}
+        if self.document == "actions":
+            if not codes - {"untargeted_kept"}:
+                return "no_action", "the document asks for no action"
+            return "untradable", "none of the actions can be traded as asked"
+        if not lines:
+            return "at_targets", "the account is at its targets"
+        if all(a.status == "within_band" for a in lines):
+            return "within_bands", "every asset is within its band"
+        if codes & {"below_minimum", "scaled_below_minimum"}:
+            minimum = f"${self.policy.min_trade_value:,.2f}"
+            return "below_minimum", f"what is left to trade is below the minimum trade value ({minimum})"
+        if "below_lot" in codes:
+            return "below_lot", "what is left to trade is smaller than one lot"
+        return "untradable", "no asset that is off its target can be traded"
 
 
 class EmptyAccountError(BadInputError):

@@ -46,7 +46,12 @@ def summarise(
     )
     cash = _cash_line(snapshot, targets, equity, decisions, after, asset_lines)
     summary = _summary(snapshot, policy, equity, decisions, funded, trades, ordered, after)
-    warnings = [*decisions.warnings, *funded.warnings, *_closing_warnings(snapshot, targets, decisions, trades)]
+    warnings = [
+        *decisions.warnings,
+        *funded.warnings,
+        *_closing_warnings(snapshot, targets, decisions, trades),
+        *_guard_warnings(policy, summary.turnover, trades),
+    ]
     return Plan.model_construct(
         version=PLAN_VERSION,
         user=snapshot.user,
@@ -129,6 +134,26 @@ def _summary(
         spot_cash_available=funded.pools.spot_before_transfers,
         spot_cash_required=spot_cost(phase2),
     )
+
+
+def _guard_warnings(policy: Policy, turnover: Decimal, trades: tuple[Trade, ...]) -> list[str]:
+    """What execution's guards will refuse, said at planning time, so that whoever proposes a plan
+    (an agent, a review step) learns it before the run does."""
+    out: list[str] = []
+    if turnover > policy.max_turnover:
+        out.append(
+            f"execute will refuse this plan: turnover {turnover * 100:.1f}% of equity exceeds max_turnover "
+            f"{policy.max_turnover * 100:.1f}% (raise --max-turnover if this much trading is intended)"
+        )
+    cap = policy.max_order_value
+    over = [t for t in trades if cap is not None and t.notional > cap]
+    if over and cap is not None:
+        listed = ", ".join(f"{t.coin} {t.side} ${t.notional:,.2f}" for t in over)
+        out.append(
+            f"execute will refuse orders above max_order_value ${cap:,.2f} ({listed}) in the taker and maker "
+            "styles; --style twap caps its slices instead"
+        )
+    return out
 
 
 def _closing_warnings(

@@ -13,6 +13,7 @@ from hlrebal.backtest.history import when
 from hlrebal.backtest.report import BacktestReport
 from hlrebal.market import fmt_decimal
 from hlrebal.render.layout import Cell, Column, table
+from hlrebal.render.numbers import usd
 
 _REPORT_COLUMNS = (
     Column("policy", card_label=""),
@@ -29,7 +30,7 @@ _REPORT_COLUMNS = (
 
 
 def _usd(value: Decimal) -> str:
-    return f"{value:,.2f}"
+    return usd(value)
 
 
 def _pct(value: Decimal) -> str:
@@ -39,7 +40,7 @@ def _pct(value: Decimal) -> str:
 def _row(run: RunResult) -> list[Cell]:
     return [
         run.label,
-        str(run.rebalances),
+        f"{run.rebalances:,}",
         f"{run.turnover * 100:,.1f}%",
         _usd(run.fees),
         _usd(run.slippage),
@@ -56,7 +57,7 @@ def report_renderable(report: BacktestReport) -> RenderableType:
     head = Text(
         f"{report.targets} over {report.history}: {report.closes:,} {report.interval} closes, "
         f"{when(report.times[0])} to {when(report.times[-1])}\n"
-        f"start equity ${_usd(report.equity)} ({report.equity_source}); rules from {report.universe} "
+        f"start equity {_usd(report.equity)} ({report.equity_source}); rules from {report.universe} "
         f"({report.account_mode} account); cost {fmt_decimal(report.cost_bps)} bps a fill"
     )
     title = "policies, lowest total cost first" if report.compare else "policy"

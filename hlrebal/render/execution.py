@@ -212,11 +212,20 @@ def _cost_rows(report: ExecutionReport) -> list[tuple[str, Cell]]:
     return rows
 
 
+def _sent_filled(report: ExecutionReport) -> str:
+    """Orders sent and filled; resting orders cancelled unfilled (requotes, patience, the end of a
+    run) are said apart, so that 5 / 3 with a maker style does not read as two failures."""
+    filled = sum(1 for o in report.orders if o.filled_size > 0)
+    unfilled = sum(1 for o in report.orders if o.status == "cancelled" and o.filled_size == 0)
+    note = f" ({unfilled} cancelled unfilled: requoted or out of patience)" if unfilled else ""
+    return f"{len(report.orders)} / {filled}{note}"
+
+
 def _run_summary(report: ExecutionReport) -> RenderableType:
     equity = report.final_snapshot.equity if report.final_snapshot is not None else None
     rows: list[tuple[str, Cell]] = [
         ("rounds", str(len(report.rounds))),
-        ("orders sent / filled", f"{len(report.orders)} / {sum(1 for o in report.orders if o.filled_size > 0)}"),
+        ("orders sent / filled", _sent_filled(report)),
         (
             "traded",
             usd(report.traded_notional) + (f" ({pct(report.traded_notional / equity, 2)} of equity)" if equity else ""),

@@ -13,6 +13,7 @@ from hlrebal.render.layout import Cell, Column, table
 
 _RUN_COLUMNS = (
     Column("started (UTC)", card_label=""),
+    Column("outcome", card_label=""),
     Column("run"),
     Column("account", card_label=""),
     Column("network", card_label=""),
@@ -23,7 +24,6 @@ _RUN_COLUMNS = (
     Column("fees", "right"),
     Column("cost", "right"),
     Column("exit", "right"),
-    Column("outcome", card_label=""),
 )
 
 
@@ -47,6 +47,8 @@ def journal_renderable(path: Any, runs: list[dict[str, Any]]) -> RenderableType:
         rows.append(
             [
                 when,
+                # The outcome first: what a reader scans for, and never the field a card wraps away.
+                str(r.get("outcome") or "-"),
                 str(r.get("run", ""))[:8],
                 str(r.get("account") or "-"),
                 str(r.get("network") or "-"),
@@ -57,7 +59,6 @@ def journal_renderable(path: Any, runs: list[dict[str, Any]]) -> RenderableType:
                 _usd(r.get("cost_fees_usd")),
                 _bps(r.get("cost_total_bps")),
                 str(r.get("exit_code", "-")) if "exit_code" in r else "unfinished",
-                str(r.get("outcome") or "-"),
             ]
         )
     return table(_RUN_COLUMNS, rows, title=f"Recent runs ({path})")

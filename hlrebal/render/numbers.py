@@ -32,5 +32,6 @@ def pct(value: Decimal | None, places: int = 1) -> str:
 
 
 def usd(value: Decimal) -> str:
-    """Dollars with thousands separators and cents."""
-    return f"${value:,.2f}"
+    """Dollars with thousands separators and cents; a loss as -$0.22, the way traders write it."""
+    text = f"{abs(value):,.2f}"
+    return f"-${text}" if value < 0 and text.strip("0.,") else f"${text}"

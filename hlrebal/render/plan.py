@@ -222,7 +222,7 @@ def summary_table(plan: Plan) -> RenderableType:
         ("worst-case slippage", usd(s.worst_case_slippage)),
         ("gross exposure", f"{pct(s.gross_before)} → {pct(s.gross_after)}"),
         ("net exposure", f"{pct(s.net_before)} → {pct(s.net_after)}"),
-        ("phase 2 margin", f"{usd(s.margin_required)} needed of {usd(max(s.margin_available, ZERO))} free"),
+        ("phase 2 margin", _margin_line(plan)),
         ("account mode", s.account_mode),
         ("plan hash", plan_hash(_plan_doc(plan))[:16]),
     ]
@@ -233,6 +233,15 @@ def summary_table(plan: Plan) -> RenderableType:
     if s.margin_scaled or s.gross_capped:
         rows.append(("phase 2 scaled to", pct(s.scale_factor)))
     return key_values("Summary", rows)
+
+
+def _margin_line(plan: Plan) -> str:
+    """Phase 2's margin against what is free, the plan's own transfer to the perp side said apart
+    (free is counted before it, so the line must say where the rest comes from)."""
+    s = plan.summary
+    line = f"{usd(s.margin_required)} needed of {usd(max(s.margin_available, ZERO))} free"
+    moved = sum((t.amount for t in plan.transfers if t.to_perp and not t.blocked), ZERO)
+    return line + (f" + {usd(moved)} moved from spot" if moved > 0 else "")
 
 
 class DriftChart:
@@ -277,26 +286,10 @@ def drift_chart(plan: Plan, width: int = 30) -> Table:
 
 
 def nothing_to_do(plan: Plan) -> str:
-    """Why an empty plan is empty: the account at its targets, the bands, the minimum trade value,
-    the lot size, or assets that cannot be traded (each named in Not traded)."""
-    lines = [a for a in plan.assets if a.kind != "cash" and a.status not in ("flat", "kept")]
-    codes = {k.code for k in plan.skipped}
-    if plan.document == "actions":
-        if not codes - {"untargeted_kept"}:
-            return "Nothing to do: the document asks for no action."
-        return "Nothing to do: none of the actions can be traded as asked; see Not traded."
-    if not lines:
-        return "Nothing to do: the account is at its targets."
-    if all(a.status == "within_band" for a in lines):
-        return "Nothing to do: every asset is within its band."
-    if codes & {"below_minimum", "scaled_below_minimum"}:
-        return (
-            "Nothing to do: what is left to trade is below the minimum trade value "
-            f"(${plan.policy.min_trade_value:,.2f}); see Not traded."
-        )
-    if "below_lot" in codes:
-        return "Nothing to do: what is left to trade is smaller than one lot; see Not traded."
-    return "Nothing to do: no asset that is off its target can be traded; see Not traded."
+    """Why an empty plan is empty (:meth:`Plan.empty_reason`), as the plan view says it."""
+    code, reason = plan.empty_reason()
+    pointer = "" if code in ("no_action", "at_targets", "within_bands") else "; see Not traded"
+    return f"Nothing to do: {reason}{pointer}."
 
 
 def plan_header(plan: Plan) -> Text | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from hlrebal.sim import history, info_user
+from hlrebal.sim import info_user
 from hlrebal.sim.accounts import Account, perp_summary, spot_holds
 from hlrebal.sim.engine import Engine, OrderRecord
 from hlrebal.sim.info_market import all_mids, fee_schedule, l2_book, meta, perp_ctx, perp_dexs, spot_ctxs, spot_meta
@@ -301,6 +301,8 @@ def answer(engine: Engine, body: dict[str, Any]) -> Any:
     if kind == "exchangeStatus":
         return info_user.exchange_status(engine)
     if kind in ("candleSnapshot", "fundingHistory"):
+        from hlrebal.sim import history  # candles and funding: only clients that ask pay for them
+
         try:
             if kind == "candleSnapshot":
                 return history.candle_snapshot(engine, body)

@@ -13,6 +13,9 @@ from decimal import Decimal
 from hlrebal.sim.market import Instrument
 from hlrebal.sim.numbers import is_on_lot_grid, is_valid_price, parse_wire
 
+DESERIALIZE = "Failed to deserialize the JSON body into the target type"
+"""The exchange's 422 answer to a body it cannot read as the request type."""
+
 # Per-order errors (documented strings; the live exchange appends " asset=N").
 TICK = "Price must be divisible by tick size."
 MIN_NTL_PERP = "Order must have minimum value of $10."

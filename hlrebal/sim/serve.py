@@ -76,7 +76,13 @@ def _accounts(sim: Simulator, fund: Sequence[tuple[str, Decimal]], demo_address:
     funded = {address.lower(): amount for address, amount in fund}
     for address in sorted(sim.engine.accounts):
         view = sim.account(address)
-        what = f"account value {view['account_value']:.2f} USD, {len(view['positions'])} position(s)"
+        what = f"perp account value {view['account_value']:,.2f} USD, {len(view['positions'])} position(s)"
+        usdc = Decimal(str(view.get("spot", {}).get("USDC", 0)))
+        if usdc:
+            what += f", {usdc:,.2f} USDC on spot"
+        others = sorted(t for t in view.get("spot", {}) if t != "USDC")
+        if others:
+            what += f", spot {', '.join(others)}"
         if address in funded:
             what += f", funded {funded[address]} USDC"
         if address == demo_address:

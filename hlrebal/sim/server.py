@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hlrebal.sim.simulator import Simulator
 
-DESERIALIZE = "Failed to deserialize the JSON body into the target type"
 MAX_BODY = 10 * 1024 * 1024
 
 

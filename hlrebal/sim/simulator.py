@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hlrebal.sim import actions, info, seed
 from hlrebal.sim import state as state_io
@@ -20,8 +20,11 @@ from hlrebal.sim.engine import Vault
 from hlrebal.sim.faults import Fault, FaultPlan
 from hlrebal.sim.market import PerpAsset
 from hlrebal.sim.numbers import fmt, to_decimal
-from hlrebal.sim.server import DESERIALIZE, SimServer
+from hlrebal.sim.rules import DESERIALIZE
 from hlrebal.sim.simfaults import FaultControls
+
+if TYPE_CHECKING:  # the HTTP server (http.server) is imported when one starts: the demo reads in process
+    from hlrebal.sim.server import SimServer
 
 MODES = {
     "standard": "standard",
@@ -118,6 +121,8 @@ class Simulator(FaultControls):
     def start(self) -> Simulator:
         """Start the HTTP server (idempotent)."""
         if self._server is None:
+            from hlrebal.sim.server import SimServer
+
             self._server = SimServer((self.config.host, self.config.port), self)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,

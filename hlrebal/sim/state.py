@@ -36,57 +36,9 @@ def _req(value: str | None) -> Decimal:
 
 def dump(engine: Engine) -> dict[str, Any]:
     """The engine as a JSON-able dict."""
-    market = engine.market
     return {
         "format": FORMAT,
-        "market": {
-            "perps": [_dump_perp(p) for p in market.perps],
-            "dexes": [
-                {
-                    "name": d.name,
-                    "info": d.info,
-                    "perps": [_dump_perp(p) for p in d.perps],
-                    "margin_tables": d.margin_tables,
-                    "meta_extra": d.meta_extra,
-                    "fee_multiplier": str(d.fee_multiplier),
-                }
-                for d in market.dexes
-            ],
-            "tokens": [
-                {
-                    "index": t.index,
-                    "name": t.name,
-                    "sz_decimals": t.sz_decimals,
-                    "wei_decimals": t.wei_decimals,
-                    "meta": t.meta,
-                }
-                for t in market.tokens
-            ],
-            "pairs": [
-                {
-                    "index": p.index,
-                    "name": p.name,
-                    "base": p.base.index,
-                    "quote": p.quote.index,
-                    "mark": _d(p.mark),
-                    "mid": _d(p.mid),
-                    "meta": p.meta,
-                    "ctx": p.ctx,
-                }
-                for p in market.pairs
-            ],
-            "margin_tables": market.margin_tables,
-            "meta_extra": market.meta_extra,
-            "spot_meta_extra": market.spot_meta_extra,
-            "book_overrides": {
-                coin: {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(b).items()}
-                for coin, b in market.book_overrides.items()
-            },
-            "consumed": {
-                coin: [{str(i): str(q) for i, q in side.items()} for side in sides]
-                for coin, sides in market.consumed.items()
-            },
-        },
+        "market": _dump_market(engine.market),
         "accounts": [_dump_account(a) for a in engine.accounts.values()],
         "agents": {
             addr: {"account": a.account, "name": a.name, "valid_until": a.valid_until}
@@ -108,6 +60,58 @@ def dump(engine: Engine) -> dict[str, Any]:
         "last_tick": engine.last_tick,
         "next_funding": engine.next_funding,
         "extra": dump_extra(engine),
+    }
+
+
+def _dump_market(market: Market) -> dict[str, Any]:
+    """The instruments, their prices and books, as ``restore`` reads them back."""
+    return {
+        "perps": [_dump_perp(p) for p in market.perps],
+        "dexes": [
+            {
+                "name": d.name,
+                "info": d.info,
+                "perps": [_dump_perp(p) for p in d.perps],
+                "margin_tables": d.margin_tables,
+                "meta_extra": d.meta_extra,
+                "fee_multiplier": str(d.fee_multiplier),
+            }
+            for d in market.dexes
+        ],
+        "tokens": [
+            {
+                "index": t.index,
+                "name": t.name,
+                "sz_decimals": t.sz_decimals,
+                "wei_decimals": t.wei_decimals,
+                "meta": t.meta,
+            }
+            for t in market.tokens
+        ],
+        "pairs": [
+            {
+                "index": p.index,
+                "name": p.name,
+                "base": p.base.index,
+                "quote": p.quote.index,
+                "mark": _d(p.mark),
+                "mid": _d(p.mid),
+                "meta": p.meta,
+                "ctx": p.ctx,
+            }
+            for p in market.pairs
+        ],
+        "margin_tables": market.margin_tables,
+        "meta_extra": market.meta_extra,
+        "spot_meta_extra": market.spot_meta_extra,
+        "book_overrides": {
+            coin: {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(b).items()}
+            for coin, b in market.book_overrides.items()
+        },
+        "consumed": {
+            coin: [{str(i): str(q) for i, q in side.items()} for side in sides]
+            for coin, sides in market.consumed.items()
+        },
     }
 
 
@@ -236,7 +240,56 @@ def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -
     """An engine from ``dump``'s output."""
     if data.get("format") != FORMAT:
         raise ValueError(f"unsupported sim state format {data.get('format')!r}")
-    m = data["market"]
+    engine = Engine(_restore_market(data["market"]), config, clock)
+    for a in data["accounts"]:
+        acct = _restore_account(a)
+        engine.accounts[acct.address] = acct
+    engine.agents = {addr: Agent(**a) for addr, a in data["agents"].items()}
+    engine.vaults = {addr: Vault(**v) for addr, v in data["vaults"].items()}
+    engine.nonces.kept = {signer: list(ns) for signer, ns in data["nonces"].items()}
+    _restore_orders(engine, data)
+    engine.fills = [Fill(account=f["account"], data=f["data"]) for f in data["fills"]]
+    engine.next_oid, engine.next_tid = data["next_oid"], data["next_tid"]
+    engine.orders_received = data["orders_received"]
+    engine.twaps = {t["twap_id"]: _restore_twap(t) for t in data.get("twaps") or []}
+    engine.next_twap_id = data.get("next_twap_id", 1)
+    engine.ledger = [LedgerUpdate(**u) for u in data.get("ledger") or []]
+    engine.funding_log = [LedgerUpdate(**u) for u in data.get("funding_log") or []]
+    engine.next_hash = data.get("next_hash", 1)
+    engine.last_tick = data.get("last_tick")
+    engine.next_funding = data.get("next_funding")
+    restore_extra(engine, data.get("extra") or {})
+    return engine
+
+
+def _restore_orders(engine: Engine, data: dict[str, Any]) -> None:
+    """Resting orders and every order's record, indexed by oid as the engine keeps them."""
+    for o in data["open_orders"]:
+        order = RestingOrder(
+            **{
+                **o,
+                "limit_px": Decimal(o["limit_px"]),
+                "sz": Decimal(o["sz"]),
+                "orig_sz": Decimal(o["orig_sz"]),
+                "ahead": Decimal(o.get("ahead", "0")),
+            }
+        )
+        engine.open_orders[order.oid] = order
+    for r in data["records"]:
+        record = OrderRecord(
+            **{
+                **r,
+                **{k: _D(r[k]) for k in ("px", "sz")},
+                **{k: _req(r[k]) for k in ("filled_sz", "notional", "fee", "sz_left")},
+            }
+        )
+        engine.records.append(record)
+        if record.oid is not None:
+            engine.records_by_oid[record.oid] = record
+
+
+def _restore_market(m: dict[str, Any]) -> Market:
+    """The market of ``_dump_market``'s output."""
     perps = [_restore_perp(p) for p in m["perps"]]
     dexes = [
         PerpDex(
@@ -286,47 +339,7 @@ def restore(data: dict[str, Any], config: SimConfig, clock: Callable[[], int]) -
             {int(i): Decimal(q) for i, q in sides[0].items()},
             {int(i): Decimal(q) for i, q in sides[1].items()},
         )
-    engine = Engine(market, config, clock)
-    for a in data["accounts"]:
-        acct = _restore_account(a)
-        engine.accounts[acct.address] = acct
-    engine.agents = {addr: Agent(**a) for addr, a in data["agents"].items()}
-    engine.vaults = {addr: Vault(**v) for addr, v in data["vaults"].items()}
-    engine.nonces.kept = {signer: list(ns) for signer, ns in data["nonces"].items()}
-    for o in data["open_orders"]:
-        order = RestingOrder(
-            **{
-                **o,
-                "limit_px": Decimal(o["limit_px"]),
-                "sz": Decimal(o["sz"]),
-                "orig_sz": Decimal(o["orig_sz"]),
-                "ahead": Decimal(o.get("ahead", "0")),
-            }
-        )
-        engine.open_orders[order.oid] = order
-    for r in data["records"]:
-        record = OrderRecord(
-            **{
-                **r,
-                **{k: _D(r[k]) for k in ("px", "sz")},
-                **{k: _req(r[k]) for k in ("filled_sz", "notional", "fee", "sz_left")},
-            }
-        )
-        engine.records.append(record)
-        if record.oid is not None:
-            engine.records_by_oid[record.oid] = record
-    engine.fills = [Fill(account=f["account"], data=f["data"]) for f in data["fills"]]
-    engine.next_oid, engine.next_tid = data["next_oid"], data["next_tid"]
-    engine.orders_received = data["orders_received"]
-    engine.twaps = {t["twap_id"]: _restore_twap(t) for t in data.get("twaps") or []}
-    engine.next_twap_id = data.get("next_twap_id", 1)
-    engine.ledger = [LedgerUpdate(**u) for u in data.get("ledger") or []]
-    engine.funding_log = [LedgerUpdate(**u) for u in data.get("funding_log") or []]
-    engine.next_hash = data.get("next_hash", 1)
-    engine.last_tick = data.get("last_tick")
-    engine.next_funding = data.get("next_funding")
-    restore_extra(engine, data.get("extra") or {})
-    return engine
+    return market
 
 
 def restore_extra(engine: Engine, extra: dict[str, Any]) -> None:

@@ -130,7 +130,7 @@ def _action(item: Any, source: str, where: str) -> DirectAction:
             raise err(source, f"{where}.{next(iter(amounts))}", rule)
         return DirectAction.model_construct(action_type="close", coin=coin, size=None, notional=None)
     if len(amounts) != 1:
-        rule = "give size (coins) or notional (USD), not both" if amounts else "needs a size (coins) or notional (USD)"
+        rule = "takes size (coins) or notional (USD), not both" if amounts else "needs a size (coins) or notional (USD)"
         raise err(source, where, f"a {kind} {rule}")
     key, value = next(iter(amounts.items()))
     if isinstance(value, NonFinite):

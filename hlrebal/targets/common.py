@@ -64,6 +64,12 @@ def load_json(text: str, source: str) -> Any:
     except _Duplicate as e:
         rule = "appears more than once; each key may be given only once"
         raise err(source, f"key {shown(e.args[0])}", rule) from None
+    except TargetFileError as e:
+        start = text.removeprefix("\ufeff").lstrip()[:1]
+        if e.hint is None and "invalid JSON" in e.message and start not in ("{", "["):
+            # Prose around the JSON: most likely an LLM's answer given as it came.
+            e.hint = "if this is a free-text answer with the JSON inside it, add --extract-json"
+        raise
 
 
 def json_type(value: Any) -> str:

@@ -26,7 +26,8 @@ STDIN_SOURCE = "<stdin>"
 def parse_document(text: str, source: str = "<targets>") -> Document:
     """Parse and validate a target or direct-action document (no market checks)."""
     if not text.strip():
-        raise err(source, "", 'the file is empty; write e.g. {"target_allocation": {"BTC": 0.5, "USDC": 0.5}}')
+        what = "standard input is empty" if source == STDIN_SOURCE else "the file is empty"
+        raise err(source, "", what + '; write e.g. {"target_allocation": {"BTC": 0.5, "USDC": 0.5}}')
     doc = load_json(text, source)
     return document_from_json(doc, text, source)
 

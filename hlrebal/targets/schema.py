@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hlrebal.policy import NULLABLE_KEYS
+from hlrebal.policy import NULLABLE_KEYS, Policy
 from hlrebal.targets.common import REASONING_LIMIT, STRATEGY_LIMIT, target_policy_model
 
 
@@ -18,6 +18,10 @@ def _policy_schema() -> dict[str, Any]:
             prop.pop("default", None)
         elif key in NULLABLE_KEYS and "anyOf" in prop:
             prop["anyOf"].append({"const": "off", "description": "unset (the same as null)"})
+            # Left out, the key takes the configured value, whose default is the policy's (0.25 for
+            # band_relative): "null" would read as "off by default".
+            default = Policy.model_fields[key].default
+            prop["default"] = None if default is None else float(default)
     policy_schema["title"] = "Planning preferences"
     policy_schema["description"] = (
         "Planning preferences only; safety limits (max_leverage, max_turnover, ...) cannot be set here."

@@ -175,6 +175,7 @@ def check_universe(
     delisted_set = set(delisted)
     spot = dict(spot_aliases or {})
     seen_pairs: dict[str, str] = {}
+    unknown: list[tuple[str, str]] = []  # every name the exchange does not list, said at once
     for coin, weight in targets.weights.items():
         if coin in known_set:
             if coin in delisted_set and weight != 0:
@@ -196,11 +197,22 @@ def check_universe(
                 )
             seen_pairs[pair] = coin
             continue
+        if not spot and ("/" in coin or coin.startswith("@")):
+            raise err(
+                targets.source,
+                coin,
+                "is a spot pair, but the account was read without the spot market (a snapshot saved "
+                "before spot was read: save it again with `hlrebal snapshot`)",
+            )
         names = known_set | {k for k in spot if "/" in k}
         hint = ""
         if "/" not in coin and not coin.startswith("@") and f"{coin}/{CASH}" in spot:
             hint = f" (the spot token is written as a pair: {coin + '/' + CASH!r})"
-        raise err(targets.source, coin, f"is not traded on this exchange{hint or suggest(coin, names)}")
+        unknown.append((coin, f"is not traded on this exchange{hint or suggest(coin, names)}"))
+    if unknown:
+        (first, said), others = unknown[0], [c for c, _ in unknown[1:]]
+        also = f"; also not traded: {', '.join(shown(c) for c in others)}" if others else ""
+        raise err(targets.source, first, said + also)
 
 
 def suggest(coin: str, known: set[str]) -> str:

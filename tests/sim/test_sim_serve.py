@@ -44,8 +44,8 @@ def test_serve_tells_the_address_the_accounts_and_the_demo_key(tmp_path: Path) -
         address = eth_account.Account.from_key(key).address.lower()
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         text = "\n".join(lines)
-        assert f"account {other}: account value 5000.00 USD, 0 position(s), funded 5000 USDC" in text
-        assert f"account {address}: account value " in text and "(the demo account)" in text
+        assert f"account {other}: perp account value 5,000.00 USD, 0 position(s), funded 5000 USDC" in text
+        assert f"account {address}: perp account value " in text and "(the demo account)" in text
         assert f"the demo account {address} signs with the key in {key_file}" in text
         assert f"--api-url {url} --key-file {key_file}" in text
         ex = Exchange(eth_account.Account.from_key(key), url, timeout=10)

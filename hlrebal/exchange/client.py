@@ -1,28 +1,29 @@
-"""Talking to Hyperliquid (or any compatible endpoint): the client side's only importer of the SDK.
-
-* Reads: a whole snapshot in a handful of info requests, through the SDK's ``Info`` built with
-  ``skip_ws=True`` and placeholder metadata, so that it makes no start-up requests of its own; every
-  SDK object carries an explicit ``timeout`` (the SDK's default is none, and a cron job must never
-  hang). Reads retry on 429, 5xx, timeouts and dropped connections with bounded backoff, then fail
-  with :class:`~hlrebal.errors.ExchangeError` (exit 3).
-* Writes: order batches, leverage, cancels and transfers signed with the SDK's signing helpers, with
-  strictly rising nonces and ``expiresAfter``. An order request whose answer is lost is never sent
-  again here: :class:`OrderAnswerLost` tells the executor to reconcile by client order id.
-
-Every way the SDK can fail is mapped here: ``ClientError`` and ``ServerError``; the ``KeyError`` or
-``TypeError`` it raises on a 4xx JSON body without ``code``/``msg``; raw ``requests`` exceptions; and
-the ``{"error": "Could not parse JSON…"}`` it returns for a non-JSON 200.
-"""
+"""The client of one Hyperliquid-compatible endpoint: the transport (the SDK's ``Info.post``, or an
+in-process exchange), bounded retries, the request log, signing, and every action hlrebal sends."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from hlrebal.errors import BadInputError, ExchangeError
+from hlrebal.exchange import reads
+from hlrebal.exchange.budget import RequestLog, exchange_weight
+from hlrebal.exchange.wire import (
+    LocalTransport,
+    OrderAnswerLost,
+    OrderOutcome,
+    OrderSpec,
+    Retryable,
+    cancel_errors,
+    decimal_to_wire_float,
+    expect,
+    expect_ok,
+    order_outcomes,
+    short,
+)
 from hlrebal.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -33,141 +34,6 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_DELAYS = (0.25, 0.75, 2.0)
 _EMPTY_META: dict[str, Any] = {"universe": []}
 _EMPTY_SPOT_META: dict[str, Any] = {"universe": [], "tokens": []}
-
-
-class Retryable(Exception):
-    """Internal: a temporary failure worth another try (429, 5xx, timeout, dropped connection)."""
-
-
-class OrderAnswerLost(ExchangeError):
-    """An /exchange request may or may not have been processed: its answer never arrived.
-
-    The executor must reconcile by client order id (orderStatus) or by re-reading the account;
-    sending the same orders again could place them twice.
-    """
-
-    kind = "answer_lost"
-
-
-#: an in-process exchange: (endpoint "info" or "exchange", body) -> (HTTP status, answer)
-LocalTransport = Callable[[str, dict[str, Any]], tuple[int, Any]]
-
-
-@dataclass(frozen=True)
-class OrderSpec:
-    """One order of a batch, exactly as the plan says (Decimal until the wire)."""
-
-    coin: str
-    asset: int
-    is_buy: bool
-    size: Decimal
-    limit_px: Decimal
-    reduce_only: bool
-    cloid: str
-    tif: Literal["Ioc", "Gtc", "Alo"] = "Ioc"
-
-
-@dataclass(frozen=True)
-class OrderOutcome:
-    """What the exchange said about one order of a batch."""
-
-    cloid: str
-    status: Literal["filled", "resting", "error"]
-    filled_size: Decimal = Decimal(0)
-    avg_px: Decimal | None = None
-    oid: int | None = None
-    error: str | None = None
-
-
-#: info request weights against the exchange's per-IP budget (1200 a minute); every other type is 20
-INFO_WEIGHTS: dict[str, int] = {
-    "l2Book": 2,
-    "allMids": 2,
-    "clearinghouseState": 2,
-    "orderStatus": 2,
-    "spotClearinghouseState": 2,
-    "exchangeStatus": 2,
-    "userRole": 60,
-}
-DEFAULT_INFO_WEIGHT = 20
-#: orders per extra unit of weight of an /exchange request (weight 1 + floor(orders / 40))
-ORDERS_PER_WEIGHT = 40
-
-
-def info_weight(kind: str) -> int:
-    """The weight of one info request of type ``kind``."""
-    return INFO_WEIGHTS.get(kind, DEFAULT_INFO_WEIGHT)
-
-
-def exchange_weight(n_orders: int) -> int:
-    """The weight of one /exchange request carrying ``n_orders`` orders (1 for other actions)."""
-    return 1 + n_orders // ORDERS_PER_WEIGHT
-
-
-@dataclass
-class RequestLog:
-    """Requests made, by kind ("info.clearinghouseState", "exchange.order") and by stage.
-
-    ``weight`` is their weight against the per-IP budget; ``actions`` what they count against the
-    address budget (each order of a batch is one, every other action one). The executor names the
-    ``stage`` ("phase 1", "read-back", ...) so that benchmarks can say where requests go.
-    """
-
-    counts: dict[str, int] = field(default_factory=dict)
-    stage: str = ""
-    by_stage: dict[str, dict[str, int]] = field(default_factory=dict)
-    stage_weight: dict[str, int] = field(default_factory=dict)
-    weight: int = 0
-    actions: int = 0
-
-    def add(self, kind: str, *, weight: int | None = None, actions: int = 0) -> None:
-        if weight is None:
-            weight = info_weight(kind.removeprefix("info.")) if kind.startswith("info.") else 1
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        stage = self.by_stage.setdefault(self.stage, {})
-        stage[kind] = stage.get(kind, 0) + 1
-        self.stage_weight[self.stage] = self.stage_weight.get(self.stage, 0) + weight
-        self.weight += weight
-        self.actions += actions
-
-    def total(self, prefix: str) -> int:
-        return sum(n for k, n in self.counts.items() if k.startswith(prefix))
-
-    def copy(self) -> RequestLog:
-        return RequestLog(dict(self.counts), weight=self.weight, actions=self.actions)
-
-    def since(self, earlier: RequestLog) -> RequestLog:
-        """What was added after ``earlier`` (a :meth:`copy` of this log)."""
-        counts = {k: n - earlier.counts.get(k, 0) for k, n in self.counts.items()}
-        return RequestLog(
-            {k: n for k, n in counts.items() if n},
-            weight=self.weight - earlier.weight,
-            actions=self.actions - earlier.actions,
-        )
-
-
-def decimal_to_wire_float(value: Decimal, what: str) -> float:
-    """Decimal -> the SDK's float, checked to round-trip exactly through its wire format."""
-    from hyperliquid.utils.signing import float_to_wire
-
-    as_float = float(value)
-    try:
-        wire = float_to_wire(as_float)
-    except ValueError:
-        raise BadInputError(f"{what} {value} cannot be sent exactly (more than 8 decimals)") from None
-    if Decimal(wire) != value:
-        raise BadInputError(f"{what} {value} would be sent as {wire}: refusing an inexact order")
-    return as_float
-
-
-def address_of(key: SigningKey) -> str:
-    """The address a private key signs as (lowercase)."""
-    import eth_account
-
-    try:
-        return str(eth_account.Account.from_key(key.secret.get_secret_value()).address).lower()
-    except (ValueError, TypeError):
-        raise BadInputError(f"the key from {key.source} is not a valid secp256k1 private key") from None
 
 
 class ExchangeClient:
@@ -225,7 +91,7 @@ class ExchangeClient:
         if status == 429 or status >= 500:
             raise Retryable(f"HTTP {status} from the exchange")
         if status >= 400:
-            raise ExchangeError(f"the exchange refused the request (HTTP {status}): {_short(str(answer))}")
+            raise ExchangeError(f"the exchange refused the request (HTTP {status}): {short(str(answer))}")
         return answer
 
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
@@ -244,7 +110,7 @@ class ExchangeClient:
             if e.status_code == 429:
                 raise Retryable("HTTP 429: rate limited") from None
             message = e.error_message if isinstance(e.error_message, str) else str(e.error_message)
-            raise ExchangeError(f"the exchange refused the request (HTTP {e.status_code}): {_short(message)}") from None
+            raise ExchangeError(f"the exchange refused the request (HTTP {e.status_code}): {short(message)}") from None
         except (KeyError, TypeError, AttributeError):
             # The SDK indexes err["code"] / err["msg"] of any 4xx JSON body; other bodies blow up.
             status = self._last_status[0]
@@ -296,66 +162,11 @@ class ExchangeClient:
         dexes: Sequence[str] = (),
         network_label: str | None = None,
     ) -> Snapshot:
-        """The whole account and its market, in as few info requests as the account needs.
-
-        Always: metaAndAssetCtxs, clearinghouseState, spotClearinghouseState (the spot balances
-        count in equity) and, unless ``open_orders=False``, openOrders. Only when needed:
-        spotMetaAndAssetCtxs (``spot`` targets, or spot tokens held) and userAbstraction (the
-        account mode matters only when it holds spot balances; ``mode`` passes a known answer).
-        At most 6 requests. The executor's re-reads skip open orders and the mode. Builder-deployed
-        perp dexes named in ``dexes`` cost perpDexs once, then a metaAndAssetCtxs and a
-        clearinghouseState each.
-        """
-        user = user.lower()
-        doc: dict[str, Any] = {"version": 1, "user": user, "network": network_label or self.network}
-        doc["metaAndAssetCtxs"] = self._expect(self.info({"type": "metaAndAssetCtxs"}), list, "metaAndAssetCtxs")
-        doc["clearinghouseState"] = self._expect(
-            self.info({"type": "clearinghouseState", "user": user, "dex": ""}), dict, "clearinghouseState"
+        """The whole account and its market, in as few info requests as the account needs
+        (:func:`hlrebal.exchange.reads.read_snapshot`)."""
+        return reads.read_snapshot(
+            self, user, spot=spot, open_orders=open_orders, mode=mode, dexes=dexes, network_label=network_label
         )
-        spot_state = self._expect(
-            self.info({"type": "spotClearinghouseState", "user": user}), dict, "spotClearinghouseState"
-        )
-        doc["spotClearinghouseState"] = spot_state
-        balances = [b for b in spot_state.get("balances", []) if isinstance(b, dict) and _nonzero(b.get("total"))]
-        if spot or any(b.get("coin") != "USDC" for b in balances):
-            doc["spotMetaAndAssetCtxs"] = self._expect(
-                self.info({"type": "spotMetaAndAssetCtxs"}), list, "spotMetaAndAssetCtxs"
-            )
-        if mode is not None:
-            doc["userAbstraction"] = mode
-        elif balances:
-            answer = self._user_abstraction(user)
-            if answer is not None:
-                doc["userAbstraction"] = answer
-        if open_orders:
-            doc["openOrders"] = self._expect(
-                self.info({"type": "openOrders", "user": user, "dex": ""}), list, "openOrders"
-            )
-        if dexes:
-            listing = self._expect(self.info({"type": "perpDexs"}), list, "perpDexs")
-            known = {d.get("name") for d in listing if isinstance(d, dict)}
-            missing = [d for d in dexes if d not in known]
-            if missing:
-                raise BadInputError(
-                    f"no builder-deployed perp dex named {', '.join(map(repr, missing))} on {self.base_url}",
-                    hint=f"dexes listed there: {', '.join(sorted(str(k) for k in known)) or 'none'}",
-                )
-            doc["perpDexs"] = listing
-            doc["dexes"] = {
-                dex: {
-                    "metaAndAssetCtxs": self._expect(
-                        self.info({"type": "metaAndAssetCtxs", "dex": dex}), list, f"metaAndAssetCtxs ({dex})"
-                    ),
-                    "clearinghouseState": self._expect(
-                        self.info({"type": "clearinghouseState", "user": user, "dex": dex}),
-                        dict,
-                        f"clearinghouseState ({dex})",
-                    ),
-                }
-                for dex in dexes
-            }
-        doc["time"] = int(self.clock() * 1000)
-        return Snapshot.from_raw(doc, f"{self.base_url} ({user})")
 
     def refresh_snapshot(
         self,
@@ -366,53 +177,9 @@ class ExchangeClient:
         prices: bool = False,
         markets: bool = False,
     ) -> Snapshot:
-        """``previous`` with only what changes during a run read again, in 2-weight requests.
-
-        ``positions``: clearinghouseState (and each builder dex's); ``spot``: spotClearinghouseState;
-        ``prices``: allMids (per dex), whose mids replace the contexts' ``midPx``. Markets, marks and
-        oracle prices are kept from ``previous`` (read seconds ago: the oracle guard compares fresh
-        mids with them), and open orders are dropped (a re-read never carries them). About a tenth
-        of a full read's weight; the executor reads this way between phases and after each round.
-        ``markets``: the market contexts (marks, oracles, mids) read again in full, at 20 each.
-        """
-        user = previous.user
-        doc: dict[str, Any] = dict(previous.raw)
-        doc.pop("openOrders", None)
-        dexes = dict(doc.get("dexes") or {})
-        if positions:
-            doc["clearinghouseState"] = self._expect(
-                self.info({"type": "clearinghouseState", "user": user, "dex": ""}), dict, "clearinghouseState"
-            )
-            for dex, part in dexes.items():
-                state = self.info({"type": "clearinghouseState", "user": user, "dex": dex})
-                dexes[dex] = {**part, "clearinghouseState": self._expect(state, dict, f"clearinghouseState ({dex})")}
-        if spot:
-            doc["spotClearinghouseState"] = self._expect(
-                self.info({"type": "spotClearinghouseState", "user": user}), dict, "spotClearinghouseState"
-            )
-        if markets:
-            doc["metaAndAssetCtxs"] = self._expect(self.info({"type": "metaAndAssetCtxs"}), list, "metaAndAssetCtxs")
-            if "spotMetaAndAssetCtxs" in doc:
-                doc["spotMetaAndAssetCtxs"] = self._expect(
-                    self.info({"type": "spotMetaAndAssetCtxs"}), list, "spotMetaAndAssetCtxs"
-                )
-            for dex, part in dexes.items():
-                fresh = self.info({"type": "metaAndAssetCtxs", "dex": dex})
-                dexes[dex] = {**part, "metaAndAssetCtxs": self._expect(fresh, list, f"metaAndAssetCtxs ({dex})")}
-        elif prices:
-            mids = self._expect(self.info({"type": "allMids"}), dict, "allMids")
-            for key in ("metaAndAssetCtxs", "spotMetaAndAssetCtxs"):
-                if key in doc:
-                    doc[key] = _with_mids(doc[key], mids, spot=key.startswith("spot"))
-            if "allMids" in doc:
-                doc["allMids"] = mids
-            for dex, part in dexes.items():
-                dex_mids = self._expect(self.info({"type": "allMids", "dex": dex}), dict, f"allMids ({dex})")
-                dexes[dex] = {**part, "metaAndAssetCtxs": _with_mids(part["metaAndAssetCtxs"], dex_mids, spot=False)}
-        if dexes:
-            doc["dexes"] = dexes
-        doc["time"] = int(self.clock() * 1000)
-        return Snapshot.from_raw(doc, f"{self.base_url} ({user})")
+        """``previous`` with only what changes during a run read again
+        (:func:`hlrebal.exchange.reads.refresh_snapshot`)."""
+        return reads.refresh_snapshot(self, previous, positions=positions, spot=spot, prices=prices, markets=markets)
 
     def user_role(self, address: str) -> dict[str, Any] | None:
         """``userRole``: {"role": "agent", "data": {"user": …}} for an API wallet, "user", "vault",
@@ -448,11 +215,7 @@ class ExchangeClient:
 
     @staticmethod
     def _expect(value: Any, kind: type, what: str) -> Any:
-        if not isinstance(value, kind):
-            raise ExchangeError(
-                f"unexpected answer to {what}: expected a JSON {kind.__name__}, got {_short(repr(value))}"
-            )
-        return value
+        return expect(value, kind, what)
 
     # ------------------------------------------------------------------ signing
 
@@ -526,12 +289,12 @@ class ExchangeClient:
             wires.append(order_request_to_order_wire(request, o.asset))
         action = order_wires_to_order_action(wires)
         answer = self._exchange("order", self._signed_l1(action, expires_after=expires_after))
-        return _order_outcomes(answer, orders)
+        return order_outcomes(answer, orders)
 
     def update_leverage(self, asset: int, leverage: int, *, is_cross: bool, coin: str) -> None:
         action = {"type": "updateLeverage", "asset": asset, "isCross": is_cross, "leverage": leverage}
         answer = self._exchange("updateLeverage", self._signed_l1(action, expires_after=None))
-        _expect_ok(answer, f"setting {coin} leverage to {leverage}x {'cross' if is_cross else 'isolated'}")
+        expect_ok(answer, f"setting {coin} leverage to {leverage}x {'cross' if is_cross else 'isolated'}")
 
     def usd_class_transfer(self, amount: Decimal, *, to_perp: bool) -> None:
         """Move USDC between the perp and spot balances: a user-signed action (the account's own key;
@@ -553,21 +316,21 @@ class ExchangeClient:
         signature = sign_usd_class_transfer_action(self._wallet, action, self.is_mainnet)
         payload = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None, "expiresAfter": None}
         answer = self._exchange("usdClassTransfer", payload)
-        _expect_ok(answer, f"moving {amount} USDC {'to perp' if to_perp else 'to spot'}")
+        expect_ok(answer, f"moving {amount} USDC {'to perp' if to_perp else 'to spot'}")
 
     def cancel(self, cancels: Sequence[tuple[int, int]]) -> list[str | None]:
         """Cancel (asset, oid) pairs in one request; returns an error (or None) per cancel."""
         action = {"type": "cancel", "cancels": [{"a": a, "o": o} for a, o in cancels]}
         answer = self._exchange("cancel", self._signed_l1(action, expires_after=None))
-        _expect_ok(answer, "cancelling open orders")
-        return _cancel_errors(answer)
+        expect_ok(answer, "cancelling open orders")
+        return cancel_errors(answer)
 
     def cancel_by_cloid(self, cancels: Sequence[tuple[int, str]]) -> list[str | None]:
         """Cancel (asset, client order id) pairs in one request; returns an error (or None) per cancel."""
         action = {"type": "cancelByCloid", "cancels": [{"asset": a, "cloid": c} for a, c in cancels]}
         answer = self._exchange("cancelByCloid", self._signed_l1(action, expires_after=None))
-        _expect_ok(answer, "cancelling orders by client order id")
-        return _cancel_errors(answer)
+        expect_ok(answer, "cancelling orders by client order id")
+        return cancel_errors(answer)
 
     def schedule_cancel(self, time_ms: int | None) -> None:
         """The dead man's switch: every open order of the account is cancelled at ``time_ms`` (at
@@ -576,7 +339,7 @@ class ExchangeClient:
         if time_ms is not None:
             action["time"] = time_ms
         answer = self._exchange("scheduleCancel", self._signed_l1(action, expires_after=None))
-        _expect_ok(
+        expect_ok(
             answer, "setting the dead man's switch (scheduleCancel)" if time_ms else "clearing the dead man's switch"
         )
 
@@ -592,20 +355,20 @@ class ExchangeClient:
         wire_size = float_to_wire(decimal_to_wire_float(size, f"{coin} TWAP size"))
         twap = {"a": asset, "b": is_buy, "s": wire_size, "r": reduce_only, "m": minutes, "t": randomize}
         answer = self._exchange("twapOrder", self._signed_l1({"type": "twapOrder", "twap": twap}, expires_after=None))
-        _expect_ok(answer, f"a {coin} TWAP")
+        expect_ok(answer, f"a {coin} TWAP")
         status = answer.get("response", {}).get("data", {}).get("status", {})
         if isinstance(status, dict) and isinstance(status.get("running"), dict):
             twap_id = status["running"].get("twapId")
             if isinstance(twap_id, int):
                 return twap_id
         reason = status.get("error") if isinstance(status, dict) else None
-        raise ExchangeError(f"the exchange refused a {coin} TWAP: {_short(str(reason or status))}")
+        raise ExchangeError(f"the exchange refused a {coin} TWAP: {short(str(reason or status))}")
 
     def twap_cancel(self, asset: int, twap_id: int) -> str | None:
         """``twapCancel``: None when cancelled, else the exchange's reason (already finished...)."""
         action = {"type": "twapCancel", "a": asset, "t": twap_id}
         answer = self._exchange("twapCancel", self._signed_l1(action, expires_after=None))
-        _expect_ok(answer, f"cancelling TWAP {twap_id}")
+        expect_ok(answer, f"cancelling TWAP {twap_id}")
         status = answer.get("response", {}).get("data", {}).get("status")
         return str(status["error"]) if isinstance(status, dict) and "error" in status else None
 
@@ -645,67 +408,3 @@ class ExchangeClient:
             self.info({"type": "openOrders", "user": user.lower(), "dex": dex}), list, "openOrders"
         )
         return orders
-
-
-def _with_mids(meta_and_ctxs: Any, mids: dict[str, Any], *, spot: bool) -> Any:
-    """``[meta, ctxs]`` with each context's ``midPx`` from ``mids`` (perps by universe name, spot
-    pairs by their ``coin``); a coin ``mids`` does not list keeps its mid."""
-    meta, ctxs = meta_and_ctxs
-    names = [c.get("coin") for c in ctxs] if spot else [a.get("name") for a in meta.get("universe", [])]
-    fresh = []
-    for name, ctx in zip(names, ctxs, strict=False):
-        mid = mids.get(name) if isinstance(name, str) else None
-        fresh.append({**ctx, "midPx": mid} if mid is not None else ctx)
-    return [meta, fresh + list(ctxs[len(fresh) :])]
-
-
-def _cancel_errors(answer: Any) -> list[str | None]:
-    statuses = answer.get("response", {}).get("data", {}).get("statuses", [])
-    return [s.get("error") if isinstance(s, dict) else None for s in statuses]
-
-
-def _nonzero(value: Any) -> bool:
-    try:
-        return Decimal(str(value)) != 0
-    except ArithmeticError:
-        return True
-
-
-def _expect_ok(answer: Any, what: str) -> None:
-    if not isinstance(answer, dict) or answer.get("status") != "ok":
-        message = answer.get("response") if isinstance(answer, dict) else answer
-        raise ExchangeError(f"the exchange refused {what}: {_short(str(message))}")
-
-
-def _order_outcomes(answer: Any, orders: Sequence[OrderSpec]) -> list[OrderOutcome]:
-    if isinstance(answer, dict) and answer.get("status") == "err":
-        message = str(answer.get("response"))
-        return [OrderOutcome(cloid=o.cloid, status="error", error=message) for o in orders]
-    try:
-        statuses = answer["response"]["data"]["statuses"]
-    except (KeyError, TypeError):
-        raise ExchangeError(f"unexpected answer to an order request: {_short(repr(answer))}") from None
-    if len(statuses) != len(orders):
-        raise ExchangeError(f"the exchange answered {len(statuses)} statuses for {len(orders)} orders")
-    out = []
-    for o, s in zip(orders, statuses, strict=True):
-        if "filled" in s:
-            f = s["filled"]
-            out.append(
-                OrderOutcome(
-                    cloid=o.cloid,
-                    status="filled",
-                    filled_size=Decimal(str(f["totalSz"])),
-                    avg_px=Decimal(str(f["avgPx"])),
-                    oid=int(f["oid"]),
-                )
-            )
-        elif "resting" in s:
-            out.append(OrderOutcome(cloid=o.cloid, status="resting", oid=int(s["resting"]["oid"])))
-        else:
-            out.append(OrderOutcome(cloid=o.cloid, status="error", error=str(s.get("error", s))))
-    return out
-
-
-def _short(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
