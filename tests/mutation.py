@@ -58,12 +58,18 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_planner_spot.py",
             "tests/test_planner_properties.py",
             "tests/test_planner_mutants.py",
+            "tests/test_planner_actions.py",
             "golden subset",
         ],
     ),
     "targets": (
-        ["hlrebal/targets/", "hlrebal/inputs.py", "hlrebal/policy.py"],
-        ["tests/test_targets.py", "tests/test_hostile_inputs.py", "tests/test_config.py"],
+        ["hlrebal/targets/*", "hlrebal/inputs.py", "hlrebal/policy.py"],
+        [
+            "tests/test_targets.py",
+            "tests/test_hostile_inputs.py",
+            "tests/test_config.py",
+            "tests/test_agent_documents.py",  # direct actions, notes and --extract-json
+        ],
     ),
     # Tests that leave child processes unreaped (test_review_execution) break mutmut's fork runner.
     "keys": (["hlrebal/keys.py"], ["tests/test_keys.py"]),
@@ -100,7 +106,8 @@ def scratch_copy(group: str, tests: list[str] | None = None, *, fresh: bool = Fa
     for name in ("hlrebal", "tests", "sample_targets", "docs"):
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     modules, default_tests = GROUPS[group]
-    tests = tests or default_tests
+    # Each group's tests, and the tests written against its survivors (tests/test_mutants_GROUP.py).
+    tests = tests or [*default_tests, f"tests/test_mutants_{group}.py"]
     if "golden subset" in tests:
         tests = [t for t in tests if t != "golden subset"] + golden_subset()
     tests = [t for t in tests if (ROOT / t.split("::")[0]).exists()]
