@@ -69,6 +69,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_hostile_inputs.py",
             "tests/test_config.py",
             "tests/test_agent_documents.py",  # direct actions, notes and --extract-json
+            "tests/test_mutants_extract.py",  # --extract-json word for word
         ],
     ),
     # Tests that leave child processes unreaped (test_review_execution) break mutmut's fork runner.
