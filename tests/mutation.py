@@ -78,6 +78,18 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["hlrebal/journal.py"],
         ["tests/test_execution_journal.py", "tests/test_run_records.py"],
     ),
+    # the guards and the run's preparation and conclusion alone: minutes, where the whole
+    # execution group takes hours
+    "guards": (
+        ["hlrebal/execution/guards.py", "hlrebal/execution/preparation.py"],
+        [
+            "tests/test_execution_units.py",
+            "tests/test_twap_order_value.py",
+            "tests/test_fee_estimate_scaled.py",
+            "tests/test_execution_paths.py",
+            "tests/test_execution_golden.py",
+        ],
+    ),
     # the fast execution tests: pure helpers and whole runs against the sim's handler (no HTTP)
     "execution": (
         ["hlrebal/execution/*", "hlrebal/execution_settings.py"],
