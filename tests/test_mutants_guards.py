@@ -57,3 +57,37 @@ def test_a_turnover_change_is_said_in_both_percentages() -> None:
     before = PLAN.summary.turnover
     moved = PLAN.model_copy(update={"summary": PLAN.summary.model_copy(update={"turnover": before * 2})})
     assert materially_different(PLAN, moved) == f"turnover moved from {before * 100:.2f}% to {before * 200:.2f}%"
+
+
+def _filled(t):  # type: ignore[no-untyped-def]
+    from hlrebal.execution import OrderReport
+
+    return OrderReport(
+        round=1, phase=t.phase, cloid="0x" + "0" * 32, coin=t.coin, side=t.side, action=t.action,
+        reduce_only=t.reduce_only, size=t.size, reference_price=t.reference_price, limit_price=t.limit_price,
+        status="filled", filled_size=t.size,
+    )  # fmt: skip
+
+
+def test_a_plan_with_a_transfer_on_a_standard_account_is_re_read_after_phase_1() -> None:
+    from hlrebal.execution.preparation import phase1_done_as_planned
+    from hlrebal.planner import Transfer
+
+    full = [_filled(t) for t in PLAN.phase(1)]
+    assert not SNAP.unified and phase1_done_as_planned(PLAN, full, SNAP)
+    moving = PLAN.model_copy(update={"transfers": (Transfer(amount=D(100), to_perp=True, reason="margin"),)})
+    assert not phase1_done_as_planned(moving, full, SNAP)
+
+
+def test_a_refused_dust_close_is_dropped_and_the_trades_after_it_kept() -> None:
+    from hlrebal.execution.preparation import drop_refused_dust
+
+    btc, eth = (next(t for t in PLAN.trades if t.coin == c) for c in ("BTC", "ETH"))
+    dusty = PLAN.model_copy(update={"trades": (btc.model_copy(update={"dust": True}), eth)})
+    warnings: list[str] = []
+    kept = drop_refused_dust(dusty, {"BTC": str(btc.size)}, warnings)
+    assert [t.coin for t in kept.trades] == ["ETH"]
+    assert warnings == [
+        f"BTC: the exchange refused to close this ${btc.notional:.2f} dust position ({btc.size}); "
+        "it is reported, not retried"
+    ]
