@@ -4,6 +4,10 @@ run of the executor, and the simulator's own record of fills (the independent si
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -227,3 +231,20 @@ def direct(sim: Simulator, secret: str = OWNER_KEY, **kw: Any) -> DirectClient:
     client = DirectClient(sim, **kw)
     client.attach_signer(SigningKey(SecretStr(secret), "test"))
     return client
+
+
+def start_execute(sim: Simulator, tmp_path: Path, settings: dict[str, str]) -> subprocess.Popen[str]:
+    """``hlrebal execute BALANCED --yes --json`` against ``sim`` in a child process, with the owner's
+    key, the test's journal and ``settings`` as HLREBAL_* variables (the style and its timers)."""
+    cmd = [sys.executable, "-m", "hlrebal", "execute", str(BALANCED), "--api-url", sim.url]
+    cmd += ["--key-file", str(key_file(tmp_path)), "--journal", str(tmp_path / "journal.jsonl"), "--yes", "--json"]
+    environment = {**os.environ, "HLREBAL_HOME": str(tmp_path / "home"), **settings}
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=environment)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)

@@ -5,10 +5,8 @@ ignores SIGINT (the child installs its own handlers)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,28 +16,12 @@ import pytest
 from hlrebal.journal import read_entries
 from hlrebal.sim import Simulator
 
-from execution_kit import BALANCED, ROOT, USER, btc_80, key_file, unresolved
+from execution_kit import USER, btc_80, start_execute, unresolved, wait_for
 
 
 def start(sim: Simulator, tmp_path: Path, **env: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "hlrebal", "execute", str(BALANCED), "--api-url", sim.url]
-    cmd += ["--key-file", str(key_file(tmp_path)), "--journal", str(tmp_path / "journal.jsonl"), "--yes", "--json"]
-    environment = {
-        **os.environ,
-        "HLREBAL_HOME": str(tmp_path / "home"),
-        "HLREBAL_STYLE": "maker",
-        "HLREBAL_REQUOTE_SECONDS": "0.2",
-        "HLREBAL_PATIENCE": "60",
-        **env,
-    }
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=environment)
-
-
-def wait_for(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
+    settings = {"HLREBAL_STYLE": "maker", "HLREBAL_REQUOTE_SECONDS": "0.2", "HLREBAL_PATIENCE": "60"}
+    return start_execute(sim, tmp_path, {**settings, **env})
 
 
 def resting(sim: Simulator) -> list[Any]:

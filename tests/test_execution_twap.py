@@ -5,10 +5,8 @@ reconciliation of a killed run's TWAPs. The simulator compresses a 5-minute TWAP
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from decimal import Decimal as D
 from pathlib import Path
@@ -19,16 +17,15 @@ import pytest
 from hlrebal.sim import SimConfig, Simulator
 
 from execution_kit import (
-    BALANCED,
-    ROOT,
     USER,
     btc_80,
     client_for,
     journal_entries,
-    key_file,
     run_library,
     sim_has,
+    start_execute,
     twap_settings,
+    wait_for,
 )
 from factories import make_snapshot
 
@@ -98,24 +95,8 @@ def test_a_guard_during_a_twap_cancels_it(tmp_path: Path) -> None:
 
 
 def start(sim: Simulator, tmp_path: Path, **env: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "hlrebal", "execute", str(BALANCED), "--api-url", sim.url]
-    cmd += ["--key-file", str(key_file(tmp_path)), "--journal", str(tmp_path / "journal.jsonl"), "--yes", "--json"]
-    environment = {
-        **os.environ,
-        "HLREBAL_HOME": str(tmp_path / "home"),
-        "HLREBAL_STYLE": "twap",
-        "HLREBAL_TWAP_MINUTES": "5",
-        "HLREBAL_POLL_SECONDS": "0.2",
-        **env,
-    }
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=environment)
-
-
-def wait_for(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
+    settings = {"HLREBAL_STYLE": "twap", "HLREBAL_TWAP_MINUTES": "5", "HLREBAL_POLL_SECONDS": "0.2"}
+    return start_execute(sim, tmp_path, {**settings, **env})
 
 
 def running(sim: Simulator) -> list[dict[str, Any]]:
