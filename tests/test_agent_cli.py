@@ -17,10 +17,11 @@ from hlrebal.cli import app
 from hlrebal.journal import read_entries
 from hlrebal.sim import Simulator
 
+from execution_kit import USER, btc_80
+from execution_kit import key_file as kit_key_file
 from factories import make_snapshot
 
 runner = CliRunner()
-OWNER_KEY = "0x" + "5e" * 32
 ORIGINAL = {
     "selected_strategy": "balanced-growth",
     "reasoning": "Rates are falling and ETH leads; keep a third in cash.\nSecond line of the agent's words.",
@@ -30,23 +31,17 @@ ORIGINAL = {
 
 @pytest.fixture
 def owner() -> str:
-    from eth_account import Account
-
-    return str(Account.from_key(OWNER_KEY).address.lower())
+    return USER  # the owner of the seeded account (execution_kit's throwaway key)
 
 
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
-    path = tmp_path / "owner.key"
-    path.write_text(OWNER_KEY + "\n")
-    path.chmod(0o600)
-    return path
+    return kit_key_file(tmp_path)
 
 
 @pytest.fixture
 def sim(owner: str) -> Iterator[Simulator]:
-    # the seed account: $100,000, 80% in a BTC long at 10x, 20% USDC
-    with Simulator(snapshot=make_snapshot({"BTC": ("0.93458", 10)}, cash="19999.952", user=owner)) as s:
+    with Simulator(snapshot=btc_80(owner)) as s:  # $100,000, 80% in a BTC long at 10x, 20% USDC
         s.seeded = owner  # type: ignore[attr-defined]
         yield s
 

@@ -17,30 +17,26 @@ import hlrebal.render
 from hlrebal.journal import read_entries
 from hlrebal.sim import Simulator
 
+from execution_kit import USER, btc_80
+from execution_kit import key_file as kit_key_file
 from factories import make_snapshot
 
-OWNER_KEY = "0x" + "5e" * 32
 ANSWER = {"selected_strategy": "balanced-growth", "target_allocation": {"BTC": 0.40, "ETH": 0.30, "USDC": 0.30}}
 
 
 @pytest.fixture
 def owner() -> str:
-    from eth_account import Account
-
-    return str(Account.from_key(OWNER_KEY).address.lower())
+    return USER  # the owner of the seeded account (execution_kit's throwaway key)
 
 
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
-    path = tmp_path / "owner.key"
-    path.write_text(OWNER_KEY + "\n")
-    path.chmod(0o600)
-    return path
+    return kit_key_file(tmp_path)
 
 
 @pytest.fixture
 def sim(owner: str) -> Iterator[Simulator]:
-    with Simulator(snapshot=make_snapshot({"BTC": ("0.93458", 10)}, cash="19999.952", user=owner)) as s:
+    with Simulator(snapshot=btc_80(owner)) as s:
         yield s
 
 

@@ -16,32 +16,28 @@ from hlrebal.cli import app
 from hlrebal.journal import read_entries
 from hlrebal.sim import Simulator
 
-from factories import make_snapshot
+from execution_kit import USER, btc_80
+from execution_kit import key_file as kit_key_file
 
 runner = CliRunner()
 BALANCED = str(Path(__file__).resolve().parent.parent / "sample_targets" / "balanced.json")
-OWNER_KEY = "0x" + "5e" * 32
 ANSWER = {"selected_strategy": "balanced-growth", "target_allocation": {"BTC": 0.40, "ETH": 0.30, "USDC": 0.30}}
 
 
 @pytest.fixture
 def owner() -> str:
-    from eth_account import Account
-
-    return str(Account.from_key(OWNER_KEY).address.lower())
+    return USER  # the owner of the seeded account (execution_kit's throwaway key)
 
 
 @pytest.fixture
 def sim(owner: str) -> Iterator[Simulator]:
-    with Simulator(snapshot=make_snapshot({"BTC": ("0.93458", 10)}, cash="19999.952", user=owner)) as s:
+    with Simulator(snapshot=btc_80(owner)) as s:
         yield s
 
 
 @pytest.fixture
 def env(sim: Simulator, owner: str, tmp_path: Path) -> dict[str, Any]:
-    key = tmp_path / "owner.key"
-    key.write_text(OWNER_KEY + "\n")
-    key.chmod(0o600)
+    key = kit_key_file(tmp_path)
     return {"sim": sim, "owner": owner, "key": key, "journal": tmp_path / "j.jsonl", "tmp": tmp_path}
 
 

@@ -22,9 +22,9 @@ from mcp.client.stdio import stdio_client
 
 from hlrebal.sim import Simulator
 
-from factories import make_snapshot
+from execution_kit import USER, btc_80
+from execution_kit import key_file as kit_key_file
 
-OWNER_KEY = "0x" + "5e" * 32
 ANSWER = {
     "selected_strategy": "balanced-growth",
     "reasoning": "Diversify out of BTC.",
@@ -35,18 +35,13 @@ TOOLS = {"account", "schema", "plan", "execute_plan", "journal"}
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    from eth_account import Account
-
-    owner = Account.from_key(OWNER_KEY).address.lower()
-    with Simulator(snapshot=make_snapshot({"BTC": ("0.93458", 10)}, cash="19999.952", user=owner)) as s:
+    with Simulator(snapshot=btc_80(USER)) as s:
         yield s
 
 
 @pytest.fixture
 def server_args(sim: Simulator, tmp_path: Path, _isolated_home: Path) -> list[str]:
-    key = tmp_path / "owner.key"
-    key.write_text(OWNER_KEY + "\n")
-    key.chmod(0o600)
+    key = kit_key_file(tmp_path)
     journal = tmp_path / "j.jsonl"
     return ["-m", "hlrebal", "mcp", "--api-url", sim.url, "--key-file", str(key), "--journal", str(journal)]
 
