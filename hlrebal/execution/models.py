@@ -85,6 +85,38 @@ class OrderReport:
     """True when the fee could not be read from the account's fills and was estimated from fee rates."""
     fills: list[Fill] = field(default_factory=list)
 
+    @classmethod
+    def of(
+        cls,
+        t: Trade,
+        *,
+        round: int,
+        phase: int,
+        cloid: str,
+        tif: str,
+        style: str,
+        size: Decimal | None = None,
+        limit_price: Decimal | None = None,
+    ) -> OrderReport:
+        """The report of an order that works ``t`` (the whole trade unless ``size`` is given; at the
+        trade's limit unless ``limit_price`` is), before anything is known of its fate."""
+        return cls(
+            round=round,
+            phase=phase,
+            cloid=cloid,
+            coin=t.coin,
+            side=t.side,
+            action=t.action.value,
+            reduce_only=t.reduce_only,
+            size=t.size if size is None else size,
+            reference_price=t.reference_price,
+            limit_price=t.limit_price if limit_price is None else limit_price,
+            dust=t.dust,
+            tif=tif,
+            style=style,
+            asset=t.asset_id,
+        )
+
     @property
     def slippage_bps(self) -> Decimal | None:
         """Fill price against the reference, in basis points (positive = paid away)."""

@@ -106,24 +106,9 @@ class OrderDesk:
             t = p.trade
             cloid = self.next_cloid(n_round, phase)
             specs.append(OrderSpec(t.coin, t.asset_id, t.is_buy, p.size, p.limit_price, t.reduce_only, cloid, p.tif))
-            reports.append(
-                OrderReport(
-                    round=n_round,
-                    phase=phase,
-                    cloid=cloid,
-                    coin=t.coin,
-                    side=t.side,
-                    action=t.action.value,
-                    reduce_only=t.reduce_only,
-                    size=p.size,
-                    reference_price=t.reference_price,
-                    limit_price=p.limit_price,
-                    dust=t.dust,
-                    tif=p.tif,
-                    style=style,
-                    asset=t.asset_id,
-                )
-            )
+            report = OrderReport.of(t, round=n_round, phase=phase, cloid=cloid, tif=p.tif, style=style, size=p.size,
+                                    limit_price=p.limit_price)  # fmt: skip
+            reports.append(report)
         expires = int(self.clock() * 1000) + EXPIRES_AFTER_MS
         for spec, rep in zip(specs, reports, strict=True):
             self.journal.record(

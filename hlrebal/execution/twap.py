@@ -132,21 +132,8 @@ class Twap:
     # ------------------------------------------------------------------ native TWAPs
 
     def _report(self, t: Trade, job: PhaseJob) -> OrderReport:
-        return OrderReport(
-            round=job.round,
-            phase=job.phase,
-            cloid=job.desk.next_cloid(job.round, job.phase),
-            coin=t.coin,
-            side=t.side,
-            action=t.action.value,
-            reduce_only=t.reduce_only,
-            size=t.size,
-            reference_price=t.reference_price,
-            limit_price=t.limit_price,
-            tif="Twap",
-            style=self.name,
-            asset=t.asset_id,
-        )
+        cloid = job.desk.next_cloid(job.round, job.phase)
+        return OrderReport.of(t, round=job.round, phase=job.phase, cloid=cloid, tif="Twap", style=self.name)
 
     def _start(self, n: _Native, job: PhaseJob) -> None:
         """One twapOrder, journaled before and after; a lost answer is looked up, never resent."""
