@@ -1,0 +1,101 @@
+"""The resolved settings: the connection model, what resolution returns, and the endpoints."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from hlrebal.execution_settings import ExecutionSettings
+from hlrebal.policy import Policy
+
+APP_NAME = "hlrebal"
+
+
+ENV_PREFIX = "HLREBAL_"
+
+
+MAINNET_URL = "https://api.hyperliquid.xyz"
+
+
+TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
+
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+
+
+#: connection and file settings (not policy); each may appear in the file, a profile or HLREBAL_<KEY>
+CONNECTION_KEYS: tuple[str, ...] = (
+    "network",
+    "api_url",
+    "account_address",
+    "vault",
+    "key_file",
+    "key_env",
+    "targets",
+    "journal",
+    "log_file",
+)
+
+
+#: environment variables that are not settings of a layer but steer the resolution itself
+CONTROL_ENV = frozenset({"HLREBAL_CONFIG", "HLREBAL_PROFILE", "HLREBAL_HOME", "HLREBAL_PRIVATE_KEY", "HLREBAL_DEBUG"})
+
+
+class Settings(BaseModel):
+    """Where to connect and whose account: the resolved, validated connection settings.
+
+    A plain pydantic model: the layers (file, profile, environment, target file, flags) are merged
+    by :func:`resolve`, which also remembers where each value came from; pydantic-settings has no
+    place for the target file's layer between the environment and the flags, nor for per-value
+    sources, and importing it cost every command about 0.1 s.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    network: Literal["mainnet", "testnet"] = "mainnet"
+    api_url: str | None = None
+    account_address: str | None = None
+    vault: str | None = None
+    key_file: Path | None = None
+    key_env: str | None = None
+    targets: Path | None = None
+    journal: Path | None = None
+    log_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The outcome of resolution: settings, policy, and where each value came from."""
+
+    settings: Settings
+    policy: Policy
+    sources: dict[str, str] = field(default_factory=dict)
+    config_path: Path | None = None
+    profile: str | None = None
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    """How the plan is traded: the style and its timers (``[execution]``, ``HLREBAL_STYLE``, ...)."""
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL (no trailing slash: the SDK signs as mainnet only for the exact URL)."""
+        if self.settings.api_url:
+            return self.settings.api_url.rstrip("/")
+        return TESTNET_URL if self.settings.network == "testnet" else MAINNET_URL
+
+    @property
+    def network_label(self) -> str:
+        if self.settings.api_url:
+            url = self.base_url
+            if url == MAINNET_URL:
+                return "mainnet"
+            if url == TESTNET_URL:
+                return "testnet"
+            return "custom"
+        return self.settings.network
