@@ -17,25 +17,18 @@ data gets an empty universe; one with data but missing from perpDexs is appended
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hlrebal.sim.accounts import Account, LeverageSetting, Position, RestingOrder
 from hlrebal.sim.config import DexConfig, SimConfig
-from hlrebal.sim.engine import Engine, OrderRecord
+from hlrebal.sim.engine import Engine
 from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair, SpotToken
-from hlrebal.sim.numbers import ZERO, parse_wire
+from hlrebal.sim.numbers import parse_wire
+from hlrebal.sim.seed_account import seed_user
+from hlrebal.sim.seed_fields import SnapshotError, dex_data, load, num, opt
 
-MODE_FROM_WIRE = {
-    "disabled": "standard",
-    "unifiedAccount": "unified",
-    "portfolioMargin": "portfolio",
-    "default": "default",
-    "dexAbstraction": "standard",
-}
 PRICE_KEYS = ("markPx", "midPx", "oraclePx")
 
 DEFAULT_PERPS: list[tuple[str, int, int, str]] = [
@@ -44,35 +37,6 @@ DEFAULT_PERPS: list[tuple[str, int, int, str]] = [
     ("SOL", 2, 20, "142.53"),
     ("HYPE", 2, 10, "38.412"),
 ]
-
-
-class SnapshotError(ValueError):
-    """The snapshot cannot seed the sim (missing universe, unknown coin, bad numbers)."""
-
-
-def load(snapshot: str | Path | dict[str, Any] | None) -> dict[str, Any] | None:
-    """The snapshot as a dict (read from a path, or given), comments dropped."""
-    if snapshot is None:
-        return None
-    if isinstance(snapshot, dict):
-        data = snapshot
-    else:
-        with open(snapshot, encoding="utf-8") as handle:
-            data = json.load(handle)
-    if not isinstance(data, dict):
-        raise SnapshotError("a snapshot is a JSON object")
-    return {k: v for k, v in data.items() if not k.startswith("_")}
-
-
-def _num(value: Any, what: str) -> Decimal:
-    parsed = parse_wire(value)
-    if parsed is None:
-        raise SnapshotError(f"{what}: not a number: {value!r}")
-    return parsed
-
-
-def _opt(value: Any) -> Decimal | None:
-    return parse_wire(value) if value is not None else None
 
 
 def default_market() -> Market:
@@ -126,9 +90,9 @@ def _held_prices(state: Any) -> dict[str, Decimal]:
         return held
     for entry in state.get("assetPositions", []):
         pos = entry.get("position", {})
-        szi = _num(pos.get("szi"), "szi")
+        szi = num(pos.get("szi"), "szi")
         if szi != 0 and pos.get("positionValue") is not None:
-            held[pos.get("coin")] = _num(pos["positionValue"], "positionValue") / abs(szi)
+            held[pos.get("coin")] = num(pos["positionValue"], "positionValue") / abs(szi)
     return held
 
 
@@ -160,12 +124,12 @@ def _perps(
     for index, entry in enumerate(meta["universe"]):
         name = entry["name"]
         ctx = dict(ctxs[index]) if ctxs is not None and index < len(ctxs) else {}
-        fallback = _opt(mids.get(name)) or held.get(name)
-        mark = _opt(ctx.get("markPx")) or fallback
-        mid = _opt(ctx.get("midPx")) if ctxs is not None else fallback
+        fallback = opt(mids.get(name)) or held.get(name)
+        mark = opt(ctx.get("markPx")) or fallback
+        mid = opt(ctx.get("midPx")) if ctxs is not None else fallback
         if mid is None and ctxs is not None:
-            mid = _opt(mids.get(name))
-        oracle = _opt(ctx.get("oraclePx")) or mark
+            mid = opt(mids.get(name))
+        oracle = opt(ctx.get("oraclePx")) or mark
         perps.append(
             PerpAsset(
                 index=index,
@@ -197,13 +161,6 @@ def build_market(snap: dict[str, Any]) -> Market:
     return market
 
 
-def _dex_data(snap: dict[str, Any]) -> dict[str, Any]:
-    data = snap.get("dexes") or {}
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise SnapshotError('"dexes" must map each dex name to an object')
-    return data
-
-
 def _seed_dexes(market: Market, snap: dict[str, Any]) -> None:
     """The builder dexes of "perpDexs" (in its order) and "dexes", with their markets."""
     listed = snap.get("perpDexs")
@@ -211,7 +168,7 @@ def _seed_dexes(market: Market, snap: dict[str, Any]) -> None:
         listed = [None]
     if not isinstance(listed, list) or not all(e is None or isinstance(e, dict) for e in listed):
         raise SnapshotError("perpDexs must be a list of null and objects")
-    data = _dex_data(snap)
+    data = dex_data(snap)
     entries: list[dict[str, Any]] = [e for e in listed if e is not None]
     known = {e.get("name") for e in entries}
     entries += [{"name": name} for name in data if name not in known]
@@ -231,7 +188,7 @@ def _seed_dexes(market: Market, snap: dict[str, Any]) -> None:
         for asset in perps:
             if not asset.name.startswith(f"{name}:"):
                 raise SnapshotError(f"{where}meta lists {asset.name!r}: a {name} coin is named {name}:COIN")
-        multiplier = _opt(dex_snap.get("feeMultiplier"))
+        multiplier = opt(dex_snap.get("feeMultiplier"))
         try:
             market.add_dex(
                 PerpDex(
@@ -318,8 +275,8 @@ def _seed_spot(market: Market, snap: dict[str, Any], mids: dict[str, Any]) -> No
         if base_index not in by_index or quote_index not in by_index:
             continue
         ctx = dict(ctx_by_coin.get(entry["name"]) or (ctx_list[position] if position < len(ctx_list) else {}))
-        mark = _opt(ctx.get("markPx")) or _opt(mids.get(entry["name"]))
-        mid = _opt(ctx.get("midPx")) or _opt(mids.get(entry["name"]))
+        mark = opt(ctx.get("markPx")) or opt(mids.get(entry["name"]))
+        mid = opt(ctx.get("midPx")) or opt(mids.get(entry["name"]))
         pairs.append(
             SpotPair(
                 int(entry["index"]),
@@ -337,150 +294,6 @@ def _seed_spot(market: Market, snap: dict[str, Any], mids: dict[str, Any]) -> No
     market.tokens, market.pairs = tokens, pairs
     market.spot_meta_extra = {k: v for k, v in spot_meta.items() if k not in ("tokens", "universe")}
     market._reindex()
-
-
-def seed_user(engine: Engine, snap: dict[str, Any]) -> None:
-    """Seed the snapshot's "user": positions, leverage, USDC (so accountValue reads back exactly),
-    spot balances, fee rates, account mode and open orders; the same on each builder dex."""
-    user = snap.get("user")
-    state = snap.get("clearinghouseState")
-    if not isinstance(user, str):
-        return
-    dexes = {name: d for name, d in _dex_data(snap).items() if isinstance(d.get("clearinghouseState"), dict)}
-    if not isinstance(state, dict) and not dexes:
-        return
-    acct = engine.ensure_account(user)
-    value = _seed_clearinghouse(engine, acct, state) if isinstance(state, dict) else ZERO
-    mode = snap.get("userAbstraction")
-    if isinstance(mode, str):
-        acct.mode = MODE_FROM_WIRE.get(mode, "default")  # type: ignore[assignment]
-    _seed_spot_balances(engine, snap, acct.address, value)
-    fees = snap.get("userFees")
-    if isinstance(fees, dict):
-        acct.taker_fee = _opt(fees.get("userCrossRate"))
-        acct.maker_fee = _opt(fees.get("userAddRate"))
-        acct.spot_taker_fee = _opt(fees.get("userSpotCrossRate"))
-        acct.spot_maker_fee = _opt(fees.get("userSpotAddRate"))
-    _seed_open_orders(engine, snap.get("openOrders"), acct.address)
-    for name, dex_snap in dexes.items():
-        book = acct.clearinghouse(name)
-        assert book is not None
-        _seed_clearinghouse(engine, book, dex_snap["clearinghouseState"], f"dexes.{name}.")
-        _seed_open_orders(engine, dex_snap.get("openOrders"), acct.address)
-
-
-def _seed_clearinghouse(engine: Engine, acct: Account, state: dict[str, Any], where: str = "") -> Decimal:
-    """Positions, leverage and raw USD of one clearinghouse (main, or a builder dex's) so that it
-    reads back with the recorded accountValue; returns that accountValue."""
-    market = engine.market
-    value = _num(state.get("marginSummary", {}).get("accountValue"), f"{where}accountValue")
-    raw = value
-    for entry in state.get("assetPositions", []):
-        pos = entry["position"]
-        coin = pos["coin"]
-        asset = market.perp_by_name.get(coin)
-        if asset is None or asset.dex != acct.dex:
-            raise SnapshotError(f"{where}position in {coin}, which the universe does not list")
-        szi = _num(pos["szi"], "szi")
-        if szi == 0:
-            continue
-        lev = pos.get("leverage") or {}
-        is_cross = lev.get("type", "cross") == "cross"
-        setting = LeverageSetting(
-            int(lev.get("value", min(engine.config.default_leverage, asset.max_leverage))), is_cross
-        )
-        if asset.mark is None:
-            asset.mark = _num(pos["positionValue"], "positionValue") / abs(szi)
-        mark = asset.mark
-        entry_px = _opt(pos.get("entryPx")) or mark
-        iso_raw = ZERO
-        if not is_cross:
-            raw_usd = _opt(lev.get("rawUsd"))
-            iso_raw = raw_usd if raw_usd is not None else _num(pos.get("marginUsed"), "marginUsed") - szi * mark
-            raw -= iso_raw + szi * mark
-        else:
-            raw -= szi * mark
-        acct.leverage[coin] = setting
-        funding = pos.get("cumFunding") if isinstance(pos.get("cumFunding"), dict) else None
-        position = Position(coin=coin, szi=szi, entry_px=entry_px, iso_raw=iso_raw)
-        if funding:
-            position.cum_funding = {k: str(v) for k, v in funding.items()}
-        acct.positions[coin] = position
-    acct.perp_raw = raw
-    return value
-
-
-def _seed_spot_balances(engine: Engine, snap: dict[str, Any], address: str, perp_value: Decimal) -> None:
-    spot_state = snap.get("spotClearinghouseState")
-    if not isinstance(spot_state, dict):
-        return
-    acct = engine.ensure_account(address)
-    usdc = engine.market.usdc().name
-    for balance in spot_state.get("balances", []):
-        token = balance.get("coin")
-        if token not in engine.market.token_by_name:
-            raise SnapshotError(f"spot balance in {token}, which spotMeta does not list")
-        total = _num(balance.get("total"), "total")
-        if token == usdc and acct.pooled:
-            total -= perp_value  # unified: the spot USDC reading includes the perp side
-        acct.spot[token] = total
-        entry = _opt(balance.get("entryNtl"))
-        if entry is not None and token != usdc:
-            acct.spot_entry_ntl[token] = entry
-
-
-def _seed_open_orders(engine: Engine, orders: Any, address: str) -> None:
-    for order in orders or []:
-        inst = engine.market.by_coin(order.get("coin", ""))
-        oid = order.get("oid")
-        if inst is None or not isinstance(oid, int):
-            continue
-        px, sz = _num(order.get("limitPx"), "limitPx"), _num(order.get("sz"), "sz")
-        orig = _opt(order.get("origSz")) or sz
-        is_buy = order.get("side") == "B"
-        when = int(order.get("timestamp", engine.clock()))
-        cloid = order.get("cloid") if isinstance(order.get("cloid"), str) else None
-        reduce_only = bool(order.get("reduceOnly", False))
-        engine.orders_received += 1
-        record = OrderRecord(
-            seq=engine.orders_received,
-            time=when,
-            nonce=None,
-            signer=None,
-            account=address,
-            asset=inst.asset_id,
-            coin=inst.coin,
-            is_buy=is_buy,
-            px=px,
-            sz=orig,
-            reduce_only=reduce_only,
-            tif="Gtc",
-            cloid=cloid,
-            status="resting",
-            oid=oid,
-            filled_sz=orig - sz,
-            notional=(orig - sz) * px,
-            sz_left=sz,
-            status_time=when,
-        )
-        engine.records.append(record)
-        engine.records_by_oid[oid] = record
-        engine.open_orders[oid] = RestingOrder(
-            oid=oid,
-            account=address,
-            coin=inst.coin,
-            asset=inst.asset_id,
-            is_buy=is_buy,
-            limit_px=px,
-            sz=sz,
-            orig_sz=orig,
-            reduce_only=reduce_only,
-            tif="Gtc",
-            cloid=cloid,
-            timestamp=when,
-            is_spot=inst.is_spot,
-        )
-        engine.next_oid = max(engine.next_oid, oid + 1)
 
 
 def build_engine(snapshot: str | Path | dict[str, Any] | None, config: SimConfig, clock: Callable[[], int]) -> Engine:
@@ -506,3 +319,6 @@ def add_config_dexes(market: Market, config: SimConfig) -> None:
     for dex in config.dexes:
         if dex.name not in market.dex_by_name:
             market.add_dex(dex_from_config(dex))
+
+
+__all__ = ["SnapshotError", "build_engine", "build_market", "default_market", "load", "seed_user"]
