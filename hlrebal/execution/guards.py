@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from hlrebal.errors import GuardError
+from hlrebal.execution.twap import CATCH_UP, SLICES_PER_MINUTE
 from hlrebal.planner import Plan, Trade
 from hlrebal.policy import Policy
 from hlrebal.snapshot import Snapshot
@@ -61,10 +62,10 @@ def check_trades(
 
 def order_share(style: str, twap_minutes: int) -> Decimal:
     """The largest share of a trade one order of ``style`` carries: the whole trade, except under
-    twap, whose slices (about one every 30 s, two a minute) may catch up to 3 normal slices."""
+    twap, whose slices (two a minute) may catch up to ``CATCH_UP`` normal slices."""
     if style != "twap":
         return Decimal(1)
-    return min(Decimal(1), Decimal(3) / (2 * twap_minutes))
+    return min(Decimal(1), Decimal(CATCH_UP) / (SLICES_PER_MINUTE * twap_minutes))
 
 
 def check_price(coin: str, price: Decimal, snap: Snapshot, policy: Policy) -> None:
