@@ -48,6 +48,28 @@ def golden_subset() -> list[str]:
     return [f"{GOLDEN}[{name}]" for name in chosen]
 
 
+#: the in-process execution tests (whole runs against the sim, over HTTP or its handler)
+EXECUTION_TESTS = [
+    "tests/test_execution_units.py",
+    "tests/test_execution_golden.py",
+    "tests/test_execution_records.py",
+    "tests/test_execution_paths.py",
+    "tests/test_execution_costs.py",
+    "tests/test_execution_scope.py",
+    "tests/test_execution_twap.py",
+    "tests/test_execution_maker.py",
+    "tests/test_execution_requests.py",
+    "tests/test_execution_journal.py",
+    "tests/test_execution_settings.py",
+    "tests/test_execution_safety.py",
+    "tests/test_twap_order_value.py",
+    "tests/test_fee_estimate_scaled.py",
+    "tests/test_spot_execute.py",
+    "tests/test_execute.py",
+    "tests/test_mutants_guards.py",
+    "tests/test_mutants_execution.py",
+]
+
 #: group -> (modules to mutate, tests that cover them)
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "market": (["hlrebal/market.py"], ["tests/test_market.py", "tests/test_planner.py", "tests/test_golden_plans.py"]),
@@ -90,6 +112,35 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_execution_golden.py",
         ],
     ),
+    # The execution package in four rooms (with "guards" above, every module of it once): each
+    # mutant runs only the in-process tests that reach its function, the sim's HTTP ones included.
+    # Tests that drive a child process (crash, signals, the review's) see no mutant and are left out.
+    "exec-core": (
+        [
+            "hlrebal/execution/engine.py",
+            "hlrebal/execution/models.py",
+            "hlrebal/execution/costs.py",
+            "hlrebal/execution/readback.py",
+            "hlrebal/execution/preflight.py",
+            "hlrebal/execution/__init__.py",
+            "hlrebal/execution_settings.py",
+        ],
+        EXECUTION_TESTS,
+    ),
+    "exec-orders": (
+        [
+            "hlrebal/execution/orders.py",
+            "hlrebal/execution/scope.py",
+            "hlrebal/execution/transfers.py",
+            "hlrebal/execution/safety.py",
+        ],
+        EXECUTION_TESTS,
+    ),
+    "exec-maker": (
+        ["hlrebal/execution/maker.py", "hlrebal/execution/style.py", "hlrebal/execution/taker.py"],
+        EXECUTION_TESTS,
+    ),
+    "exec-twap": (["hlrebal/execution/twap.py", "hlrebal/execution/reconciliation.py"], EXECUTION_TESTS),
     # the fast execution tests: pure helpers and whole runs against the sim's handler (no HTTP)
     "execution": (
         ["hlrebal/execution/*", "hlrebal/execution_settings.py"],
@@ -120,7 +171,7 @@ def scratch_copy(group: str, tests: list[str] | None = None, *, fresh: bool = Fa
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     modules, default_tests = GROUPS[group]
     # Each group's tests, and the tests written against its survivors (tests/test_mutants_GROUP.py).
-    tests = tests or [*default_tests, f"tests/test_mutants_{group}.py"]
+    tests = tests or [*default_tests, f"tests/test_mutants_{group.replace('-', '_')}.py"]
     if "golden subset" in tests:
         tests = [t for t in tests if t != "golden subset"] + golden_subset()
     tests = [t for t in tests if (ROOT / t.split("::")[0]).exists()]
