@@ -197,7 +197,8 @@ def main() -> int:
     parser.add_argument("--tests", nargs="+", help="cover the group with these tests instead of its own")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results: test every mutant again")
     parser.add_argument("mutants", nargs="*", help="test only these mutants again (names as printed)")
-    args = parser.parse_args()
+    # intermixed: `GROUP NAME... --max-children 1` and `--max-children 1 GROUP NAME...` both work
+    args = parser.parse_intermixed_args()
     work = scratch_copy(args.group, args.tests, fresh=args.fresh)
     mutmut = [sys.executable, "-m", "mutmut"]
     # Every surviving mutant runs all its tests: the planner's properties draw fewer examples here.
