@@ -1,0 +1,278 @@
+"""The execution core's decisions pinned where its mutants survived: the preflight's budget and its
+refusals word for word, the cost report's figures, the read-back's re-read and its messages, the
+account reader's requests, the package face, and the engine's re-plan when a transfer fails.
+
+Every run goes through the simulator's handler (``execution_kit.direct``): no HTTP, no sleeps."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hlrebal.errors import GuardError
+from hlrebal.exchange import OrderSpec
+from hlrebal.execution import preflight
+from hlrebal.execution.models import CoinCost, CostReport
+from hlrebal.execution.readback import AccountReader, InconsistentAccount, expect_fills, mismatches, verified_read
+from hlrebal.execution_settings import ExecutionSettings
+from hlrebal.journal import Journal
+from hlrebal.planner import plan
+from hlrebal.policy import Policy
+from hlrebal.sim import Simulator
+from hlrebal.snapshot import Snapshot
+from hlrebal.targets import weights_from_mapping
+
+from execution_kit import USER, btc_80, direct, journal_entries, run_library
+from factories import make_snapshot
+
+SEED = Snapshot.from_raw(btc_80())
+SEED_PLAN = plan(SEED, weights_from_mapping({"BTC": 0.4, "ETH": 0.3}), Policy())
+MAKER = ExecutionSettings(style="maker", patience=D(120), requote_seconds=D(5))
+BUDGET_HINT = "each USDC traded adds one request to the budget; --style taker needs two order requests a round"
+
+
+def cash_only() -> dict[str, Any]:
+    """$100,000 of perp cash and an empty spot balance: spot targets need a transfer first."""
+    return make_snapshot({}, cash="100000", user=USER, spot={"USDC": "0"})
+
+
+SPOT_MIX = {"BTC": 0.3, "HYPE/USDC": 0.2, "USDC": 0.5}
+
+
+# --------------------------------------------------------------------------- preflight
+
+
+def refusal(answer: dict[str, Any], settings: ExecutionSettings = MAKER) -> GuardError:
+    with pytest.raises(GuardError) as e:
+        preflight.check(SEED_PLAN, Policy(), settings, answer)
+    return e.value
+
+
+def test_a_budget_that_covers_only_the_fixed_part_says_nothing_fits_even_without_requotes() -> None:
+    # the maker estimate of the seed plan: 13 fixed actions and 24 requotes of 4
+    err = refusal({"nRequestsCap": 10_000, "nRequestsUsed": 10_000 - 13})
+    assert err.message == (
+        "the maker style could make up to 109 requests against the address budget, which has 13 left "
+        "(userRateLimit: 9987 used of 10000): even without requotes it does not fit"
+    )
+    assert err.hint == BUDGET_HINT
+
+
+def test_a_budget_just_over_the_fixed_part_fits_no_requote() -> None:
+    err = refusal({"nRequestsCap": 10_000, "nRequestsUsed": 10_000 - 15})
+    assert err.message.endswith("which has 15 left (userRateLimit: 9985 used of 10000): no requote fits")
+    assert err.hint == BUDGET_HINT
+
+
+def test_a_twap_over_budget_is_refused_with_the_same_hint() -> None:
+    err = refusal({"nRequestsCap": 20, "nRequestsUsed": 0}, ExecutionSettings(style="twap", twap_minutes=5))
+    assert err.message == (
+        "the twap style could make up to 26 requests against the address budget, which has 20 left "
+        "(userRateLimit: 0 used of 20): even without requotes it does not fit"
+    )
+    assert err.hint == BUDGET_HINT
+
+
+def test_missing_budget_fields_count_as_zero() -> None:
+    assert preflight.remaining({}) == 0
+    assert preflight.remaining({"nRequestsCap": 100}) == 100
+    assert preflight.remaining({"nRequestsUsed": 7}) == -7
+    assert preflight.remaining({"nRequestsCap": 100, "nRequestsSurplus": None}) == 100
+    assert preflight.remaining({"nRequestsCap": 100, "nRequestsSurplus": "3"}) == 103
+
+
+def test_a_twap_estimate_counts_every_slice_later_round_and_transfer() -> None:
+    snap = Snapshot.from_raw(cash_only())
+    p = plan(snap, weights_from_mapping(SPOT_MIX), Policy())
+    assert len(p.trades) == 2 and len(p.transfers) == 1 and not p.phase(1)
+    est = preflight.estimate(p, Policy(), ExecutionSettings(style="twap", twap_minutes=5))
+    # 2 legs of 10 slices, 3 later taker rounds of 2 trades, the transfer once
+    assert est == preflight.Estimate(total=2 * 10 + 3 * 2 + 1, per_requote=0, requotes=0, fixed=27)
+    levered = preflight.estimate(p, Policy(leverage=3), ExecutionSettings(style="twap", twap_minutes=5))
+    assert levered.total == 27 + 2  # a leverage request counted for each increased coin (an upper bound)
+
+
+# --------------------------------------------------------------------------- cost report
+
+
+def test_costs_of_nothing_have_no_bps_and_round_numbers_print_without_exponents() -> None:
+    nothing = CoinCost("BTC", D(100), D(0), D(0), D(0), D(0), D(0), 0)
+    assert nothing.bps(D(5)) is None and nothing.maker_share is None
+    coin = CoinCost("DOGE", D("0.2"), D(1000), D(200), D(-100), D(100), D(0), 3)
+    doc = CostReport(coins=(coin,), estimated_fees=D(300)).as_json()
+    assert (doc["notional"], doc["shortfall_usd"], doc["fees_usd"], doc["total_usd"]) == ("200", "-100", "100", "0")
+    assert doc["estimated_fees"] == "300" and doc["fees_bps"] == "5000" and doc["total_bps"] == "0"
+    assert doc["coins"][0]["filled_size"] == "1000" and doc["coins"][0]["arrival_price"] == "0.2"
+
+
+# --------------------------------------------------------------------------- read-back
+
+
+def test_mismatches_name_coins_without_a_market_and_print_whole_numbers_plainly() -> None:
+    snap = Snapshot.from_raw(make_snapshot({"DOGE": ("200", 5)}, cash="1000"))
+    assert mismatches(snap, {"NOPE": D("0.0000009")}) == []  # no market: a millionth is tolerated
+    assert mismatches(snap, {"NOPE": D("0.000002")}) == ["NOPE: expected 0.000002, read 0"]
+    assert mismatches(snap, {"DOGE": D(100)}) == ["DOGE: expected 100, read 200"]
+
+
+def test_an_unfilled_order_adds_nothing_to_the_expected_holdings() -> None:
+    from hlrebal.execution.models import OrderReport
+
+    unfilled = OrderReport(1, 2, "0x" + "0" * 32, "SOL", "buy", "open", False, D(3), D(140), D(141))
+    expected: dict[str, D] = {"BTC": D(1)}
+    assert expect_fills([unfilled], expected) == 0 and expected == {"BTC": D(1)}
+
+
+def test_a_lagging_read_back_is_read_once_more_after_a_pause(tmp_path: Path) -> None:
+    events: list[str] = []
+    lagging = Snapshot.from_raw(btc_80())
+    caught_up = Snapshot.from_raw(make_snapshot({"BTC": ("0.5", 10)}, cash="1000"))
+    reads = iter([lagging, caught_up])
+
+    def read() -> Snapshot:
+        events.append("read")
+        return next(reads)
+
+    with Journal(tmp_path / "j", "ab" * 8) as journal:
+        found = verified_read(
+            read,
+            {"BTC": D("0.5")},
+            journal=journal,
+            progress=events.append,
+            sleep=lambda s: events.append(f"sleep {s}"),
+        )
+    assert found is caught_up
+    assert events == [
+        "read", "the account read back does not show the reported fills yet; reading again", "sleep 0.5", "read",
+    ]  # fmt: skip
+    assert journal_entries(tmp_path / "j") == []
+
+
+def test_a_read_back_that_stays_wrong_is_read_twice_then_refused(tmp_path: Path) -> None:
+    events: list[str] = []
+
+    def read() -> Snapshot:
+        events.append("read")
+        return SEED
+
+    with Journal(tmp_path / "j", "ab" * 8) as journal, pytest.raises(InconsistentAccount) as e:
+        verified_read(
+            read, {"BTC": D(1)}, journal=journal, progress=lambda _: None, sleep=lambda s: events.append("sleep")
+        )
+    assert events == ["read", "sleep", "read"]
+    assert e.value.message == (
+        "the account read back does not match the fills the exchange reported (BTC: expected 1, read 0.93458): "
+        "not trading on it"
+    )
+    [entry] = journal_entries(tmp_path / "j")
+    assert entry["event"] == "inconsistent_read" and entry["mismatches"] == ["BTC: expected 1, read 0.93458"]
+
+
+# --------------------------------------------------------------------------- the account reader
+
+
+def reader_for(sim: Simulator, tmp_path: Path, dexes: tuple[str, ...] = ()) -> tuple[AccountReader, Any, list[str]]:
+    client = direct(sim)
+    stops: list[str] = []
+    journal = Journal(tmp_path / "reader.jsonl", "ab" * 8)
+    reader = AccountReader(client, USER, dexes, journal, lambda _: None, lambda _: None, stops.append)
+    return reader, client, stops
+
+
+def test_the_readers_full_read_skips_open_orders_and_the_known_mode(tmp_path: Path) -> None:
+    doc = make_snapshot({}, cash="0", user=USER, spot={"USDC": "100000"}, mode="unifiedAccount")
+    sim = Simulator(snapshot=doc)
+    reader, client, stops = reader_for(sim, tmp_path)
+    first = client.read_snapshot(USER, spot=True)
+    reader.know(first)
+    assert reader.mode == "unifiedAccount" and reader.spot
+    client.seen.clear()
+    snap = reader.read()
+    assert stops == ["before reading the account"]
+    assert "info.openOrders" not in client.seen and "info.userAbstraction" not in client.seen
+    assert snap.raw["userAbstraction"] == "unifiedAccount" and snap.unified
+    assert snap.network == client.network
+    assert "HYPE/USDC" in snap.spot_assets  # spot markets read: the run trades spot
+
+
+def test_the_reader_reads_the_dexes_the_targets_name(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=make_snapshot({}, cash="90000", user=USER))
+    sim.add_dex("xyz", [("XYZ100", 2, 20, "25000")])
+    sim.fund(USER, 10_000, dex="xyz")
+    reader, client, _ = reader_for(sim, tmp_path, ("xyz",))
+    snap = reader.read()
+    assert snap.assets["xyz:XYZ100"].dex == "xyz" and snap.equity == D(100_000)
+    assert client.seen["info.perpDexs"] == 1
+
+
+# --------------------------------------------------------------------------- the package face
+
+
+def test_the_package_face_loads_its_names_lazily_and_refuses_others() -> None:
+    import hlrebal.execution as execution
+    from hlrebal.execution_settings import ExecutionSettings as Settings
+
+    assert execution.ExecutionSettings is Settings
+    assert execution.InconsistentAccount is InconsistentAccount
+    with pytest.raises(AttributeError) as e:
+        _ = execution.Nope
+    assert str(e.value) == "module 'hlrebal.execution' has no attribute 'Nope'"
+
+
+def test_a_run_id_is_sixteen_hex_digits() -> None:
+    from hlrebal.execution import new_run_id
+
+    ids = {new_run_id() for _ in range(5)}
+    assert len(ids) == 5 and all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+
+
+# --------------------------------------------------------------------------- whole runs
+
+
+def test_a_stale_plan_is_read_again_with_the_open_orders_placed_since(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+
+    def place() -> None:
+        spec = OrderSpec("ETH", 1, True, D(1), D(2900), False, "0x" + "7" * 32, "Gtc")
+        client.place_orders([spec], expires_after=None)
+
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, before_run=place, clock=lambda: time.time() + 3600
+    )
+    assert report.outcome == "refused" and report.orders == []
+    assert report.message.startswith("the account has 1 open order(s) on traded coins (ETH)")
+    assert client.seen["info.openOrders"] == 2  # the plan's read and the fresh one
+
+
+def test_a_stop_before_the_fresh_read_of_a_stale_plan_sends_nothing(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    report, _, journal = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: time.time() + 3600,
+        should_stop=lambda: True,
+    )  # fmt: skip
+    assert (report.outcome, report.exit_code) == ("interrupted", 130)
+    assert report.message == "interrupted before reading the account; nothing more was sent"
+    assert next(e for e in journal_entries(journal) if e["event"] == "interrupted")["where"] == (
+        "before reading the account"
+    )
+    assert "exchange.order" not in client.seen
+
+
+def test_a_transfer_whose_answer_is_lost_sizes_phase_2_to_the_cash_each_side_has(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=cash_only())
+    client = direct(sim)
+    client.fail["exchange.usdClassTransfer"] = 1  # fails before it is processed: nothing moved
+    report, _, _ = run_library(sim, tmp_path, SPOT_MIX, client=client, spot=True)
+    assert report.warnings == [
+        "round 1: the answer to a transfer was lost (the answer to an usdClassTransfer request was lost: "
+        "HTTP 500 from the exchange); phase 2 sized to the cash each side has"
+    ]
+    first = [(o.coin, o.side, o.status) for o in report.orders if o.round == 1]
+    assert first == [("BTC", "buy", "filled")]  # the spot buy waits: spot has no cash yet
+    assert report.outcome == "done", report.message
