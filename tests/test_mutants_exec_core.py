@@ -276,3 +276,34 @@ def test_a_transfer_whose_answer_is_lost_sizes_phase_2_to_the_cash_each_side_has
     first = [(o.coin, o.side, o.status) for o in report.orders if o.round == 1]
     assert first == [("BTC", "buy", "filled")]  # the spot buy waits: spot has no cash yet
     assert report.outcome == "done", report.message
+
+
+def test_a_fresh_reader_asks_the_mode_and_reads_no_spot_markets_for_a_perp_account(tmp_path: Path) -> None:
+    doc = make_snapshot({}, cash="0", user=USER, spot={"USDC": "100000"}, mode="unifiedAccount")
+    reader, client, _ = reader_for(Simulator(snapshot=doc), tmp_path)
+    snap = reader.read()  # nothing known yet: the mode is asked, spot markets are not read
+    assert client.seen["info.userAbstraction"] == 1 and snap.unified
+    assert "info.spotMetaAndAssetCtxs" not in client.seen
+    perp = Snapshot.from_raw(btc_80())
+    reader.know(perp)
+    assert not reader.spot and reader.mode is None
+
+
+def test_the_readers_refresh_reads_positions_only_unless_asked_for_prices(tmp_path: Path) -> None:
+    reader, client, stops = reader_for(Simulator(snapshot=btc_80()), tmp_path)
+    snap = client.read_snapshot(USER)
+    client.seen.clear()
+    reader.refresh(snap)
+    assert stops == ["before reading the account"]
+    assert client.seen == {"info.clearinghouseState": 1}
+    reader.refresh(snap, positions=False, prices=True)
+    assert client.seen == {"info.clearinghouseState": 1, "info.allMids": 1}
+
+
+def test_an_inconsistent_read_back_tells_what_to_check(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j", "ab" * 8) as journal, pytest.raises(InconsistentAccount) as e:
+        verified_read(
+            lambda: SEED, {"BTC": D(1), "ETH": D(1)}, journal=journal, progress=lambda _: None, sleep=lambda _: None
+        )
+    assert e.value.hint == "check the account (and that the key trades the address you gave), then run again"
+    assert "(BTC: expected 1, read 0.93458; ETH: expected 1, read 0): not trading on it" in e.value.message
