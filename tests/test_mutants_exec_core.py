@@ -287,6 +287,10 @@ def test_a_fresh_reader_asks_the_mode_and_reads_no_spot_markets_for_a_perp_accou
     perp = Snapshot.from_raw(btc_80())
     reader.know(perp)
     assert not reader.spot and reader.mode is None
+    odd = btc_80()
+    odd["userAbstraction"] = 7  # not a mode: asked again rather than passed on
+    reader.know(Snapshot.from_raw(odd))
+    assert reader.mode is None
 
 
 def test_the_readers_refresh_reads_positions_only_unless_asked_for_prices(tmp_path: Path) -> None:
