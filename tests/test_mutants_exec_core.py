@@ -311,3 +311,47 @@ def test_an_inconsistent_read_back_tells_what_to_check(tmp_path: Path) -> None:
         )
     assert e.value.hint == "check the account (and that the key trades the address you gave), then run again"
     assert "(BTC: expected 1, read 0.93458; ETH: expected 1, read 0): not trading on it" in e.value.message
+
+
+def test_a_dust_close_under_a_dollar_compares_its_fees_with_the_estimate_scaled_to_what_traded(
+    tmp_path: Path,
+) -> None:
+    sim = Simulator(snapshot=make_snapshot({"DOGE": ("3", 5)}, cash="1000", user=USER))
+    report, _, _ = run_library(sim, tmp_path, {"USDC": 1.0}, client=direct(sim))
+    [close] = report.orders
+    assert (close.coin, close.filled_size, close.dust) == ("DOGE", 3, True)
+    # the plan estimated $0.0002176605 on $0.48369; $0.48363 traded: the estimate to the micro-dollar
+    assert report.traded_notional == D("0.48363") and report.costs.estimated_fees == D("0.000218")
+    assert report.costs.as_json()["estimated_fees"] == "0.000218"
+
+
+def test_the_readers_read_back_is_a_checked_refresh_of_positions(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    said: list[str] = []
+    pauses: list[float] = []
+    reader = AccountReader(
+        client, USER, (), Journal(tmp_path / "j", "ab" * 8), said.append, pauses.append, lambda _: None
+    )
+    snap = client.read_snapshot(USER)
+    client.seen.clear()
+    back = reader.verified({"BTC": D("0.93458")}, snap)
+    assert client.seen == {"info.clearinghouseState": 1} and back.positions["BTC"].szi == D("0.93458")
+    with pytest.raises(InconsistentAccount):
+        reader.verified({"BTC": D(2)}, snap)
+    assert said == ["the account read back does not show the reported fills yet; reading again"]
+    assert pauses == [0.5]
+    assert [e["event"] for e in journal_entries(tmp_path / "j")] == ["inconsistent_read"]
+
+
+def test_fee_tokens_named_by_the_fill_decide_the_conversion() -> None:
+    from hlrebal.execution.costs import fee_in_usd, parse_fill
+    from hlrebal.execution.models import OrderReport
+
+    def spot(side: str) -> OrderReport:
+        return OrderReport(1, 2, "0x" + "0" * 32, "HYPE/USDC", side, "open", False, D(1), D(40), D(41))  # type: ignore[arg-type]
+
+    assert fee_in_usd(spot("buy"), D("0.5"), D(40), "USDC") == D("0.5")  # paid in USDC: already dollars
+    assert fee_in_usd(spot("sell"), D("0.25"), D(40), "HYPE") == D(10)  # paid in the token: at the fill price
+    bare = parse_fill(spot("sell"), {"oid": 3})  # a fill without numbers counts as nothing
+    assert (bare.price, bare.size, bare.fee_usd, bare.time, bare.maker) == (0, 0, 0, 0, False)
