@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from hlrebal.errors import GuardError
 from hlrebal.exchange import OrderSpec
@@ -20,13 +21,14 @@ from hlrebal.execution.models import CoinCost, CostReport
 from hlrebal.execution.readback import AccountReader, InconsistentAccount, expect_fills, mismatches, verified_read
 from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.journal import Journal
+from hlrebal.keys import SigningKey
 from hlrebal.planner import plan
 from hlrebal.policy import Policy
 from hlrebal.sim import Simulator
 from hlrebal.snapshot import Snapshot
 from hlrebal.targets import weights_from_mapping
 
-from execution_kit import USER, btc_80, direct, journal_entries, run_library
+from execution_kit import OWNER_KEY, USER, DirectClient, btc_80, direct, journal_entries, run_library
 from factories import make_snapshot
 
 SEED = Snapshot.from_raw(btc_80())
@@ -355,3 +357,70 @@ def test_fee_tokens_named_by_the_fill_decide_the_conversion() -> None:
     assert fee_in_usd(spot("sell"), D("0.25"), D(40), "HYPE") == D(10)  # paid in the token: at the fill price
     bare = parse_fill(spot("sell"), {"oid": 3})  # a fill without numbers counts as nothing
     assert (bare.price, bare.size, bare.fee_usd, bare.time, bare.maker) == (0, 0, 0, 0, False)
+
+
+def test_a_dust_close_the_exchange_refuses_is_remembered_and_not_retried(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=make_snapshot({"DOGE": ("3", 5), "BTC": ("0.5", 10)}, cash="60000", user=USER))
+    sim.reject_order(1, "Order must have minimum value of $10.")
+    report, _, _ = run_library(sim, tmp_path, {"BTC": 0.5, "USDC": 0.5}, client=direct(sim))
+    assert [(o.round, o.coin, o.status) for o in report.orders] == [(1, "DOGE", "error"), (1, "BTC", "filled")]
+    assert report.warnings == [
+        "DOGE: the exchange will not close this dust position (3.0) with a reduce-only order below $10 "
+        "(Order must have minimum value of $10.); it is left as it is and not retried",
+        "DOGE: the exchange refused to close this $0.48 dust position (3.0); it is reported, not retried",
+    ]
+    assert report.outcome == "done"
+
+
+class LaggingClient(DirectClient):
+    """Answers the ``stale``-th clearinghouseState reads with the first one (a read that lags)."""
+
+    def __init__(self, sim: Simulator, stale: set[int]) -> None:
+        super().__init__(sim)
+        self.stale, self.reads, self.first = stale, 0, None
+        self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+
+    def _post(self, path: str, payload: dict[str, Any]) -> Any:
+        answer = super()._post(path, payload)
+        if path.strip("/") == "info" and payload.get("type") == "clearinghouseState":
+            self.reads += 1
+            self.first = self.first or answer
+            if self.reads in self.stale:
+                return self.first
+        return answer
+
+
+def test_a_read_back_that_lags_once_is_read_again_after_half_a_second(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = LaggingClient(sim, {2})  # the plan's read, then the read-back lags
+    said: list[str] = []
+    pauses: list[float] = []
+    report, _, journal = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, progress=said.append, sleep=pauses.append
+    )
+    assert (report.outcome, report.message) == ("done", "the account is within its bands")
+    assert said[-2:] == [
+        "the account read back does not show the reported fills yet; reading again",
+        "round 1: 2/2 order(s) filled, 0 trade(s) remain",
+    ]
+    assert pauses == [0.5] and client.reads == 3
+    assert "inconsistent_read" not in [e["event"] for e in journal_entries(journal)]
+
+
+def test_a_read_back_that_stays_behind_stops_the_run_as_partial(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = LaggingClient(sim, {2, 3})
+    said: list[str] = []
+    pauses: list[float] = []
+    report, _, journal = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, progress=said.append, sleep=pauses.append
+    )
+    assert (report.outcome, report.exit_code) == ("partial", 5)
+    assert report.message == (
+        "the account read back does not match the fills the exchange reported (BTC: expected 0.46729, read 0.93458; "
+        "ETH: expected 9.8348, read 0): not trading on it"
+    )
+    assert said[-1] == "the account read back does not show the reported fills yet; reading again"
+    assert pauses == [0.5]
+    [entry] = [e for e in journal_entries(journal) if e["event"] == "inconsistent_read"]
+    assert entry["mismatches"] == ["BTC: expected 0.46729, read 0.93458", "ETH: expected 9.8348, read 0"]
