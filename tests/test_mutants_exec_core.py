@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from hlrebal.errors import GuardError
 from hlrebal.exchange import OrderSpec
 from hlrebal.execution import preflight
-from hlrebal.execution.models import CoinCost, CostReport
+from hlrebal.execution.models import CoinCost, CostReport, Fill
 from hlrebal.execution.readback import AccountReader, InconsistentAccount, expect_fills, mismatches, verified_read
 from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.journal import Journal
@@ -424,3 +424,51 @@ def test_a_read_back_that_stays_behind_stops_the_run_as_partial(tmp_path: Path) 
     assert pauses == [0.5]
     [entry] = [e for e in journal_entries(journal) if e["event"] == "inconsistent_read"]
     assert entry["mismatches"] == ["BTC: expected 0.46729, read 0.93458", "ETH: expected 9.8348, read 0"]
+
+
+def spot_order(side: str, **kw: Any) -> Any:
+    from hlrebal.execution.models import OrderReport
+
+    base = OrderReport(1, 2, "0x" + "0" * 32, "HYPE/USDC", side, "open", False, D(1), D(40), D(41))  # type: ignore[arg-type]
+    for key, value in kw.items():
+        setattr(base, key, value)
+    return base
+
+
+def test_a_fills_own_fee_token_wins_over_the_side_and_an_odd_one_is_ignored() -> None:
+    from hlrebal.execution.costs import parse_fill
+
+    usdc = parse_fill(spot_order("buy"), {"oid": 1, "px": "40", "sz": "1", "fee": "0.5", "feeToken": "USDC"})
+    assert usdc.fee_usd == D("0.5") and (usdc.oid, usdc.coin) == (1, "HYPE/USDC")
+    odd = parse_fill(spot_order("buy"), {"oid": 1, "px": "40", "sz": "1", "fee": "0.5", "feeToken": 150})
+    assert odd.fee_usd == D(20)  # not a token name: a buy pays in the token it receives
+
+
+def test_fees_are_estimated_for_every_filled_order_whatever_comes_before_it() -> None:
+    from hlrebal.execution.costs import attach_fills
+
+    policy = Policy()
+    unfilled = spot_order("buy", oid=1)
+    twap_done = spot_order("sell", oid=2, filled_size=D(1), avg_price=D(40), twap_id=7)
+    twap_done.fills = [Fill(0, "HYPE/USDC", "sell", D(40), D(1), D(1), False)]
+    twap_done.fee = D(1)
+    twap_unread = spot_order("buy", oid=3, filled_size=D(2), avg_price=D(40), twap_id=8)
+    plain = spot_order("buy", oid=4, filled_size=D(1), avg_price=D(40))
+    assert attach_fills([unfilled, twap_done, twap_unread, plain], None, policy) is True
+    assert unfilled.fee is None and twap_done.fee == D(1) and not twap_done.fee_estimated
+    assert twap_unread.fee == D(2) * 40 * D("0.0007") and twap_unread.fee_estimated  # its slices unread
+    assert plain.fee == D(40) * D("0.0007") and plain.fills[0].oid == 4 and plain.fills[0].coin == "HYPE/USDC"
+
+
+def test_a_runs_report_carries_its_run_id_and_each_orders_own_fills(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    report, _, _ = run_library(sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=direct(sim))
+    assert report.run_id == "ab" * 8
+    assert report.orders and all(o.fills for o in report.orders)
+    assert all((f.oid, f.coin, f.side) == (o.oid, o.coin, o.side) for o in report.orders for f in o.fills)
+    unread = Simulator(snapshot=btc_80())
+    client = direct(unread, delays=(0, 0, 0))
+    client.fail["info.userFills"] = 4
+    estimated, _, _ = run_library(unread, tmp_path / "unread", {"BTC": 0.4, "ETH": 0.3}, client=client)
+    assert estimated.costs.fees_estimated
+    assert all([(f.oid, f.coin) for f in o.fills] == [(o.oid, o.coin)] for o in estimated.orders)
