@@ -471,4 +471,26 @@ def test_a_runs_report_carries_its_run_id_and_each_orders_own_fills(tmp_path: Pa
     client.fail["info.userFills"] = 4
     estimated, _, _ = run_library(unread, tmp_path / "unread", {"BTC": 0.4, "ETH": 0.3}, client=client)
     assert estimated.costs.fees_estimated
-    assert all([(f.oid, f.coin) for f in o.fills] == [(o.oid, o.coin)] for o in estimated.orders)
+    assert all([(f.oid, f.coin, f.side) for f in o.fills] == [(o.oid, o.coin, o.side)] for o in estimated.orders)
+
+
+def test_a_stop_during_a_long_maker_wait_is_honoured_within_a_step(tmp_path: Path) -> None:
+    from execution_kit import maker_settings
+
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    start = float(int(time.time()))
+    now = [start]
+    stop = [False]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        stop[0] = stop[0] or now[0] - start >= 0.5
+
+    client.clock = lambda: now[0]
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        settings=maker_settings(requote_seconds=D(5), patience=D(30)), should_stop=lambda: stop[0],
+    )  # fmt: skip
+    assert report.outcome == "interrupted"
+    assert now[0] - start < 1  # not the 5 s to the next requote
