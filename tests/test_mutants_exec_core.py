@@ -454,7 +454,9 @@ def test_fees_are_estimated_for_every_filled_order_whatever_comes_before_it() ->
     twap_done.fee = D(1)
     twap_unread = spot_order("buy", oid=3, filled_size=D(2), avg_price=D(40), twap_id=8)
     plain = spot_order("buy", oid=4, filled_size=D(1), avg_price=D(40))
-    assert attach_fills([unfilled, twap_done, twap_unread, plain], None, policy) is True
+    no_oid = spot_order("buy", filled_size=D(1), avg_price=D(40))  # an order whose answer never named it
+    assert attach_fills([unfilled, twap_done, twap_unread, plain, no_oid], None, policy) is True
+    assert no_oid.fills[0].oid == 0 and no_oid.fee == D(40) * D("0.0007")
     assert unfilled.fee is None and twap_done.fee == D(1) and not twap_done.fee_estimated
     assert twap_unread.fee == D(2) * 40 * D("0.0007") and twap_unread.fee_estimated  # its slices unread
     assert plain.fee == D(40) * D("0.0007") and plain.fills[0].oid == 4 and plain.fills[0].coin == "HYPE/USDC"
