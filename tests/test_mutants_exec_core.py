@@ -496,3 +496,44 @@ def test_a_stop_during_a_long_maker_wait_is_honoured_within_a_step(tmp_path: Pat
     )  # fmt: skip
     assert report.outcome == "interrupted"
     assert now[0] - start < 1  # not the 5 s to the next requote
+
+
+class SwitchStuckClient(DirectClient):
+    """Refuses the request that clears the dead man's switch (a scheduleCancel without a time)."""
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(sim)
+        self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+
+    def _post(self, path: str, payload: dict[str, Any]) -> Any:
+        from hlrebal.errors import ExchangeError
+
+        action = payload.get("action", {})
+        if action.get("type") == "scheduleCancel" and "time" not in action:
+            raise ExchangeError("the exchange refused the request (HTTP 400): busy")
+        return super()._post(path, payload)
+
+
+def test_a_switch_that_cannot_be_cleared_is_said_to_fire_at_its_time(tmp_path: Path) -> None:
+    from execution_kit import maker_settings
+
+    sim = Simulator(snapshot=btc_80())
+    client = SwitchStuckClient(sim)
+    start = float(int(time.time()))
+    now = [start]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client.clock = lambda: now[0]
+    said: list[str] = []
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        settings=maker_settings(patience=D(1)), progress=said.append,
+    )  # fmt: skip
+    assert report.outcome == "done", report.message
+    stuck = [s for s in said if "dead man's switch" in s]
+    assert stuck == [
+        "could not clear the dead man's switch (the exchange refused the request (HTTP 400): busy); "
+        "it fires at its time"
+    ]
