@@ -537,3 +537,76 @@ def test_a_switch_that_cannot_be_cleared_is_said_to_fire_at_its_time(tmp_path: P
         "could not clear the dead man's switch (the exchange refused the request (HTTP 400): busy); "
         "it fires at its time"
     ]
+
+
+def sell_half_the_btc(client: Any) -> None:
+    """Half the BTC long sold behind the plan's back: the confirmed plan's turnover is stale."""
+    spec = OrderSpec("BTC", 0, False, D("0.5"), D(80000), True, "0x" + "7" * 32, "Ioc")
+    client.place_orders([spec], expires_after=None)
+
+
+@pytest.mark.parametrize("again", [False, True, None], ids=["declined", "confirmed", "no-prompt"])
+def test_a_stale_plan_that_changed_is_confirmed_again_or_refused(tmp_path: Path, again: bool | None) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    asked: list[str] = []
+    said: list[str] = []
+    kw: dict[str, Any] = {} if again is None else {"reconfirm": lambda _p, why: asked.append(why) or again}
+    report, _, journal = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, before_run=lambda: sell_half_the_btc(client),
+        clock=lambda: time.time() + 3600, progress=said.append, **kw,
+    )  # fmt: skip
+    why = "turnover moved from 70.00% to 30.00%"
+    assert said[0] == "prices are 3600 s old: reading the account again before sending"
+    assert [e["reason"] for e in journal_entries(journal) if e["event"] == "replanned"] == [why]
+    assert asked == ([] if again is None else [why])
+    if again is False:
+        assert (report.outcome, report.exit_code, report.orders) == ("refused", 4, [])
+        assert report.message == f"the plan changed after confirmation ({why}) and was not confirmed again"
+    else:
+        assert report.outcome == "done" and report.warnings == [f"the plan was re-made before sending: {why}"]
+        assert [(o.coin, o.side) for o in report.orders] == [("ETH", "buy")]  # the fresh plan, not the stale one
+
+
+def test_a_flip_whose_reduction_falls_short_holds_its_increase_back(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    sim = Simulator(snapshot=btc_80(), config=SimConfig(refill="never"))
+    sim.set_book("BTC", level_notional=8000, levels=3)  # about $24k of the $80k close can fill
+    policy = Policy(max_rounds=1, max_turnover=D(3))
+    report, _, _ = run_library(sim, tmp_path, {"BTC": -0.4, "ETH": 0.3}, client=direct(sim), policy=policy)
+    assert [(o.coin, o.side, o.phase) for o in report.orders] == [("BTC", "sell", 1), ("ETH", "buy", 2)]
+    assert report.rounds[0].note == "increases held back until reductions finish: BTC. "
+    assert (report.outcome, report.exit_code) == ("partial", 5)
+    assert report.message.startswith("trades remain after 1 round(s): BTC sell ")
+
+
+class NoBudgetClient(DirectClient):
+    """An endpoint that does not answer userRateLimit, or answers with a small budget."""
+
+    def __init__(self, sim: Simulator, answer: dict[str, Any] | None) -> None:
+        super().__init__(sim)
+        self.answer = answer
+        self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+
+    def user_rate_limit(self, user: str) -> dict[str, Any] | None:
+        return self.answer
+
+
+def test_a_patient_run_checks_the_budget_first_or_says_it_could_not(tmp_path: Path) -> None:
+    from execution_kit import twap_settings
+
+    sim = Simulator(snapshot=btc_80())
+    client = NoBudgetClient(sim, {"nRequestsCap": 20, "nRequestsUsed": 0})
+    report, _, _ = run_library(sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, settings=twap_settings())
+    assert (report.outcome, report.exit_code, report.orders) == ("refused", 4, [])
+    assert report.message == (
+        "the twap style could make up to 26 requests against the address budget, which has 20 left "
+        f"(userRateLimit: 0 used of 20): even without requotes it does not fit ({BUDGET_HINT})"
+    )
+    unanswered = Simulator(snapshot=btc_80())
+    client = NoBudgetClient(unanswered, None)
+    settings = ExecutionSettings(style="maker", requote_seconds=D("0.2"), patience=D(0), switch_margin=D(5))
+    report, _, _ = run_library(unanswered, tmp_path / "2", {"BTC": 0.4, "ETH": 0.3}, client=client, settings=settings)
+    assert report.warnings[0] == "the endpoint does not answer userRateLimit: the request budget is unchecked"
+    assert report.outcome == "done", report.message
