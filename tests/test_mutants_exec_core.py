@@ -610,3 +610,47 @@ def test_a_patient_run_checks_the_budget_first_or_says_it_could_not(tmp_path: Pa
     report, _, _ = run_library(unanswered, tmp_path / "2", {"BTC": 0.4, "ETH": 0.3}, client=client, settings=settings)
     assert report.warnings[0] == "the endpoint does not answer userRateLimit: the request budget is unchecked"
     assert report.outcome == "done", report.message
+
+
+def test_the_request_log_names_the_stage_of_every_request(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    client.place_orders([OrderSpec("ETH", 1, True, D(1), D(2900), False, "0x" + "7" * 32, "Gtc")], expires_after=None)
+    client.log.by_stage.clear()
+    run_library(sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, cancel_open_orders=True)
+    stages = client.log.by_stage
+    assert {k: v for k, v in stages.items() if k} == {
+        "phase 1": {"exchange.order": 1},
+        "between phases": {"info.allMids": 1},
+        "phase 2": {"exchange.order": 1},
+        "read-back": {"info.clearinghouseState": 1},
+        "costs": {"info.userFills": 1},
+    }
+    assert stages[""]["exchange.cancel"] == 1  # the clashing order, cancelled before round 1
+    assert client.log.stage == ""  # the run hands the log back unstaged
+
+
+def test_a_maker_runs_requests_by_stage(tmp_path: Path) -> None:
+    from execution_kit import maker_settings
+
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    start = float(int(time.time()))
+    now = [start]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client.clock = lambda: now[0]
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        settings=maker_settings(patience=D(1)),
+    )  # fmt: skip
+    assert report.outcome == "done", report.message
+    stages = client.log.by_stage
+    assert list(stages) == [
+        "", "preflight", "phase 1", "between phases", "phase 2", "read-back", "next round", "end", "costs",
+    ]  # fmt: skip
+    assert stages["preflight"] == {"info.userRateLimit": 1} and stages["next round"] == {"info.allMids": 1}
+    assert stages["end"] == {"info.openOrders": 1, "exchange.scheduleCancel": 1}
+    assert stages["read-back"] == {"info.clearinghouseState": 2} and stages["costs"] == {"info.userFills": 1}
