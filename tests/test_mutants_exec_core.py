@@ -654,3 +654,21 @@ def test_a_maker_runs_requests_by_stage(tmp_path: Path) -> None:
     assert stages["preflight"] == {"info.userRateLimit": 1} and stages["next round"] == {"info.allMids": 1}
     assert stages["end"] == {"info.openOrders": 1, "exchange.scheduleCancel": 1}
     assert stages["read-back"] == {"info.clearinghouseState": 2} and stages["costs"] == {"info.userFills": 1}
+
+
+def test_phase_2_is_scaled_to_the_margin_a_short_reduction_actually_freed(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    # $171,200 of BTC at 5x on $50,000 of equity, to become 300% ETH: the increase needs the
+    # margin the BTC sale frees, and only $60k of that sale can fill
+    doc = make_snapshot({"BTC": ("2", 5)}, cash="-121200", user=USER)
+    sim = Simulator(snapshot=doc, config=SimConfig(refill="never"))
+    sim.set_book("BTC", level_notional=20000, levels=3)
+    policy = Policy(max_rounds=1, max_turnover=D(20), max_leverage=D(5))
+    report, _, _ = run_library(sim, tmp_path, {"ETH": 3.0}, client=direct(sim), policy=policy)
+    btc, eth = report.orders
+    assert (btc.coin, btc.size, btc.filled_size) == ("BTC", D(2), D("0.70134"))
+    assert (eth.coin, eth.phase, eth.size) == ("ETH", 2, D("9.0132"))  # not the 16 ETH confirmed
+    assert report.rounds[0].note == "phase 2 scaled down to the margin and cash actually free after phase 1. "
+    assert report.warnings == ["round 1: phase 2 scaled down to the margin and cash actually free after phase 1"]
+    assert report.outcome == "partial"
