@@ -672,3 +672,17 @@ def test_phase_2_is_scaled_to_the_margin_a_short_reduction_actually_freed(tmp_pa
     assert report.rounds[0].note == "phase 2 scaled down to the margin and cash actually free after phase 1. "
     assert report.warnings == ["round 1: phase 2 scaled down to the margin and cash actually free after phase 1"]
     assert report.outcome == "partial"
+
+
+def test_a_native_twap_is_reported_at_its_trades_limit(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    from execution_kit import twap_settings
+
+    sim = Simulator(snapshot=btc_80(), config=SimConfig(twap_slice_seconds=0.05))
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=direct(sim), settings=twap_settings(), sleep=time.sleep
+    )
+    assert report.outcome == "done", report.message
+    limits = {o.coin: (o.tif, o.limit_price) for o in report.orders}
+    assert limits == {"BTC": ("Twap", D(85172)), "ETH": ("Twap", D("3065.6"))}  # the plan's limits
