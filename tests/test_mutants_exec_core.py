@@ -686,3 +686,62 @@ def test_a_native_twap_is_reported_at_its_trades_limit(tmp_path: Path) -> None:
     assert report.outcome == "done", report.message
     limits = {o.coin: (o.tif, o.limit_price) for o in report.orders}
     assert limits == {"BTC": ("Twap", D(85172)), "ETH": ("Twap", D("3065.6"))}  # the plan's limits
+
+
+def test_two_flips_short_of_their_reductions_are_both_held_back_and_the_rest_scaled(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    doc = make_snapshot({"BTC": ("1", 5), "ETH": ("28", 5)}, cash="-121011", user=USER)
+    sim = Simulator(snapshot=doc, config=SimConfig(refill="never"))
+    sim.set_book("BTC", level_notional=20000, levels=2)
+    sim.set_book("ETH", level_notional=20000, levels=2)
+    policy = Policy(max_rounds=1, max_turnover=D(20), max_leverage=D(5))
+    report, _, _ = run_library(sim, tmp_path, {"BTC": -0.5, "ETH": -0.5, "SOL": 1.0}, client=direct(sim), policy=policy)
+    assert [(o.coin, o.side, o.phase) for o in report.orders] == [
+        ("BTC", "sell", 1),
+        ("ETH", "sell", 1),
+        ("SOL", "buy", 2),
+    ]
+    assert report.rounds[0].note == (
+        "increases held back until reductions finish: BTC, ETH. "
+        "phase 2 scaled down to the margin and cash actually free after phase 1. "
+    )
+
+
+def test_the_turnover_cap_is_a_share_of_the_equity_the_run_started_with(tmp_path: Path) -> None:
+    # BTC falls 6.5% after the plan was made: the fresh plan trades 65.3% of the starting equity
+    # (69% of what is left), under a cap of 67%
+    sim = Simulator(snapshot=btc_80())
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=direct(sim), policy=Policy(max_turnover=D("0.67")),
+        before_run=lambda: sim.set_price("BTC", "80000"), clock=lambda: time.time() + 3600,
+    )  # fmt: skip
+    assert report.outcome == "done", report.message
+    assert [o.coin for o in report.orders] == ["BTC", "ETH"]
+
+
+def test_a_plan_exactly_as_old_as_allowed_is_not_read_again(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    made = float(int(time.time()))
+    client.clock = lambda: made
+    said: list[str] = []
+    age = float(Policy().max_snapshot_age)
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: made + age, progress=said.append
+    )
+    assert report.outcome == "done", report.message
+    assert not [s for s in said if s.startswith("prices are")] and client.seen["info.openOrders"] == 1
+
+
+def test_the_fresh_plan_is_the_one_offered_for_confirmation(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    offered: list[Any] = []
+    run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, before_run=lambda: sell_half_the_btc(client),
+        clock=lambda: time.time() + 3600, reconfirm=lambda p, _why: offered.append(p) or False,
+    )  # fmt: skip
+    [fresh] = offered
+    assert [(t.coin, t.side) for t in fresh.trades] == [("ETH", "buy")]  # the half sold: BTC is at its band
+    assert fresh.summary.turnover < D("0.31")  # not the 70% confirmed
