@@ -574,11 +574,15 @@ def test_a_flip_whose_reduction_falls_short_holds_its_increase_back(tmp_path: Pa
     sim = Simulator(snapshot=btc_80(), config=SimConfig(refill="never"))
     sim.set_book("BTC", level_notional=8000, levels=3)  # about $24k of the $80k close can fill
     policy = Policy(max_rounds=1, max_turnover=D(3))
-    report, _, _ = run_library(sim, tmp_path, {"BTC": -0.4, "ETH": 0.3}, client=direct(sim), policy=policy)
+    said: list[str] = []
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": -0.4, "ETH": 0.3}, client=direct(sim), policy=policy, progress=said.append
+    )
     assert [(o.coin, o.side, o.phase) for o in report.orders] == [("BTC", "sell", 1), ("ETH", "buy", 2)]
     assert report.rounds[0].note == "increases held back until reductions finish: BTC. "
     assert (report.outcome, report.exit_code) == ("partial", 5)
     assert report.message.startswith("trades remain after 1 round(s): BTC sell ")
+    assert said[-1] == "round 1: 2/2 order(s) filled (1 partly), 2 trade(s) remain"  # BTC: 0.28 of 0.93
 
 
 class NoBudgetClient(DirectClient):
@@ -745,3 +749,51 @@ def test_the_fresh_plan_is_the_one_offered_for_confirmation(tmp_path: Path) -> N
     [fresh] = offered
     assert [(t.coin, t.side) for t in fresh.trades] == [("ETH", "buy")]  # the half sold: BTC is at its band
     assert fresh.summary.turnover < D("0.31")  # not the 70% confirmed
+
+
+def test_an_exchange_that_fails_before_any_order_is_an_error_not_a_partial_run(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim, delays=(0, 0, 0))
+
+    def break_the_market() -> None:
+        client.fail["info.metaAndAssetCtxs"] = 10
+
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, before_run=break_the_market,
+        clock=lambda: time.time() + 3600,
+    )  # fmt: skip
+    assert (report.outcome, report.exit_code, report.orders) == ("error", 3, [])
+    assert report.message == (
+        "could not read metaAndAssetCtxs from http://direct.sim after 4 attempts: HTTP 500 from the exchange"
+    )
+
+
+def test_a_dust_close_refused_by_an_earlier_run_is_not_sent_again(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=make_snapshot({"DOGE": ("3", 5), "BTC": ("0.5", 10)}, cash="60000", user=USER))
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.5, "USDC": 0.5}, client=direct(sim), refused_dust={"DOGE": "3.0"}
+    )
+    assert [o.coin for o in report.orders] == ["BTC"]
+    assert report.warnings == [
+        "DOGE: the exchange refused to close this $0.48 dust position (3.0); it is reported, not retried"
+    ]
+
+
+def test_a_patient_first_round_is_not_counted_among_the_taker_rounds(tmp_path: Path) -> None:
+    from execution_kit import maker_settings
+
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    start = float(int(time.time()))
+    now = [start]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client.clock = lambda: now[0]
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        settings=maker_settings(patience=D(1)), policy=Policy(max_rounds=1),
+    )  # fmt: skip
+    assert [(r.number, r.style) for r in report.rounds] == [(1, "maker"), (2, "taker")]
+    assert report.outcome == "done", report.message
