@@ -797,3 +797,41 @@ def test_a_patient_first_round_is_not_counted_among_the_taker_rounds(tmp_path: P
     )  # fmt: skip
     assert [(r.number, r.style) for r in report.rounds] == [(1, "maker"), (2, "taker")]
     assert report.outcome == "done", report.message
+
+
+class BlindAtTheEndClient(DirectClient):
+    """Cannot read open orders once the run is ending (stage "end")."""
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(sim, delays=(0, 0, 0))
+        self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+
+    def _post(self, path: str, payload: dict[str, Any]) -> Any:
+        from hlrebal.exchange import Retryable
+
+        if self.log.stage == "end" and payload.get("type") == "openOrders":
+            raise Retryable("HTTP 500 from the exchange")
+        return super()._post(path, payload)
+
+
+def test_a_run_that_cannot_confirm_its_orders_are_gone_says_so(tmp_path: Path) -> None:
+    from execution_kit import maker_settings
+
+    sim = Simulator(snapshot=btc_80())
+    client = BlindAtTheEndClient(sim)
+    start = float(int(time.time()))
+    now = [start]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client.clock = lambda: now[0]
+    report, _, journal = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        settings=maker_settings(patience=D(1)),
+    )  # fmt: skip
+    assert report.warnings[-1] == (
+        "could not confirm that none of this run's orders still rest: check the account's open orders "
+        "(the dead man's switch cancels them at its time)"
+    )
+    assert "end_check_failed" in [e["event"] for e in journal_entries(journal)]
