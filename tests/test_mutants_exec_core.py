@@ -481,7 +481,7 @@ def test_a_stop_during_a_long_maker_wait_is_honoured_within_a_step(tmp_path: Pat
 
     sim = Simulator(snapshot=btc_80())
     client = direct(sim)
-    start = float(int(time.time()))
+    start = time.time()
     now = [start]
     stop = [False]
 
@@ -519,7 +519,7 @@ def test_a_switch_that_cannot_be_cleared_is_said_to_fire_at_its_time(tmp_path: P
 
     sim = Simulator(snapshot=btc_80())
     client = SwitchStuckClient(sim)
-    start = float(int(time.time()))
+    start = time.time()
     now = [start]
 
     def sleep(seconds: float) -> None:
@@ -529,7 +529,7 @@ def test_a_switch_that_cannot_be_cleared_is_said_to_fire_at_its_time(tmp_path: P
     said: list[str] = []
     report, _, _ = run_library(
         sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
-        settings=maker_settings(patience=D(1)), progress=said.append,
+        settings=maker_settings(patience=D(1), switch_margin=D(10)), progress=said.append,
     )  # fmt: skip
     assert report.outcome == "done", report.message
     stuck = [s for s in said if "dead man's switch" in s]
@@ -639,7 +639,7 @@ def test_a_maker_runs_requests_by_stage(tmp_path: Path) -> None:
 
     sim = Simulator(snapshot=btc_80())
     client = direct(sim)
-    start = float(int(time.time()))
+    start = time.time()
     now = [start]
 
     def sleep(seconds: float) -> None:
@@ -648,7 +648,7 @@ def test_a_maker_runs_requests_by_stage(tmp_path: Path) -> None:
     client.clock = lambda: now[0]
     report, _, _ = run_library(
         sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
-        settings=maker_settings(patience=D(1)),
+        settings=maker_settings(patience=D(1), switch_margin=D(10)),
     )  # fmt: skip
     assert report.outcome == "done", report.message
     stages = client.log.by_stage
@@ -784,7 +784,7 @@ def test_a_patient_first_round_is_not_counted_among_the_taker_rounds(tmp_path: P
 
     sim = Simulator(snapshot=btc_80())
     client = direct(sim)
-    start = float(int(time.time()))
+    start = time.time()
     now = [start]
 
     def sleep(seconds: float) -> None:
@@ -793,7 +793,7 @@ def test_a_patient_first_round_is_not_counted_among_the_taker_rounds(tmp_path: P
     client.clock = lambda: now[0]
     report, _, _ = run_library(
         sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
-        settings=maker_settings(patience=D(1)), policy=Policy(max_rounds=1),
+        settings=maker_settings(patience=D(1), switch_margin=D(10)), policy=Policy(max_rounds=1),
     )  # fmt: skip
     assert [(r.number, r.style) for r in report.rounds] == [(1, "maker"), (2, "taker")]
     assert report.outcome == "done", report.message
@@ -819,7 +819,7 @@ def test_a_run_that_cannot_confirm_its_orders_are_gone_says_so(tmp_path: Path) -
 
     sim = Simulator(snapshot=btc_80())
     client = BlindAtTheEndClient(sim)
-    start = float(int(time.time()))
+    start = time.time()
     now = [start]
 
     def sleep(seconds: float) -> None:
@@ -828,7 +828,7 @@ def test_a_run_that_cannot_confirm_its_orders_are_gone_says_so(tmp_path: Path) -
     client.clock = lambda: now[0]
     report, _, journal = run_library(
         sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
-        settings=maker_settings(patience=D(1)),
+        settings=maker_settings(patience=D(1), switch_margin=D(10)),
     )  # fmt: skip
     assert report.warnings[-1] == (
         "could not confirm that none of this run's orders still rest: check the account's open orders "
