@@ -835,3 +835,29 @@ def test_a_run_that_cannot_confirm_its_orders_are_gone_says_so(tmp_path: Path) -
         "(the dead man's switch cancels them at its time)"
     )
     assert "end_check_failed" in [e["event"] for e in journal_entries(journal)]
+
+
+def test_the_turnover_cap_counts_every_fill_of_earlier_rounds(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    sim = Simulator(snapshot=btc_80(), config=SimConfig(refill="per_request"))
+    sim.set_book("ETH", level_notional=4000, levels=4)  # round 1 buys about half the ETH
+    sim.move_price_after(8, "ETH", "3200")  # then ETH rises: the rest costs more than planned
+    policy = Policy(max_turnover=D("0.705"), max_price_deviation=D("0.1"))
+    report, _, _ = run_library(sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=direct(sim), policy=policy)
+    # round 1 filled $56.0k (BTC sold, part of the ETH), the $14.7k left would make 70.7%
+    assert [r.number for r in report.rounds] == [1] and report.rounds[0].filled == 2
+    assert (report.outcome, report.exit_code) == ("refused", 4)
+    assert report.message == (
+        "stopped by a guard after orders were placed: turnover 70.7% of equity over this run would exceed "
+        "max_turnover 70.5% (raise --max-turnover if this much trading is intended)"
+    )
+
+
+def test_an_account_at_its_targets_makes_no_round_and_reads_nothing_more(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    report, _, _ = run_library(sim, tmp_path, {"BTC": 0.8}, client=client)
+    assert report.orders == [] and report.rounds == []
+    assert report.outcome == "done" and report.message.startswith("nothing to do: ")
+    assert "info.allMids" not in client.seen and "info.userFills" not in client.seen
