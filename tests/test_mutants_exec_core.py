@@ -861,3 +861,18 @@ def test_an_account_at_its_targets_makes_no_round_and_reads_nothing_more(tmp_pat
     assert report.orders == [] and report.rounds == []
     assert report.outcome == "done" and report.message.startswith("nothing to do: ")
     assert "info.allMids" not in client.seen and "info.userFills" not in client.seen
+
+
+def test_the_turnover_cap_counts_the_fills_of_every_round_not_only_the_last(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    sim = Simulator(snapshot=btc_80(), config=SimConfig(refill="per_request"))
+    sim.set_book("ETH", level_notional=2500, levels=4)  # $10k of ETH a round
+    sim.move_price_after(11, "ETH", "3200")  # after round 2: the last $10k of ETH costs more
+    policy = Policy(max_rounds=5, max_turnover=D("0.703"), max_price_deviation=D("0.1"))
+    report, _, _ = run_library(sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=direct(sim), policy=policy)
+    assert [(r.number, r.filled) for r in report.rounds] == [(1, 2), (2, 1)]  # round 3 refused before it sent
+    assert report.message.startswith(
+        "stopped by a guard after orders were placed: turnover 70.5% of equity over this run would exceed "
+        "max_turnover 70.3%"
+    )
