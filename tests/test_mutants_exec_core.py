@@ -876,3 +876,33 @@ def test_the_turnover_cap_counts_the_fills_of_every_round_not_only_the_last(tmp_
         "stopped by a guard after orders were placed: turnover 70.5% of equity over this run would exceed "
         "max_turnover 70.3%"
     )
+
+
+def test_a_maker_run_on_a_builder_dex_checks_that_dexs_open_orders_at_the_end(tmp_path: Path) -> None:
+    from hlrebal.execution import Executor
+
+    from execution_kit import maker_settings
+
+    sim = Simulator(snapshot=make_snapshot({}, cash="90000", user=USER))
+    sim.add_dex("xyz", [("XYZ100", 2, 20, "25000")])
+    sim.fund(USER, 10_000, dex="xyz")
+    client = direct(sim)
+    now = [time.time()]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client.clock = lambda: now[0]
+    targets = weights_from_mapping({"xyz:XYZ100": 0.08, "USDC": 0.92})
+    snap = client.read_snapshot(USER, dexes=targets.dexes)
+    confirmed = plan(snap, targets, Policy())
+    with Journal(tmp_path / "j.jsonl", "ab" * 8) as journal:
+        executor = Executor(
+            client=client, user=USER, targets=targets, policy=Policy(), journal=journal, clock=lambda: now[0],
+            sleep=sleep, settings=maker_settings(patience=D(1), switch_margin=D(10)),
+        )  # fmt: skip
+        report = executor.run(confirmed, snap)
+    assert report.outcome == "done", report.message
+    assert [(o.coin, o.tif) for o in report.orders] == [("xyz:XYZ100", "Alo"), ("xyz:XYZ100", "Ioc")]
+    # the main dex and xyz, where the quote rested
+    assert client.log.by_stage["end"] == {"info.openOrders": 2, "exchange.scheduleCancel": 1}
