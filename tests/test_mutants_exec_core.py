@@ -906,3 +906,25 @@ def test_a_maker_run_on_a_builder_dex_checks_that_dexs_open_orders_at_the_end(tm
     assert [(o.coin, o.tif) for o in report.orders] == [("xyz:XYZ100", "Alo"), ("xyz:XYZ100", "Ioc")]
     # the main dex and xyz, where the quote rested
     assert client.log.by_stage["end"] == {"info.openOrders": 2, "exchange.scheduleCancel": 1}
+
+
+def test_a_maker_run_stopped_between_arming_the_switch_and_quoting_clears_the_switch(tmp_path: Path) -> None:
+    from execution_kit import maker_settings
+
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    now = [time.time()]
+    stop = [False]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client.clock = lambda: now[0]
+    client.before["exchange.scheduleCancel"] = [lambda: stop.__setitem__(0, True)]  # Ctrl-C as it is armed
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        settings=maker_settings(patience=D(1), switch_margin=D(10)), should_stop=lambda: stop[0],
+    )  # fmt: skip
+    assert report.outcome == "interrupted" and report.orders == []
+    assert client.seen["exchange.scheduleCancel"] == 2  # armed, then cleared at the end
+    assert client.log.by_stage["end"] == {"info.openOrders": 1, "exchange.scheduleCancel": 1}
