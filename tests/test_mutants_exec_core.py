@@ -928,3 +928,23 @@ def test_a_maker_run_stopped_between_arming_the_switch_and_quoting_clears_the_sw
     assert report.outcome == "interrupted" and report.orders == []
     assert client.seen["exchange.scheduleCancel"] == 2  # armed, then cleared at the end
     assert client.log.by_stage["end"] == {"info.openOrders": 1, "exchange.scheduleCancel": 1}
+
+
+def test_a_twap_phase_2_off_a_stale_oracle_is_checked_again_at_slice_size(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    from execution_kit import twap_settings
+
+    sim = Simulator(snapshot=btc_80(), config=SimConfig(twap_slice_seconds=0.05))
+    client = direct(sim)
+    # ETH moves 3.3% while the BTC TWAP runs: phase 2's fresh mid is off the oracle read before
+    client.before["exchange.twapOrder"] = [lambda: sim.set_price("ETH", "3150")]
+    report, _, _ = run_library(
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, settings=twap_settings(), sleep=time.sleep,
+        policy=Policy(max_order_value=D(15000)),  # a $30k ETH leg: allowed in TWAP slices
+    )  # fmt: skip
+    assert report.outcome == "done", report.message
+    assert [(o.coin, o.tif, o.reference_price) for o in report.orders] == [
+        ("BTC", "Twap", D(85600)), ("ETH", "Twap", D(3150)),
+    ]  # fmt: skip
+    assert client.log.by_stage["between phases"] == {"info.allMids": 1, "info.metaAndAssetCtxs": 1}
