@@ -948,3 +948,14 @@ def test_a_twap_phase_2_off_a_stale_oracle_is_checked_again_at_slice_size(tmp_pa
         ("BTC", "Twap", D(85600)), ("ETH", "Twap", D(3150)),
     ]  # fmt: skip
     assert client.log.by_stage["between phases"] == {"info.allMids": 1, "info.metaAndAssetCtxs": 1}
+
+
+def test_a_flip_whose_reduction_finds_no_bid_holds_back_its_increase_and_stops(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    sim.set_book("BTC", spread=0.05)  # the best bid is 2.5% under the mid: out of the slippage's reach
+    report, _, _ = run_library(sim, tmp_path, {"BTC": -0.4}, client=direct(sim), policy=Policy(max_turnover=D(3)))
+    assert [(o.coin, o.side, o.phase, o.filled_size) for o in report.orders] == [("BTC", "sell", 1, 0)]
+    assert [(r.number, r.note) for r in report.rounds] == [
+        (1, "increases held back until reductions finish: BTC. nothing filled: stopping. ")
+    ]
+    assert report.message == "orders were sent and nothing filled; remaining: BTC sell 0.93458, BTC sell 0.46729"
