@@ -494,3 +494,19 @@ def test_scope_drops_a_dust_close_once_it_has_been_filled() -> None:
     assert [t.coin for t in scope.restrict(p, {}).trades] == [t.coin for t in p.trades]  # dust is kept below $10
     after = scope.restrict(p, {"SOL": dust.size})  # the close filled: nothing of it is left to send
     assert [t.coin for t in after.trades] == [t.coin for t in p.trades if not t.dust]
+
+
+def test_after_a_refused_transfer_an_unfinished_reduction_holds_back_its_coins_increase(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    doc = make_snapshot({"BTC": ("0.93458", 10)}, cash="19999.952", user=USER, spot={"USDC": "0"})
+    sim = Simulator(snapshot=doc, config=SimConfig(refill="per_request"))
+    sim.set_book("BTC", level_notional=10_000, levels=3)  # the long's close fills only in part
+    client = direct(sim)
+    client.before["exchange.usdClassTransfer"] = [lambda: move_to_spot(sim, D(90000))]  # ours is then refused
+    mapping = {"BTC": -0.3, "HYPE/USDC": 0.2}  # a flip: close the long (phase 1), open the short (phase 2)
+    report, _, _ = run_library(sim, tmp_path, mapping, client=client, spot=True, policy=Policy(max_turnover=3))
+    assert report.warnings[0].startswith("round 1: a transfer was refused: ")
+    first = [(o.phase, o.coin, o.side) for o in report.orders if o.round == 1]
+    assert first == [(1, "BTC", "sell"), (2, "HYPE/USDC", "buy")]  # no short opened while the close is unfinished
+    assert report.orders[0].status == "partial"
