@@ -510,3 +510,122 @@ def test_after_a_refused_transfer_an_unfinished_reduction_holds_back_its_coins_i
     first = [(o.phase, o.coin, o.side) for o in report.orders if o.round == 1]
     assert first == [(1, "BTC", "sell"), (2, "HYPE/USDC", "buy")]  # no short opened while the close is unfinished
     assert report.orders[0].status == "partial"
+
+
+# --------------------------------------------------------------------------- waits, stops, resting orders read
+
+
+class Steps:
+    """A clock moved only by the desk's sleeps (and a guard against a wait that never ends)."""
+
+    def __init__(self) -> None:
+        self.now, self.slept = 1000.0, []  # type: ignore[var-annotated]
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        assert len(self.slept) < 50, "the wait never ends"
+        self.now += seconds
+
+
+@pytest.mark.parametrize(("seconds", "slept"), [(1.0, [0.25] * 4), (0.6, [0.25, 0.25, 0.1]), (0.0, [])])
+def test_a_wait_sleeps_in_short_steps_until_its_time(tmp_path: Path, seconds: float, slept: list[float]) -> None:
+    sim = Simulator(snapshot=btc_80())
+    bench = Bench(sim, tmp_path)
+    steps = Steps()
+    bench.desk.clock, bench.desk.sleep = steps.clock, steps.sleep
+    bench.desk.wait(seconds)
+    bench.close()
+    assert steps.slept == slept and steps.now == 1000.0 + seconds
+
+
+def test_a_wait_ends_at_once_when_the_run_is_stopping(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    bench = Bench(sim, tmp_path, stop={"now": True})
+    steps = Steps()
+    bench.desk.clock, bench.desk.sleep = steps.clock, steps.sleep
+    bench.desk.wait(5.0)
+    bench.close()
+    assert steps.slept == []
+
+
+def test_a_stop_before_sending_sends_nothing_and_says_which_orders(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    bench = Bench(sim, tmp_path, client=client, stop={"now": True})
+    with pytest.raises(Interrupted) as stopped:
+        bench.desk.send_trades(bench.plan().phase(2), 3, 2)
+    bench.close()
+    assert stopped.value.message == "interrupted before the phase 2 orders of round 3; nothing more was sent"
+    assert "exchange.order" not in client.seen and bench.desk.report.orders == []
+    assert bench.entries() == [{"event": "interrupted", "where": "before the phase 2 orders of round 3"}]
+
+
+def test_what_reaches_the_exchange_is_the_placement_of_each_trade(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    bench = Bench(sim, tmp_path)
+    p = bench.plan()
+    btc, eth = p.phase(1)[0], p.phase(2)[0]
+    placements = [Placement(btc, D("0.1"), D(95000), "Alo"), Placement(eth, D("2.5"), D(2000), "Gtc")]
+    reps = bench.desk.send(placements, 1, 1, style="maker")
+    bench.close()
+    sent = [(o["coin"], o["asset"], o["is_buy"], o["sz"], o["px"], o["reduce_only"], o["tif"]) for o in sim.orders]
+    assert sent == [
+        ("BTC", btc.asset_id, False, D("0.1"), D(95000), btc.reduce_only, "Alo"),
+        ("ETH", eth.asset_id, True, D("2.5"), D(2000), False, "Gtc"),
+    ]
+    got = [(r.coin, r.side, r.size, r.limit_price, r.tif, r.style, r.round, r.phase, r.status) for r in reps]
+    assert got == [
+        ("BTC", "sell", D("0.1"), D(95000), "Alo", "maker", 1, 1, "resting"),
+        ("ETH", "buy", D("2.5"), D(2000), "Gtc", "maker", 1, 1, "resting"),
+    ]
+    assert bench.desk.report.orders == reps
+    assert bench.lines == ["round 1 phase 1: sending 2 order(s) in one request"]
+    assert [e["tif"] for e in bench.entries("order_sent")] == ["Alo", "Gtc"]
+    assert [(e["status"], e["oid"]) for e in bench.entries("order_result")] == [("resting", r.oid) for r in reps]
+
+
+def test_reading_resting_orders_records_each_once_it_is_final(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    client = direct(sim)
+    bench = Bench(sim, tmp_path, client=client)
+    whole, part, still = rest(bench, "BTC", "95000"), rest(bench, "ETH", "2000"), rest(bench, "ETH", "1900")
+    sim.fill_resting(whole.oid)
+    sim.fill_resting(part.oid, "1")
+    bench.desk.refresh([whole, part, still])
+    assert (whole.status, whole.filled_size, whole.avg_price) == ("filled", whole.size, D(95000))
+    assert (part.status, part.filled_size, part.avg_price) == ("resting", D(1), D(2000))
+    asked = client.seen["info.orderStatus"]
+    bench.desk.refresh([whole])  # final: not asked again
+    assert client.seen["info.orderStatus"] == asked
+    left = bench.desk.cancel([whole, part, still])
+    bench.close()
+    assert left == [] and (part.status, part.filled_size, part.avg_price) == ("partial", D(1), D(2000))
+    assert (still.status, still.filled_size, still.avg_price, still.error) == ("cancelled", D(0), None, None)
+    results = [e for e in bench.entries("order_result") if e["status"] != "resting"]
+    assert [(e["cloid"], e["status"], e["filled_size"]) for e in results] == [
+        (whole.cloid, "filled", format(whole.size, "f")),
+        (part.cloid, "partial", "1"),
+        (still.cloid, "cancelled", "0"),
+    ]
+    [sent] = bench.entries("cancel_sent")
+    assert sent == {"event": "cancel_sent", "cloids": [part.cloid, still.cloid]}
+
+
+def test_an_order_the_switch_cancelled_reads_as_cancelled(tmp_path: Path) -> None:
+    from hlrebal.sim import ManualClock
+
+    sim = Simulator(snapshot=btc_80(), clock=ManualClock())
+    bench = Bench(sim, tmp_path, clock=lambda: sim.clock() / 1000)
+    rep = rest(bench, "BTC", "95000")
+    bench.switch.clear()  # not armed: nothing to clear
+    assert "exchange.scheduleCancel" not in bench.client.seen
+    bench.switch.arm(sim.clock() / 1000)
+    sim.advance(bench.switch.margin + 1)
+    assert open_orders(sim) == []
+    bench.desk.refresh([rep])
+    bench.close()
+    assert (rep.status, rep.filled_size) == ("cancelled", D(0))
+    assert bench.entries("order_result")[-1]["status"] == "cancelled"
