@@ -629,3 +629,20 @@ def test_an_order_the_switch_cancelled_reads_as_cancelled(tmp_path: Path) -> Non
     bench.close()
     assert (rep.status, rep.filled_size) == ("cancelled", D(0))
     assert bench.entries("order_result")[-1]["status"] == "cancelled"
+
+
+def test_a_refused_dust_close_is_warned_of_with_its_size_and_not_retried(tmp_path: Path) -> None:
+    from hlrebal.sim import SimConfig
+
+    doc = make_snapshot({"ATOM": ("-1.5", 5), "BTC": ("0.93458", 10)}, cash="19999.952", user=USER)
+    sim = Simulator(snapshot=doc, config=SimConfig(allow_dust_close=False))
+    report, _, journal = run_library(sim, tmp_path, TARGETS, client=direct(sim))
+    [atom] = [o for o in report.orders if o.coin == "ATOM"]
+    assert atom.dust and atom.status == "error" and atom.error
+    warning = (
+        f"ATOM: the exchange will not close this dust position (1.5) with a reduce-only order below $10 "
+        f"({atom.error}); it is left as it is and not retried"
+    )
+    assert warning in report.warnings
+    [result] = [e for e in journal_entries(journal) if e["event"] == "order_result" and e["coin"] == "ATOM"]
+    assert (result["status"], result["error"]) == ("error", atom.error)
