@@ -322,10 +322,11 @@ def test_an_order_the_exchange_will_not_cancel_is_tried_three_times_and_the_swit
     bench = Bench(sim, tmp_path, client=client)
     bench.switch.arm(time.time() + 10)
     rep = rest(bench, "BTC", "95000")
+    assert bench.desk.cancel([rep]) == [rep]  # refused: the order still rests, and the caller is told
     assert end_resting(bench.desk, [rep], bench.switch, [""]) is False
     bench.close()
-    assert client.seen["exchange.cancel"] == 3 and len(open_orders(sim)) == 1
-    assert len(bench.entries("cancel_sent")) == 3 and bench.entries("switch_cleared") == []
+    assert client.seen["exchange.cancel"] == 4 and len(open_orders(sim)) == 1
+    assert len(bench.entries("cancel_sent")) == 4 and bench.entries("switch_cleared") == []
     assert sim.engine.account(USER).scheduled_cancel is not None and rep.status == "resting"
 
 
@@ -600,6 +601,10 @@ def test_reading_resting_orders_records_each_once_it_is_final(tmp_path: Path) ->
     asked = client.seen["info.orderStatus"]
     bench.desk.refresh([whole])  # final: not asked again
     assert client.seen["info.orderStatus"] == asked
+    late = rest(bench, "ETH", "1800")
+    sim.fill_resting(late.oid)
+    bench.desk.refresh([whole, late])  # a final order before it does not stop the reading
+    assert late.status == "filled" and client.seen["info.orderStatus"] == asked + 1
     left = bench.desk.cancel([whole, part, still])
     bench.close()
     assert left == [] and (part.status, part.filled_size, part.avg_price) == ("partial", D(1), D(2000))
@@ -607,6 +612,7 @@ def test_reading_resting_orders_records_each_once_it_is_final(tmp_path: Path) ->
     results = [e for e in bench.entries("order_result") if e["status"] != "resting"]
     assert [(e["cloid"], e["status"], e["filled_size"]) for e in results] == [
         (whole.cloid, "filled", format(whole.size, "f")),
+        (late.cloid, "filled", format(late.size, "f")),
         (part.cloid, "partial", "1"),
         (still.cloid, "cancelled", "0"),
     ]
