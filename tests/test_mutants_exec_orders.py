@@ -652,3 +652,34 @@ def test_a_refused_dust_close_is_warned_of_with_its_size_and_not_retried(tmp_pat
     assert warning in report.warnings
     [result] = [e for e in journal_entries(journal) if e["event"] == "order_result" and e["coin"] == "ATOM"]
     assert (result["status"], result["error"]) == ("error", atom.error)
+
+
+class Forgetful(DirectClient):
+    """An exchange whose orderStatus no longer knows the account's orders (``unknownOid``)."""
+
+    def _post(self, path: str, payload: dict[str, Any]) -> Any:
+        if payload.get("type") == "orderStatus":
+            return {"status": "unknownOid"}
+        return super()._post(path, payload)
+
+
+def test_a_resting_order_the_exchange_no_longer_knows_is_an_error_with_the_reason(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from hlrebal.keys import SigningKey
+
+    from execution_kit import OWNER_KEY
+
+    sim = Simulator(snapshot=btc_80())
+    client = Forgetful(sim)
+    client.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+    bench = Bench(sim, tmp_path, client=client)
+    rep = rest(bench, "BTC", "95000")
+    bench.desk.refresh([rep])
+    bench.close()
+    said = "never placed (the exchange does not know it)"
+    assert (rep.status, rep.filled_size, rep.error) == ("error", D(0), said)
+    assert bench.entries("order_result")[-1] == {
+        "event": "order_result", "cloid": rep.cloid, "coin": "BTC", "status": "error", "filled_size": "0",
+        "avg_price": None, "oid": rep.oid, "error": said,
+    }  # fmt: skip
