@@ -683,3 +683,13 @@ def test_a_resting_order_the_exchange_no_longer_knows_is_an_error_with_the_reaso
         "event": "order_result", "cloid": rep.cloid, "coin": "BTC", "status": "error", "filled_size": "0",
         "avg_price": None, "oid": rep.oid, "error": said,
     }  # fmt: skip
+
+
+def test_an_ordinary_order_below_the_minimum_value_is_an_error_not_refused_dust(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    bench = Bench(sim, tmp_path)
+    eth = bench.plan().phase(2)[0]
+    [rep] = bench.desk.send([Placement(eth, D("0.001"), eth.limit_price)], 1, 2)  # about $3
+    bench.close()
+    assert rep.status == "error" and "minimum value" in str(rep.error)
+    assert bench.desk.report.warnings == [] and bench.desk.refused_dust == {}
