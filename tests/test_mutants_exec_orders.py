@@ -693,3 +693,44 @@ def test_an_ordinary_order_below_the_minimum_value_is_an_error_not_refused_dust(
     bench.close()
     assert rep.status == "error" and "minimum value" in str(rep.error)
     assert bench.desk.report.warnings == [] and bench.desk.refused_dust == {}
+
+
+class Recording(DirectClient):
+    """The direct client, keeping every signed /exchange request it sends."""
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(sim)
+        self.sent: list[dict[str, Any]] = []
+
+    def _post(self, path: str, payload: dict[str, Any]) -> Any:
+        if path.strip("/") == "exchange":
+            self.sent.append(payload)
+        return super()._post(path, payload)
+
+
+def test_an_order_request_carries_the_expiry_the_journal_recorded(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from hlrebal.keys import SigningKey
+
+    from execution_kit import OWNER_KEY
+
+    sim = Simulator(snapshot=btc_80())
+    client = Recording(sim)
+    client.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+    bench = Bench(sim, tmp_path, client=client)
+    bench.desk.send_trades(bench.plan().phase(1), 1, 1)
+    bench.close()
+    [request] = [p for p in client.sent if p["action"]["type"] == "order"]
+    [sent] = bench.entries("order_sent")
+    assert request["expiresAfter"] == sent["expires_after"]  # a late request cannot be placed after it
+
+
+def test_a_long_run_id_still_gives_client_order_ids_of_16_bytes(tmp_path: Path) -> None:
+    sim = Simulator(snapshot=btc_80())
+    bench = Bench(sim, tmp_path)
+    bench.desk.run_id = "f" * 32  # a caller's own run id: only its first 16 digits go into the cloid
+    [rep] = bench.desk.send_trades(bench.plan().phase(1), 1, 1)
+    bench.close()
+    assert rep.cloid == "0x" + "f" * 16 + "0101" + f"{1:012x}" and len(rep.cloid) == 34
+    assert rep.status == "filled" and sim.orders[0]["cloid"] == rep.cloid
