@@ -322,11 +322,10 @@ def test_an_order_the_exchange_will_not_cancel_is_tried_three_times_and_the_swit
     bench = Bench(sim, tmp_path, client=client)
     bench.switch.arm(time.time() + 10)
     rep = rest(bench, "BTC", "95000")
-    assert bench.desk.cancel([rep]) == [rep]  # refused: the order still rests, and the caller is told
     assert end_resting(bench.desk, [rep], bench.switch, [""]) is False
     bench.close()
-    assert client.seen["exchange.cancel"] == 4 and len(open_orders(sim)) == 1
-    assert len(bench.entries("cancel_sent")) == 4 and bench.entries("switch_cleared") == []
+    assert client.seen["exchange.cancel"] == 3 and len(open_orders(sim)) == 1
+    assert len(bench.entries("cancel_sent")) == 3 and bench.entries("switch_cleared") == []
     assert sim.engine.account(USER).scheduled_cancel is not None and rep.status == "resting"
 
 
@@ -734,3 +733,20 @@ def test_a_long_run_id_still_gives_client_order_ids_of_16_bytes(tmp_path: Path) 
     bench.close()
     assert rep.cloid == "0x" + "f" * 16 + "0101" + f"{1:012x}" and len(rep.cloid) == 34
     assert rep.status == "filled" and sim.orders[0]["cloid"] == rep.cloid
+
+
+def test_a_cancel_the_exchange_refuses_hands_back_the_order_still_resting(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from hlrebal.keys import SigningKey
+
+    from execution_kit import OWNER_KEY
+
+    sim = Simulator(snapshot=btc_80())
+    client = Unmoved(sim)
+    client.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+    bench = Bench(sim, tmp_path, client=client)
+    rep = rest(bench, "BTC", "95000")
+    assert bench.desk.cancel([rep]) == [rep]  # refused: the order still rests, and the caller is told
+    bench.close()
+    assert rep.status == "resting" and len(open_orders(sim)) == 1
