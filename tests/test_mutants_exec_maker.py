@@ -145,12 +145,15 @@ def test_spot_quotes_are_priced_on_the_spot_grid() -> None:
     assert quote_price(sell, market, Touch(D("0.0011"), D("0.0012")), D("0.02")) == D("0.00121")
 
 
-def test_a_quote_against_a_one_sided_book_goes_one_tick_inside_its_own_side() -> None:
+def test_a_quote_goes_one_tick_inside_a_one_sided_book_and_joins_a_one_tick_spread() -> None:
     eth = AssetMarket(coin="ETH", asset_id=1, sz_decimals=4, mid=D("3050.4"))
     btc = AssetMarket(coin="BTC", asset_id=0, sz_decimals=5, mid=D(85600))
     buy, sell = trade_of("ETH", "buy", "3050.4"), trade_of("BTC", "sell", "85600")
     assert quote_price(buy, eth, Touch(D("3050.1"), None), D("0.02")) == D("3050.2")  # no ask: nothing to cross
     assert quote_price(sell, btc, Touch(None, D(85609)), D("0.02")) == D(85608)  # no bid
+    # a spread of one tick: one tick inside would cross, so the quote joins its side
+    assert quote_price(buy, eth, Touch(D("3050.1"), D("3050.2")), D("0.02")) == D("3050.1")
+    assert quote_price(sell, btc, Touch(D(85608), D(85609)), D("0.02")) == D(85609)
 
 
 def test_the_touch_reads_only_the_first_two_sides_and_only_level_objects() -> None:
@@ -203,8 +206,12 @@ def test_patience_is_kept_to_the_tick_with_a_requote_every_interval(tmp_path: Pa
     sim = cash_only()
     clock = Clock()
     client = Recorder(sim, clock)
-    report, _, _ = maker_run(sim, tmp_path, clock, client, {"ETH": 0.3, "SOL": 0.1})
+    report, journal, _ = maker_run(sim, tmp_path, clock, client, {"ETH": 0.3, "SOL": 0.1})
     assert report.outcome == "done", report.message
+    # the dead man's switch is set before the bids, for the patience and its margin, and cleared
+    switch = [(e["event"], e.get("time")) for e in journal_entries(journal) if e["event"].startswith("switch")]
+    assert switch == [("switch_set", int((clock.start + 1 + 5) * 1000)), ("switch_cleared", None)]
+    assert client.times("exchange.scheduleCancel") == [0.0, 1.0]
     # books read at 0, 0.25, 0.5, 0.75 and 1 s (both coins each time); the cancel at 1 s exactly
     assert sorted({t for t, _ in client.books}) == [0, 0.25, 0.5, 0.75, 1.0] and len(client.books) == 10
     assert client.times("exchange.cancel") == [1.0]
@@ -228,6 +235,16 @@ def test_once_a_fill_racing_the_cancel_completes_the_phase_the_next_phase_starts
     assert [o.status for o in btc] == ["filled"]
     cancel, first_eth = client.times("exchange.cancel")[0], client.times("exchange.order")[1]
     assert cancel == first_eth == 0.25  # the ETH bid goes out when the BTC fill is read, no wait between
+
+
+def test_no_patience_sends_no_post_only_order_and_reads_no_book(tmp_path: Path) -> None:
+    sim = cash_only()
+    clock = Clock()
+    client = Recorder(sim, clock)
+    report, _, _ = maker_run(sim, tmp_path, clock, client, {"ETH": 0.3, "SOL": 0.1}, patience="0")
+    assert report.outcome == "done", report.message
+    assert [(o.coin, o.tif) for o in report.orders] == [("ETH", "Ioc"), ("SOL", "Ioc")]
+    assert client.books == [] and client.times("exchange.scheduleCancel") == []
 
 
 # --------------------------------------------------------------------------- what a requote re-posts
