@@ -195,7 +195,7 @@ def test_a_phase_whose_trades_all_fill_says_so_and_ends_at_once(tmp_path: Path) 
     assert "round 1 phase 2: every trade filled by post-only orders" in said
     assert not any("the rest goes to taker rounds" in s for s in said)
     assert [r.style for r in report.rounds] == ["maker"]
-    # the fills are seen at the requote after 0.25 s, the next at 0.5 s: no order is cancelled
+    # the fills (at 0.3 s) are read at the 0.5 s refresh, which ends the phase: no book read after 0.25 s, no cancel
     assert client.times("exchange.cancel") == [] and max(t for t, _ in client.books) == 0.25
 
 
