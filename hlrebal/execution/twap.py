@@ -280,7 +280,6 @@ class Twap:
         for leg in own:
             if leg.done >= leg.slices or leg.remaining <= 0:
                 continue
-            leg.done += 1
             book = desk.client.l2_book(leg.market.wire or leg.market.coin)
             levels = book.get("levels") or [[], []]
             best = [Decimal(str(side[0]["px"])) for side in levels[:2] if side]
@@ -289,6 +288,7 @@ class Twap:
                 mid, leg.trade.is_buy, job.policy.slippage, leg.market.sz_decimals, spot=leg.market.is_spot
             )
             size = slice_size(leg, visible_depth(book, leg.trade.is_buy, price), self.settings.max_book_share, price)
+            leg.done += 1  # after its size: slice k brings the leg to k/slices of its size, not (k+1)/slices
             if size > 0:
                 placements.append(Placement(leg.trade, size, price))
                 legs.append(leg)
