@@ -156,17 +156,21 @@ def test_slice_fills_without_a_size_or_a_fill_count_nothing(tmp_path: Path) -> N
 
 
 class Time:
-    """The run's clock: moves (with the simulator's) only when hlrebal sleeps."""
+    """The run's clock: moves (with the simulator's) only when hlrebal sleeps. A run that reads it
+    a thousand times without sleeping is waiting busily (with a real clock: a core spinning)."""
 
     def __init__(self, sim: Simulator) -> None:
-        self.sim, self.now, self.slept = sim, sim.clock() / 1000, 0.0
+        self.sim, self.now, self.slept, self.reads = sim, sim.clock() / 1000, 0.0, 0
 
     def clock(self) -> float:
+        self.reads += 1
+        assert self.reads < 1000, f"a busy wait {self.slept} s into the phase"
         return self.now
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
         self.slept += seconds
+        self.reads = 0
         self.sim.advance(seconds)
 
 
@@ -290,3 +294,21 @@ def test_own_slices_go_on_schedule_at_the_books_mid_and_each_request_is_guarded(
         ]
         assert done == filled
         filled += sum((o.filled_size * t.reference_price for o, t in zip(sent, (hype, purr), strict=True)), D(0))
+
+
+def slow_twaps(doc: dict[str, Any]) -> Simulator:
+    """A simulator whose TWAPs send a slice every 2 s: a 5-minute TWAP takes about 20 s of its clock."""
+    config = SimConfig(twap_slice_seconds=2, tick_seconds=0, refill="never")
+    return Simulator(snapshot=doc, config=config, clock=ManualClock())
+
+
+BTC_ETH = make_snapshot({"BTC": ("0.93458", 10), "ETH": ("0.02", 10)}, cash="19938.944", user=USER)
+
+
+def test_a_phase_waits_calmly_for_its_twap_once_its_own_slices_are_done(tmp_path: Path) -> None:
+    ph = phase_of(tmp_path, BTC_ETH, {"BTC": 0.4}, phase=1, sim=slow_twaps(BTC_ETH))
+    btc, eth = ph.trades  # the BTC sale a native TWAP, the $61 ETH close under its minimum: sliced here
+    reports = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)), phase=1)
+    assert [(o.coin, o.tif, o.status) for o in reports][:2] == [("BTC", "Twap", "filled"), ("ETH", "Ioc", "filled")]
+    assert reports[0].filled_size == btc.size and sum(o.filled_size for o in reports[1:]) > eth.size - D("0.004")
+    assert ph.time.slept >= 18  # the TWAP's 10 slices, every 2 s, polled every second

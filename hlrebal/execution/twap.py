@@ -186,7 +186,8 @@ class Twap:
         next_poll = desk.clock() + min(poll, step)
         while True:
             now = desk.clock()
-            if own and now >= next_slice and any(leg.done < leg.slices and leg.remaining > 0 for leg in own):
+            slicing = any(leg.done < leg.slices and leg.remaining > 0 for leg in own)
+            if slicing and now >= next_slice:
                 self._slice(own, job)
                 next_slice = now + step
             running = [n for n in natives if n.status not in ENDED]
@@ -199,7 +200,8 @@ class Twap:
                 return
             if now >= deadline:
                 return
-            desk.wait(max(0.0, min(next_poll if running else deadline, next_slice if own else deadline) - now))
+            # (a slice time past, once the own legs are done, is no time to wake up for: no busy wait)
+            desk.wait(max(0.0, min(next_poll if running else deadline, next_slice if slicing else deadline) - now))
             desk.check_stop(f"during the TWAPs of round {job.round} phase {job.phase}")
 
     def _poll(self, natives: list[_Native], job: PhaseJob) -> None:
