@@ -11,6 +11,7 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from hlrebal.errors import GuardError
@@ -32,6 +33,7 @@ from execution_kit import OWNER_KEY, USER, DirectClient, btc_80, direct, journal
 from factories import make_snapshot
 
 RUN = "ef" * 8
+TARGETS = {"BTC": 0.4, "ETH": 0.3}
 MISSING = "TWAP was never placed, already canceled, or filled."  # the exchange's twapCancel error
 
 
@@ -45,9 +47,8 @@ def strip(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def manual_sim(**config: Any) -> Simulator:
-    return Simulator(
-        snapshot=btc_80(), config=SimConfig(twap_slice_seconds=1, tick_seconds=0, **config), clock=ManualClock()
-    )
+    config = {"twap_slice_seconds": 1, "tick_seconds": 0, **config}
+    return Simulator(snapshot=btc_80(), config=SimConfig(**config), clock=ManualClock())
 
 
 def start_twap(client: Any, asset: int, coin: str, is_buy: bool, size: str, reduce_only: bool = False) -> int:
@@ -80,6 +81,7 @@ def test_a_killed_runs_twaps_are_cancelled_when_running_and_counted_from_their_s
     running = start_twap(client, 0, "BTC", False, "0.1", reduce_only=True)
     sent_ms = sim.clock()
     lost = start_twap(client, 0, "BTC", False, "0.2", reduce_only=True)  # its answer never came
+    bought = start_twap(client, 1, "ETH", True, "3")  # nor this one's
     sim.advance(3.5)
     assert [sim_twap(sim, i)["status"] for i in (done, failed, stopped)] == ["finished", "error", "terminated"]
     client.before["exchange.twapCancel"] = [lambda: (time.sleep(0.002), other.twap_cancel(1, raced))]
@@ -87,6 +89,7 @@ def test_a_killed_runs_twaps_are_cancelled_when_running_and_counted_from_their_s
         PendingTwap("r1", "k-raced", "ETH", 1, "buy", "2", sent_ms - 9_000, raced),
         PendingTwap("r1", "k-running", "BTC", 0, "sell", "0.1", sent_ms - 9_000, running),
         PendingTwap("r1", "k-lost", "BTC", 0, "sell", "0.2", sent_ms),
+        PendingTwap("r1", "k-bought", "ETH", 1, "buy", "3", sent_ms),
         PendingTwap("r1", "k-never", "BTC", 0, "sell", "0.3", sent_ms),
         PendingTwap("r0", "k-done", "ETH", 1, "buy", "0.5", 0, done),
         PendingTwap("r0", "k-failed", "ETH", 1, "buy", "10000", 0, failed),
@@ -97,7 +100,7 @@ def test_a_killed_runs_twaps_are_cancelled_when_running_and_counted_from_their_s
         records = reconcile_twaps(client, USER, journal, pending)
     twaps = {t["twap_id"]: t for t in sim.twaps(USER)}
     assert all(t["status"] != "activated" for t in twaps.values())
-    assert client.seen["exchange.twapCancel"] == 5  # the stop above, and raced, running, lost, unknown
+    assert client.seen["exchange.twapCancel"] == 6  # the stop above, and raced, running, lost, bought, unknown
 
     def counted(key: str, run: str, coin: str, twap_id: int | None, status: str) -> dict[str, Any]:
         twap = twaps.get(twap_id)
@@ -116,6 +119,8 @@ def test_a_killed_runs_twaps_are_cancelled_when_running_and_counted_from_their_s
         counted("k-running", "r1", "BTC", running, "terminated"),
         cancel("k-lost", lost, None),  # found in twapHistory: same coin, side and size, since it was sent
         counted("k-lost", "r1", "BTC", lost, "terminated"),
+        cancel("k-bought", bought, None),
+        counted("k-bought", "r1", "ETH", bought, "terminated"),
         counted("k-never", "r1", "BTC", None, "never started"),
         counted("k-done", "r0", "ETH", done, "finished"),  # ended: nothing to cancel
         counted("k-failed", "r0", "ETH", failed, "error"),
@@ -125,8 +130,8 @@ def test_a_killed_runs_twaps_are_cancelled_when_running_and_counted_from_their_s
     ]
     assert strip(journal_entries(tmp_path / "j")) == expected
     assert strip(records) == [e for e in expected if e["event"] == "reconciled_twap"]
-    assert D(records[1]["filled_size"]) > 0 and D(records[2]["filled_size"]) > 0  # the slices so far count
-    assert D(records[4]["filled_size"]) == D("0.5") and D(records[6]["filled_size"]) > 0
+    assert all(D(records[i]["filled_size"]) > 0 for i in (1, 2, 3))  # the slices so far count
+    assert D(records[5]["filled_size"]) == D("0.5") and D(records[7]["filled_size"]) > 0
 
 
 def test_slice_fills_without_a_size_or_a_fill_count_nothing(tmp_path: Path) -> None:
@@ -200,6 +205,7 @@ class Phase:
     desk: OrderDesk
     journal: Path
     said: list[str] = field(default_factory=list)
+    stops: list[str] = field(default_factory=list)
     guarded: list[tuple[list[tuple[str, D, D | None, D]], D]] = field(default_factory=list)
     refuse_at: int | None = None
 
@@ -233,6 +239,7 @@ def phase_of(
     snap = client.read_snapshot(USER, spot=spot)
     trades = [tr for tr in plan(snap, weights_from_mapping(mapping), Policy()).trades if tr.phase == phase]
     said: list[str] = []
+    stops: list[str] = []
     desk = OrderDesk(
         client=client,
         user=USER,
@@ -240,12 +247,12 @@ def phase_of(
         report=ExecutionReport(run_id=RUN, style="twap"),  # type: ignore[arg-type]
         run_id=RUN,
         progress=said.append,
-        check_stop=lambda where: None,
+        check_stop=stops.append,
         refused_dust={},
         clock=t.clock,
         sleep=t.sleep,
     )
-    return Phase(sim, client, t, snap, trades, desk, tmp_path / "journal.jsonl", said)
+    return Phase(sim, client, t, snap, trades, desk, tmp_path / "journal.jsonl", said, stops)
 
 
 def schedule(size: D, slices: int, lot: D) -> list[D]:
@@ -312,3 +319,153 @@ def test_a_phase_waits_calmly_for_its_twap_once_its_own_slices_are_done(tmp_path
     assert [(o.coin, o.tif, o.status) for o in reports][:2] == [("BTC", "Twap", "filled"), ("ETH", "Ioc", "filled")]
     assert reports[0].filled_size == btc.size and sum(o.filled_size for o in reports[1:]) > eth.size - D("0.004")
     assert ph.time.slept >= 18  # the TWAP's 10 slices, every 2 s, polled every second
+
+
+def test_a_native_twap_is_sent_as_asked_journaled_followed_and_ended(tmp_path: Path) -> None:
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=1, sim=slow_twaps(btc_80()))
+    [btc] = ph.trades
+    ph.sim.set_price("BTC", "85500")  # after the plan: the guard is asked at the fresh mid
+    [rep] = ph.work(twap_settings(poll_seconds=D(2), slice_seconds=D(1), twap_randomize=True), phase=1)
+    twap = vars(ph.sim.engine.twaps[1])
+    assert {k: twap[k] for k in ("asset", "coin", "is_buy", "sz", "reduce_only", "minutes", "randomize", "status")} == {
+        "asset": 0, "coin": "BTC", "is_buy": False, "sz": btc.size, "reduce_only": True, "minutes": 5,
+        "randomize": True, "status": "finished",
+    }  # fmt: skip
+    key = "0x" + RUN[:16] + "0101" + "1".zfill(12)  # the run, round 1, phase 1, the first of the run
+    assert (rep.cloid, rep.round, rep.phase, rep.tif, rep.style, rep.twap_id) == (key, 1, 1, "Twap", "twap", 1)
+    avg = twap["executed_ntl"] / twap["executed_sz"]
+    assert (rep.status, rep.filled_size, rep.avg_price, len(rep.fills)) == ("filled", btc.size, avg, 10)
+    assert ph.desk.report.orders == [rep]
+    assert strip(journal_entries(ph.journal)) == [
+        {"event": "twap_sent", "key": key, "round": 1, "phase": 1, "coin": "BTC", "asset": 0, "side": "sell",
+         "size": "0.46729", "reduce_only": True, "minutes": 5, "randomize": True},
+        {"event": "twap_result", "key": key, "twap_id": 1, "status": "running", "error": None},
+        {"event": "twap_end", "key": key, "twap_id": 1, "status": "finished", "filled_size": btc.size,
+         "avg_price": avg},
+    ]  # fmt: skip
+    # polled every 2 s from the first second: a slice every 2 s, each 10%; the last poll sees it finished
+    assert ph.said == ["round 1 phase 1: BTC sell 0.46729 as a TWAP over 5 min"] + [
+        f"round 1 phase 1: TWAPs {p}% done" for p in range(10, 101, 10)
+    ]
+    assert ph.time.slept == 19 and ph.client.seen["info.twapHistory"] == 11  # ten polls, and the final read
+    assert ph.stops[0] == "before the TWAPs of round 1 phase 1"  # where a stop would say it came
+    assert set(ph.stops[1:]) == {"during the TWAPs of round 1 phase 1"}
+    done = [sum((f.size for f in rep.fills[:k]), D(0)) for k in range(1, 10)]
+    assert ph.guarded == [
+        ([("BTC", btc.size - sold, btc.limit_price, D(85500))], sold * btc.reference_price) for sold in done
+    ]  # every poll of a running TWAP: what is left at the fresh mid, what it filled at the planned price
+
+
+def test_a_lost_twap_answer_is_found_in_the_history_by_coin_side_size_and_time(tmp_path: Path) -> None:
+    sim = manual_sim()
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=2, sim=sim)
+    [eth] = ph.trades
+    old = start_twap(ph.client, 1, "ETH", True, str(eth.size))  # the same TWAP, a minute before the run
+    sim.advance(60)
+    ph.time.now = sim.clock() / 1000
+    ph.client.lose["exchange.twapOrder"] = 1  # started; its answer never comes
+    [rep] = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)))
+    assert ph.client.seen["exchange.twapOrder"] == 2  # the old one, and this run's: never sent again
+    assert (rep.twap_id, rep.status, rep.error, rep.filled_size) == (old + 1, "filled", None, eth.size)
+    [result] = [e for e in journal_entries(ph.journal) if e["event"] == "twap_result"]
+    assert strip([result]) == [{"event": "twap_result", "key": rep.cloid, "twap_id": old + 1, "status": "running",
+                                "error": None}]  # fmt: skip
+
+
+def test_a_refused_twap_and_a_lost_one_that_never_started_are_errors_and_never_followed(tmp_path: Path) -> None:
+    lost = "the answer to a twapOrder request was lost: the connection failed or was dropped"
+    for lose, why in ((0, "the exchange refused a ETH TWAP: Invalid TWAP duration: 5 min(s)"), (1, lost)):
+        sim = manual_sim(twap_min_minutes=10)  # a 5-minute TWAP is refused
+        ph = phase_of(tmp_path / str(lose), btc_80(), TARGETS, phase=2, sim=sim)
+        ph.client.lose["exchange.twapOrder"] = lose
+        [rep] = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)))
+        assert (rep.twap_id, rep.status, rep.filled_size) == (None, "error", 0)
+        assert rep.error == why
+        assert strip(journal_entries(ph.journal))[1:] == [
+            {"event": "twap_result", "key": rep.cloid, "twap_id": None, "status": "error", "error": rep.error}
+        ]
+        assert ph.time.slept == 0 and "info.userTwapSliceFills" not in ph.client.seen  # nothing to follow
+        assert "exchange.twapCancel" not in ph.client.seen and ph.sim.twaps(USER) == []
+
+
+def test_a_twap_still_running_at_its_deadline_is_cancelled_and_counted(tmp_path: Path) -> None:
+    sim = manual_sim(twap_slice_seconds=60)  # the exchange is slow: 10 slices take 10 minutes
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=1, sim=sim)
+    [rep] = ph.work(twap_settings(poll_seconds=D(10), slice_seconds=D(1)), phase=1)
+    assert ph.time.slept == 5 * 60 + 5  # twap_minutes, and switch_margin for the exchange's last slice
+    twap = vars(sim.engine.twaps[1])
+    assert twap["status"] == "terminated" and 0 < twap["executed_sz"] < rep.size
+    assert (rep.status, rep.filled_size) == ("partial", twap["executed_sz"])
+    events = strip(journal_entries(ph.journal))[2:]
+    assert events == [
+        {"event": "twap_cancel", "key": rep.cloid, "twap_id": 1},
+        {"event": "twap_end", "key": rep.cloid, "twap_id": 1, "status": "terminated",
+         "filled_size": twap["executed_sz"], "avg_price": twap["executed_ntl"] / twap["executed_sz"]},
+    ]  # fmt: skip
+
+
+def test_a_guard_during_a_twap_cancels_it_and_a_cancel_that_fails_is_journaled(tmp_path: Path) -> None:
+    for fail in (0, 9):
+        ph = phase_of(tmp_path / str(fail), btc_80(), TARGETS, phase=1, sim=slow_twaps(btc_80()))
+        ph.refuse_at = 3  # the third poll's guard refuses
+        ph.client.fail["exchange.twapCancel"] = fail  # every attempt fails: the answer is lost each time
+        with pytest.raises(GuardError, match="refused by the test's guard"):
+            ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)), phase=1)
+        twap = vars(ph.sim.engine.twaps[1])
+        events = [e["event"] for e in journal_entries(ph.journal)]
+        if not fail:
+            assert twap["status"] == "terminated" and events[2:] == ["twap_cancel", "twap_end"]
+        else:
+            assert twap["status"] == "activated"  # left running: the next run reconciles it
+            [failed] = [e for e in journal_entries(ph.journal) if e["event"] == "cancel_failed"]
+            assert events[2:] == ["twap_cancel", "cancel_failed"] and "twapCancel" in failed["error"]
+
+
+def test_a_trade_without_a_market_is_left_out_and_the_others_go(tmp_path: Path) -> None:
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=1)
+    [btc] = ph.trades
+    ghost = btc.model_copy(update={"coin": "NOPE"})
+    reports = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)), trades=[ghost, btc], phase=1)
+    assert [(o.coin, o.status) for o in reports] == [("BTC", "filled")]
+
+
+def test_a_leg_done_early_is_neither_read_nor_sliced_again_and_the_next_legs_go_on(tmp_path: Path) -> None:
+    doc = make_snapshot({"BTC": ("0.93458", 10), "ETH": ("0.02", 10), "SOL": ("0.7", 10)}, cash="19839", user=USER)
+    ph = phase_of(tmp_path, doc, {"BTC": 0.8}, phase=1)
+    eth, sol = sorted(ph.trades, key=lambda t: t.coin)
+    eth = eth.model_copy(update={"size": D("0.0099")})  # three slices at the $10 minimum: done after three
+    reports = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)), trades=[eth, sol], phase=1)
+    assert [o.size for o in reports if o.coin == "ETH"] == [D("0.0033")] * 3
+    assert [coin for coin, _ in ph.client.books] == ["ETH", "SOL"] * 3 + ["SOL"] * 7
+    assert sum(o.filled_size for o in reports if o.coin == "SOL") > sol.size - D("0.08")  # to its last slice
+
+
+def test_slice_sizes_round_down_to_the_lot_and_up_to_the_minimum() -> None:
+    from hlrebal.execution.models import OrderReport
+    from hlrebal.execution.twap import _OwnLeg, slice_size, visible_depth
+
+    snap = Snapshot.from_raw(btc_80())
+    eth = plan(snap, weights_from_mapping(TARGETS), Policy()).trades[1]
+    market = snap.assets["ETH"]
+    leg = _OwnLeg(eth.model_copy(update={"size": D(2)}), market, slices=3)
+    assert slice_size(leg, D(100), D(1), D(3000)) == D("0.6666")  # 2/3 rounded down, never up
+    small = _OwnLeg(eth.model_copy(update={"size": D("0.02")}), market, slices=10)
+    assert slice_size(small, D(100), D(1), D(3000)) == D("0.0034")  # $10 / $3000 rounded up: the minimum
+    assert slice_size(small, D(100), D(1), D(0)) == D("0.002")  # no valid price: no minimum to reach
+    on_time = _OwnLeg(eth.model_copy(update={"size": D(10)}), market, slices=10, done=1)
+    filled = OrderReport.of(on_time.trade, round=1, phase=2, cloid="0x1", tif="Ioc", style="twap")
+    filled.filled_size = D(1)
+    on_time.orders.append(filled)
+    assert slice_size(on_time, D(100), D(1), D(3000)) == D(1)  # on schedule: 2 of 10 due, 1 filled
+    assert visible_depth({"levels": [None, None]}, True, D(1)) == 0  # a side that is not a list shows nothing
+
+
+def test_find_twap_allows_five_seconds_of_skew_and_skips_incomplete_entries() -> None:
+    from hlrebal.execution.twap import find_twap
+
+    history = [
+        {"twapId": 1, "state": {"coin": "BTC", "side": "A", "timestamp": 10_000}},  # no size
+        {"twapId": 2, "state": {"coin": "BTC", "side": "A", "sz": "0.5", "timestamp": 10_000}},
+    ]
+    assert find_twap(history, "BTC", "sell", D("0.5"), 15_000) == 2  # sent 5 s after it started: the clocks
+    assert find_twap(history, "BTC", "sell", D("0.5"), 15_001) is None
