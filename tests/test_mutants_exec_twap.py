@@ -419,6 +419,7 @@ def test_a_guard_during_a_twap_cancels_it_and_a_cancel_that_fails_is_journaled(t
             assert twap["status"] == "activated"  # left running: the next run reconciles it
             [failed] = [e for e in journal_entries(ph.journal) if e["event"] == "cancel_failed"]
             assert events[2:] == ["twap_cancel", "cancel_failed"] and "twapCancel" in failed["error"]
+            assert not [w for w in ph.stops if "retrying" in w]  # a stopping run's cancel is not interrupted
 
 
 def test_a_trade_without_a_market_is_left_out_and_the_others_go(tmp_path: Path) -> None:
@@ -469,3 +470,42 @@ def test_find_twap_allows_five_seconds_of_skew_and_skips_incomplete_entries() ->
     ]
     assert find_twap(history, "BTC", "sell", D("0.5"), 15_000) == 2  # sent 5 s after it started: the clocks
     assert find_twap(history, "BTC", "sell", D("0.5"), 15_001) is None
+
+
+def test_a_twap_the_exchange_ends_in_error_is_an_error_with_nothing_filled(tmp_path: Path) -> None:
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=2)
+    [eth] = ph.trades
+    huge = eth.model_copy(update={"size": D(10000)})  # its first slice lacks the margin: the TWAP errors
+    [rep] = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)), trades=[huge])
+    assert (rep.status, rep.filled_size, rep.avg_price, rep.twap_id) == ("error", 0, None, 1)
+    assert ph.time.slept == 1 and "exchange.twapCancel" not in ph.client.seen  # seen ended at the first poll
+    assert strip(journal_entries(ph.journal))[-1] == {
+        "event": "twap_end", "key": rep.cloid, "twap_id": 1, "status": "error", "filled_size": D(0), "avg_price": None
+    }  # fmt: skip
+
+
+def test_status_to_outcome_edges() -> None:
+    from hlrebal.execution.reconciliation import status_to_outcome
+
+    def answer(status: str, orig: str = "2", left: str = "0", **extra: Any) -> dict[str, Any]:
+        inner = {"oid": 9, "origSz": orig, "sz": left, "limitPx": "10", **extra}
+        return {"status": "order", "order": {"order": inner, "status": status}}
+
+    no_oid = status_to_outcome("c", answer("filled", oid="9"), {})  # an oid that is no number: sized from the order
+    assert (no_oid.status, no_oid.filled_size, no_oid.avg_px, no_oid.oid) == ("filled", D(2), D(10), None)
+    odd = status_to_outcome("c", answer("open", orig="1", left="2"))  # more left than asked: nothing filled
+    assert (odd.status, odd.filled_size, odd.avg_px) == ("resting", D(0), None)
+    bare = status_to_outcome("c", answer("filled", limitPx=None))  # no price at all: no average
+    assert (bare.status, bare.filled_size, bare.avg_px) == ("filled", D(2), None)
+
+
+def test_slice_fills_without_an_order_id_count_as_order_zero() -> None:
+    from hlrebal.execution.models import OrderReport
+    from hlrebal.execution.twap import apply_slice_fills
+
+    snap = Snapshot.from_raw(btc_80())
+    btc = plan(snap, weights_from_mapping(TARGETS), Policy()).trades[0]
+    rep = OrderReport.of(btc, round=1, phase=1, cloid="0x1", tif="Twap", style="twap")
+    rep.twap_id = 2
+    apply_slice_fills(rep, [{"twapId": 2, "fill": {"px": "100", "sz": "0.1", "fee": "0"}}, {"twapId": 2}])
+    assert [(f.oid, f.size) for f in rep.fills] == [(0, D("0.1"))]
