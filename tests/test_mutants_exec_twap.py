@@ -509,3 +509,19 @@ def test_slice_fills_without_an_order_id_count_as_order_zero() -> None:
     rep.twap_id = 2
     apply_slice_fills(rep, [{"twapId": 2, "fill": {"px": "100", "sz": "0.1", "fee": "0"}}, {"twapId": 2}])
     assert [(f.oid, f.size) for f in rep.fills] == [(0, D("0.1"))]
+
+
+def test_reconciliation_of_nothing_asks_nothing_and_a_recent_order_is_waited_for(tmp_path: Path) -> None:
+    from hlrebal.execution.reconciliation import reconcile
+    from hlrebal.journal import PendingOrder
+
+    sim = manual_sim()
+    client = direct(sim)
+    waits: list[float] = []
+    with Journal(tmp_path / "j", RUN) as journal:
+        assert reconcile(client, USER, journal, [], clock=lambda: 1e9, sleep=waits.append) == []
+        assert waits == [] and client.seen == {}
+        recent = PendingOrder("r", "0x" + "e" * 32, "BTC", USER, client.base_url, {"expires_after": 10**12 - 1000})
+        [record] = reconcile(client, USER, journal, [recent], clock=lambda: 1e9, sleep=waits.append)
+    assert waits == [0.5]  # its expiry passed a second ago: the margin for the clocks is 1.5 s
+    assert record["status"] == "error" and record["cloid"] == recent.cloid
