@@ -277,7 +277,7 @@ def test_own_slices_go_on_schedule_at_the_books_mid_and_each_request_is_guarded(
     ph = phase_of(tmp_path, SPOT, {"HYPE/USDC": 0.1, "PURR/USDC": 0.01}, spot=True)
     hype, purr = ph.trades
     ph.sim.set_price("@107", "38.6")  # the book moved after the plan: slices are priced off the book
-    reports = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)))
+    reports = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D("0.5")))
     assert [(o.coin, o.tif, o.style, o.status) for o in reports] == [(t.coin, "Ioc", "twap", "filled") for t in
                                                                       (hype, purr) for _ in range(10)]  # fmt: skip
     for t, lot in ((hype, D("0.01")), (purr, D(1))):
@@ -290,7 +290,8 @@ def test_own_slices_go_on_schedule_at_the_books_mid_and_each_request_is_guarded(
             limit_price(mid_of(b), True, Policy().slippage, market.sz_decimals, spot=True) for b in books
         ]
     assert reports[0].limit_price > hype.limit_price and reports[10].limit_price == D("0.0012406")  # spot decimals
-    assert ph.time.slept == 9  # one slice every slice_seconds
+    assert ph.time.slept == D("4.5")  # one slice every slice_seconds
+    assert "info.twapHistory" not in ph.client.seen  # no native TWAP: nothing to poll
     # every request of slices was guarded first: the slices as sent, and what the phase had filled
     filled = D(0)
     assert len(ph.guarded) == 10
@@ -319,6 +320,7 @@ def test_a_phase_waits_calmly_for_its_twap_once_its_own_slices_are_done(tmp_path
     assert [(o.coin, o.tif, o.status) for o in reports][:2] == [("BTC", "Twap", "filled"), ("ETH", "Ioc", "filled")]
     assert reports[0].filled_size == btc.size and sum(o.filled_size for o in reports[1:]) > eth.size - D("0.004")
     assert ph.time.slept == 18  # the TWAP ends with its 10th slice, 18 s in: the phase with it
+    assert ph.client.seen["info.twapHistory"] == 18 + 1  # a poll a second (none more at slice times), the final read
 
 
 def test_a_native_twap_is_sent_as_asked_journaled_followed_and_ended(tmp_path: Path) -> None:
