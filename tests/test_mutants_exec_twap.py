@@ -316,11 +316,11 @@ BTC_ETH = make_snapshot({"BTC": ("0.93458", 10), "ETH": ("0.02", 10)}, cash="199
 def test_a_phase_waits_calmly_for_its_twap_once_its_own_slices_are_done(tmp_path: Path) -> None:
     ph = phase_of(tmp_path, BTC_ETH, {"BTC": 0.4}, phase=1, sim=slow_twaps(BTC_ETH))
     btc, eth = ph.trades  # the BTC sale a native TWAP, the $61 ETH close under its minimum: sliced here
-    reports = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(1)), phase=1)
+    reports = ph.work(twap_settings(poll_seconds=D(2), slice_seconds=D(1)), phase=1)
     assert [(o.coin, o.tif, o.status) for o in reports][:2] == [("BTC", "Twap", "filled"), ("ETH", "Ioc", "filled")]
     assert reports[0].filled_size == btc.size and sum(o.filled_size for o in reports[1:]) > eth.size - D("0.004")
-    assert ph.time.slept == 18  # the TWAP ends with its 10th slice, 18 s in: the phase with it
-    assert ph.client.seen["info.twapHistory"] == 18 + 1  # a poll a second (none more at slice times), the final read
+    assert ph.time.slept == 19  # the TWAP ends with its 10th slice, 18 s in: the next poll sees it
+    assert ph.client.seen["info.twapHistory"] == 10 + 1  # a poll every 2 s (none more at slice times), the final
 
 
 def test_a_native_twap_is_sent_as_asked_journaled_followed_and_ended(tmp_path: Path) -> None:
