@@ -527,3 +527,15 @@ def test_reconciliation_of_nothing_asks_nothing_and_a_recent_order_is_waited_for
         [record] = reconcile(client, USER, journal, [recent], clock=lambda: 1e9, sleep=waits.append)
     assert waits == [0.5]  # its expiry passed a second ago: the margin for the clocks is 1.5 s
     assert record["status"] == "error" and record["cloid"] == recent.cloid
+
+
+def test_a_refused_twap_does_not_hold_up_the_progress_of_the_others(tmp_path: Path) -> None:
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=1, sim=slow_twaps(btc_80()))
+    [btc] = ph.trades
+    eth = plan(ph.snap, weights_from_mapping(TARGETS), Policy()).trades[1]
+    refused = eth.model_copy(update={"reduce_only": True})  # reduce-only, with no ETH to reduce: refused
+    bad, good = ph.work(twap_settings(poll_seconds=D(2), slice_seconds=D(1)), trades=[refused, btc], phase=1)
+    assert (bad.status, bad.twap_id, good.status) == ("error", None, "filled")
+    assert bad.error == "the exchange refused a ETH TWAP: Reduce-only TWAP order would increase position."
+    assert [filled for _, filled in ph.guarded][-1] == sum((f.size for f in good.fills[:9]), D(0)) * btc.reference_price
+    assert ph.said[-1] == "round 1 phase 1: TWAPs 57% done"  # all of the BTC TWAP, none of the ETH one
