@@ -186,9 +186,13 @@ class Recording(DirectClient):
         super().__init__(sim)
         self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
         self.books: list[tuple[str, dict[str, Any]]] = []
+        #: the books as the exchange shows them, one per read (None: the simulator's own)
+        self.shapes: list[dict[str, Any] | None] = []
 
     def l2_book(self, coin: str) -> dict[str, Any]:
         book = super().l2_book(coin)
+        shape = self.shapes.pop(0) if self.shapes else None
+        book = shape if shape is not None else book
         self.books.append((coin, book))
         return book
 
@@ -539,3 +543,21 @@ def test_a_refused_twap_does_not_hold_up_the_progress_of_the_others(tmp_path: Pa
     assert bad.error == "the exchange refused a ETH TWAP: Reduce-only TWAP order would increase position."
     assert [filled for _, filled in ph.guarded][-1] == sum((f.size for f in good.fills[:9]), D(0)) * btc.reference_price
     assert ph.said[-1] == "round 1 phase 1: TWAPs 57% done"  # all of the BTC TWAP, none of the ETH one
+
+
+def test_a_slice_is_priced_off_the_best_levels_and_off_the_plan_when_a_side_is_empty(tmp_path: Path) -> None:
+    ph = phase_of(tmp_path, SPOT, {"HYPE/USDC": 0.1}, spot=True)
+    [hype] = ph.trades
+
+    def level(px: str) -> dict[str, Any]:
+        return {"px": px, "sz": "100000", "n": 1}
+
+    lopsided = {"coin": "@107", "levels": [[level("38.50"), level("37")], [level("38.52"), level("45")]]}
+    no_bids = {"coin": "@107", "levels": [[], [level("38.42"), level("45")]]}
+    ph.client.shapes = [lopsided, no_bids]
+    reports = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D("0.5")))
+    slippage = Policy().slippage
+    assert [o.limit_price for o in reports[:2]] == [
+        limit_price(D("38.51"), True, slippage, 2, spot=True),  # the mid of the best bid and ask
+        limit_price(hype.reference_price, True, slippage, 2, spot=True),  # no bid: the planned price
+    ]
