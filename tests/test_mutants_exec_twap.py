@@ -34,6 +34,7 @@ from factories import make_snapshot
 
 RUN = "ef" * 8
 TARGETS = {"BTC": 0.4, "ETH": 0.3}
+FILLS = {"type": "userFills", "user": USER}
 MISSING = "TWAP was never placed, already canceled, or filled."  # the exchange's twapCancel error
 
 
@@ -341,6 +342,7 @@ def test_a_native_twap_is_sent_as_asked_journaled_followed_and_ended(tmp_path: P
     assert (rep.cloid, rep.round, rep.phase, rep.tif, rep.style, rep.twap_id) == (key, 1, 1, "Twap", "twap", 1)
     avg = twap["executed_ntl"] / twap["executed_sz"]
     assert (rep.status, rep.filled_size, rep.avg_price, len(rep.fills)) == ("filled", btc.size, avg, 10)
+    assert [f.oid for f in rep.fills] == [f["oid"] for f in reversed(ph.sim.handle("info", FILLS)[1])]
     assert ph.desk.report.orders == [rep]
     assert strip(journal_entries(ph.journal)) == [
         {"event": "twap_sent", "key": key, "round": 1, "phase": 1, "coin": "BTC", "asset": 0, "side": "sell",
@@ -515,6 +517,10 @@ def test_slice_fills_without_an_order_id_count_as_order_zero() -> None:
     rep.twap_id = 2
     apply_slice_fills(rep, [{"twapId": 2, "fill": {"px": "100", "sz": "0.1", "fee": "0"}}, {"twapId": 2}])
     assert [(f.oid, f.size) for f in rep.fills] == [(0, D("0.1"))]
+    empty = OrderReport.of(btc, round=1, phase=1, cloid="0x2", tif="Twap", style="twap")
+    empty.twap_id = 3
+    apply_slice_fills(empty, [{"twapId": 3, "fill": {"px": "100", "sz": "0", "fee": "0", "oid": 4}}])
+    assert (empty.filled_size, empty.avg_price) == (0, None)  # a fill of nothing: no average price
 
 
 def test_reconciliation_of_nothing_asks_nothing_and_a_recent_order_is_waited_for(tmp_path: Path) -> None:
@@ -561,3 +567,34 @@ def test_a_slice_is_priced_off_the_best_levels_and_off_the_plan_when_a_side_is_e
         limit_price(D("38.51"), True, slippage, 2, spot=True),  # the mid of the best bid and ask
         limit_price(hype.reference_price, True, slippage, 2, spot=True),  # no bid: the planned price
     ]
+
+
+def test_a_twap_that_finishes_as_it_is_cancelled_is_recorded_finished(tmp_path: Path) -> None:
+    sim = manual_sim(twap_slice_seconds=60)  # still running at the phase's deadline
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=1, sim=sim)
+    ph.client.before["exchange.twapCancel"] = [lambda: sim.advance(600)]  # its last slices go first
+    [rep] = ph.work(twap_settings(poll_seconds=D(10), slice_seconds=D(1)), phase=1)
+    assert vars(sim.engine.twaps[1])["status"] == "finished" and rep.status == "filled"
+    [end] = [e for e in journal_entries(ph.journal) if e["event"] == "twap_end"]
+    assert end["status"] == "finished"  # as the exchange says, not as it was last polled
+
+
+class OddMids(Recording):
+    """allMids answered without BTC, then as something that is not a mapping at all."""
+
+    def info(self, payload: dict[str, Any]) -> Any:
+        answer = super().info(payload)
+        if payload.get("type") == "allMids":
+            self.mids_asked = getattr(self, "mids_asked", 0) + 1
+            return [] if self.mids_asked > 1 else {k: v for k, v in answer.items() if k != "BTC"}
+        return answer
+
+
+def test_the_guard_of_a_twap_without_a_fresh_mid_uses_the_planned_price(tmp_path: Path) -> None:
+    sim = slow_twaps(btc_80())
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=1, sim=sim)
+    ph.client = ph.desk.client = odd = OddMids(sim)  # type: ignore[assignment]
+    [btc] = ph.trades
+    [rep] = ph.work(twap_settings(poll_seconds=D(2), slice_seconds=D(1)), phase=1)
+    assert rep.status == "filled" and odd.mids_asked == 9
+    assert {price for trades, _ in ph.guarded for _, _, _, price in trades} == {btc.reference_price}
