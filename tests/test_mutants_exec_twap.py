@@ -187,6 +187,7 @@ class Recording(DirectClient):
         super().__init__(sim)
         self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
         self.books: list[tuple[str, dict[str, Any]]] = []
+        self.read_at: list[float] = []  # the simulator's clock (s) at each book read
         #: the books as the exchange shows them, one per read (None: the simulator's own)
         self.shapes: list[dict[str, Any] | None] = []
 
@@ -195,6 +196,7 @@ class Recording(DirectClient):
         shape = self.shapes.pop(0) if self.shapes else None
         book = shape if shape is not None else book
         self.books.append((coin, book))
+        self.read_at.append(self.sim.clock() / 1000)
         return book
 
 
@@ -321,11 +323,13 @@ BTC_ETH = make_snapshot({"BTC": ("0.93458", 10), "ETH": ("0.02", 10)}, cash="199
 def test_a_phase_waits_calmly_for_its_twap_once_its_own_slices_are_done(tmp_path: Path) -> None:
     ph = phase_of(tmp_path, BTC_ETH, {"BTC": 0.4}, phase=1, sim=slow_twaps(BTC_ETH))
     btc, eth = ph.trades  # the BTC sale a native TWAP, the $61 ETH close under its minimum: sliced here
-    reports = ph.work(twap_settings(poll_seconds=D(2), slice_seconds=D(1)), phase=1)
+    reports = ph.work(twap_settings(poll_seconds=D(1), slice_seconds=D(2)), phase=1)
     assert [(o.coin, o.tif, o.status) for o in reports][:2] == [("BTC", "Twap", "filled"), ("ETH", "Ioc", "filled")]
     assert reports[0].filled_size == btc.size and sum(o.filled_size for o in reports[1:]) > eth.size - D("0.004")
-    assert ph.time.slept == 19  # the TWAP ends with its 10th slice, 18 s in: the next poll sees it
-    assert ph.client.seen["info.twapHistory"] == 10 + 1  # a poll every 2 s (none more at slice times), the final
+    assert ph.time.slept == 18  # the TWAP ends with its 10th slice, 18 s in: the phase with it
+    assert ph.client.seen["info.twapHistory"] == 18 + 1  # a poll a second, and the final read
+    start = ph.client.read_at[0]
+    assert [at - start for at in ph.client.read_at] == [2 * k for k in range(10)]  # a slice every 2 s, no more
 
 
 def test_a_native_twap_is_sent_as_asked_journaled_followed_and_ended(tmp_path: Path) -> None:
@@ -447,6 +451,7 @@ def test_a_leg_done_early_is_neither_read_nor_sliced_again_and_the_next_legs_go_
     assert [o.size for o in reports if o.coin == "ETH"] == [D("0.0033")] * 3
     assert [coin for coin, _ in ph.client.books] == ["ETH", "SOL"] * 3 + ["SOL"] * 7
     assert [o.size for o in reports if o.coin == "SOL"] == [D("0.08")] * 8  # the last $8.5 is no valid order
+    assert ph.time.slept == 9  # SOL's tenth slice: the phase is done (ETH was done at its third)
 
 
 def test_slice_sizes_round_down_to_the_lot_and_up_to_the_minimum() -> None:
