@@ -432,6 +432,8 @@ def test_a_guard_during_a_twap_cancels_it_and_a_cancel_that_fails_is_journaled(t
             [failed] = [e for e in journal_entries(ph.journal) if e["event"] == "cancel_failed"]
             assert events[2:] == ["twap_cancel", "cancel_failed"] and "twapCancel" in failed["error"]
             assert not [w for w in ph.stops if "retrying" in w]  # a stopping run's cancel is not interrupted
+            retry = "cancelling the BTC TWAP: the answer to a twapCancel request was lost: HTTP 500 from the exchange"
+            assert ph.said.count(f"{retry}; trying again (it is safe to repeat)") == 2  # three attempts in all
 
 
 def test_a_trade_without_a_market_is_left_out_and_the_others_go(tmp_path: Path) -> None:
@@ -603,3 +605,13 @@ def test_the_guard_of_a_twap_without_a_fresh_mid_uses_the_planned_price(tmp_path
     [rep] = ph.work(twap_settings(poll_seconds=D(2), slice_seconds=D(1)), phase=1)
     assert rep.status == "filled" and odd.mids_asked == 9
     assert {price for trades, _ in ph.guarded for _, _, _, price in trades} == {btc.reference_price}
+
+
+def test_a_cancel_that_fails_at_the_deadline_stops_the_run(tmp_path: Path) -> None:
+    from hlrebal.errors import HlrebalError
+
+    ph = phase_of(tmp_path, btc_80(), TARGETS, phase=1, sim=manual_sim(twap_slice_seconds=60))
+    ph.client.fail["exchange.twapCancel"] = 9
+    with pytest.raises(HlrebalError, match="twapCancel"):
+        ph.work(twap_settings(poll_seconds=D(10), slice_seconds=D(1)), phase=1)
+    assert [e["event"] for e in journal_entries(ph.journal)][2:] == ["twap_cancel"]  # no end: the next run's
