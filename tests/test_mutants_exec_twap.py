@@ -511,6 +511,7 @@ def test_status_to_outcome_edges() -> None:
     odd = status_to_outcome("c", answer("open", orig="1", left="2"))  # more left than asked: nothing filled
     assert (odd.status, odd.filled_size, odd.avg_px) == ("resting", D(0), None)
     bare = status_to_outcome("c", answer("filled", limitPx=None))  # no price at all: no average
+    assert status_to_outcome("c", {"status": "order"}).error == "order rejected"  # an order without its order
     assert (bare.status, bare.filled_size, bare.avg_px) == ("filled", D(2), None)
 
 
@@ -615,3 +616,13 @@ def test_a_cancel_that_fails_at_the_deadline_stops_the_run(tmp_path: Path) -> No
     with pytest.raises(HlrebalError, match="twapCancel"):
         ph.work(twap_settings(poll_seconds=D(10), slice_seconds=D(1)), phase=1)
     assert [e["event"] for e in journal_entries(ph.journal)][2:] == ["twap_cancel"]  # no end: the next run's
+
+
+def test_a_twap_worth_exactly_the_exchanges_minimums_is_a_native_twap() -> None:
+    from hlrebal.execution.twap import twap_able
+
+    snap = Snapshot.from_raw(btc_80())
+    btc = plan(snap, weights_from_mapping(TARGETS), Policy()).trades[0]
+    hundred = btc.model_copy(update={"size": D("0.001"), "reference_price": D(100_000)})  # $100.00
+    assert twap_able(hundred, snap.assets["BTC"], 5) and twap_able(hundred, snap.assets["BTC"], 10)
+    assert not twap_able(hundred, snap.assets["BTC"], 11)  # $10 a minute: $110
