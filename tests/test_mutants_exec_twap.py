@@ -512,6 +512,10 @@ def test_status_to_outcome_edges() -> None:
     assert (odd.status, odd.filled_size, odd.avg_px) == ("resting", D(0), None)
     bare = status_to_outcome("c", answer("filled", limitPx=None))  # no price at all: no average
     assert status_to_outcome("c", {"status": "order"}).error == "order rejected"  # an order without its order
+    assert status_to_outcome("c", {"status": "order", "order": {"status": "canceled"}}).error == (
+        "order canceled, nothing filled"
+    )  # no order inside: nothing known filled
+    assert status_to_outcome("c", {"status": "order", "order": {"order": {"oid": 3}}}).error == "order rejected"
     assert (bare.status, bare.filled_size, bare.avg_px) == ("filled", D(2), None)
 
 
