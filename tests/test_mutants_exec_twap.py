@@ -500,6 +500,7 @@ def test_a_twap_the_exchange_ends_in_error_is_an_error_with_nothing_filled(tmp_p
 
 
 def test_status_to_outcome_edges() -> None:
+    from hlrebal.exchange import OrderOutcome
     from hlrebal.execution.reconciliation import status_to_outcome
 
     def answer(status: str, orig: str = "2", left: str = "0", **extra: Any) -> dict[str, Any]:
@@ -516,6 +517,10 @@ def test_status_to_outcome_edges() -> None:
         "order canceled, nothing filled"
     )  # no order inside: nothing known filled
     assert status_to_outcome("c", {"status": "order", "order": {"order": {"oid": 3}}}).error == "order rejected"
+    rejected = status_to_outcome("c", answer("perpMarginRejected"))
+    assert (rejected.cloid, rejected.oid, rejected.status) == ("c", 9, "error")  # which order, even refused
+    no_left = {"status": "order", "order": {"order": {"oid": 9, "origSz": "2", "limitPx": "10"}, "status": "canceled"}}
+    assert status_to_outcome("c", no_left) == OrderOutcome("c", "filled", D(2), D(10), 9)  # nothing said left
     assert (bare.status, bare.filled_size, bare.avg_px) == ("filled", D(2), None)
 
 
