@@ -521,6 +521,10 @@ def test_status_to_outcome_edges() -> None:
     assert (rejected.cloid, rejected.oid, rejected.status) == ("c", 9, "error")  # which order, even refused
     no_left = {"status": "order", "order": {"order": {"oid": 9, "origSz": "2", "limitPx": "10"}, "status": "canceled"}}
     assert status_to_outcome("c", no_left) == OrderOutcome("c", "filled", D(2), D(10), 9)  # nothing said left
+    part = status_to_outcome("c", answer("open", left="1"))
+    assert (part.status, part.filled_size, part.oid) == ("resting", D(1), 9)  # resting, half filled
+    nothing = status_to_outcome("c", answer("canceled", left="2"))
+    assert (nothing.cloid, nothing.oid, nothing.filled_size) == ("c", 9, 0)
     assert (bare.status, bare.filled_size, bare.avg_px) == ("filled", D(2), None)
 
 
