@@ -186,7 +186,8 @@ class Twap:
         next_poll = desk.clock() + min(poll, step)
         while True:
             now = desk.clock()
-            if own and now >= next_slice and any(leg.done < leg.slices and leg.remaining > 0 for leg in own):
+            slicing = any(leg.done < leg.slices and leg.remaining > 0 for leg in own)
+            if slicing and now >= next_slice:
                 self._slice(own, job)
                 next_slice = now + step
             running = [n for n in natives if n.status not in ENDED]
@@ -199,7 +200,8 @@ class Twap:
                 return
             if now >= deadline:
                 return
-            desk.wait(max(0.0, min(next_poll if running else deadline, next_slice if own else deadline) - now))
+            # (a slice time past, once the own legs are done, is no time to wake up for: no busy wait)
+            desk.wait(max(0.0, min(next_poll if running else deadline, next_slice if slicing else deadline) - now))
             desk.check_stop(f"during the TWAPs of round {job.round} phase {job.phase}")
 
     def _poll(self, natives: list[_Native], job: PhaseJob) -> None:
@@ -280,7 +282,6 @@ class Twap:
         for leg in own:
             if leg.done >= leg.slices or leg.remaining <= 0:
                 continue
-            leg.done += 1
             book = desk.client.l2_book(leg.market.wire or leg.market.coin)
             levels = book.get("levels") or [[], []]
             best = [Decimal(str(side[0]["px"])) for side in levels[:2] if side]
@@ -289,6 +290,7 @@ class Twap:
                 mid, leg.trade.is_buy, job.policy.slippage, leg.market.sz_decimals, spot=leg.market.is_spot
             )
             size = slice_size(leg, visible_depth(book, leg.trade.is_buy, price), self.settings.max_book_share, price)
+            leg.done += 1  # after its size: slice k brings the leg to k/slices of its size, not (k+1)/slices
             if size > 0:
                 placements.append(Placement(leg.trade, size, price))
                 legs.append(leg)
