@@ -19,9 +19,7 @@ from hlrebal.targets import (
 )
 
 SRC = "answer.json"
-ORIGINAL = (
-    '{"selected_strategy": "balanced-growth", "target_allocation": {"BTC": 0.40, "ETH": 0.30, "USDC": 0.30}}'
-)
+ORIGINAL = '{"selected_strategy": "balanced-growth", "target_allocation": {"BTC": 0.40, "ETH": 0.30, "USDC": 0.30}}'
 
 
 def refused(text: str) -> str:
@@ -163,7 +161,7 @@ class TestExtractJson:
             extract_json('answer: {"target_allocation": {"BTC": 1},} ok', SRC)
 
     def test_an_unclosed_prose_brace_before_the_answer(self) -> None:
-        assert json.loads(extract_json("note { unclosed. Answer: {\"BTC\": 0.5}", SRC)) == {"BTC": 0.5}
+        assert json.loads(extract_json('note { unclosed. Answer: {"BTC": 0.5}', SRC)) == {"BTC": 0.5}
 
     def test_a_hostile_text_is_answered_quickly(self) -> None:
         import contextlib

@@ -27,6 +27,8 @@ from execution_kit import USER, btc_80, direct, journal_entries, maker_settings
 from factories import make_snapshot
 
 GOLDEN = Path(__file__).parent / "data" / "execution"
+
+
 class Clock:
     """A run's one clock: it starts at a whole second of the wall clock (the simulator checks a
     dead man's switch against its own) and moves only when hlrebal waits; ``hooks`` run once their

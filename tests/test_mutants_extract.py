@@ -21,7 +21,7 @@ def refused(text: str) -> str:
 
 def test_no_object_says_what_an_answer_must_hold() -> None:
     assert refused("I would hold {risk} lightly.") == (
-        'answer.txt: found no JSON object in the text; the answer must hold one object such as '
+        "answer.txt: found no JSON object in the text; the answer must hold one object such as "
         '{"target_allocation": {"BTC": 0.4, "USDC": 0.6}}, bare or in a ```json block'
     )
 
@@ -66,7 +66,7 @@ def test_a_json_fence_that_holds_no_object_or_broken_json_is_refused_by_line() -
     assert refused(f"intro\n{FENCE}json\n[1, 2]\n{FENCE}") == (
         "answer.txt: the ```json block at line 2: holds JSON but not an object"
     )
-    assert refused(f"{FENCE}json\n{{\"a\":\n{FENCE}") == (
+    assert refused(f'{FENCE}json\n{{"a":\n{FENCE}') == (
         "answer.txt: the ```json block at line 1: is not valid JSON (line 1 column 6: Expecting value)"
     )
     deep = "[" * 100_000 + "]" * 100_000

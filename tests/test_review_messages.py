@@ -138,8 +138,10 @@ def test_orders_cancelled_unfilled_are_said_apart_from_the_fills() -> None:
         console.print(execution_renderable(ExecutionReport(run_id="r", orders=list(orders))))
         return next(ln for ln in console.export_text().splitlines() if "orders sent / filled" in ln)
 
-    assert line(order("filled", "1"), order("cancelled", "0"), order("cancelled", "0")).rstrip().endswith(
-        "3 / 1 (2 cancelled unfilled: requoted or out of patience)"
+    assert (
+        line(order("filled", "1"), order("cancelled", "0"), order("cancelled", "0"))
+        .rstrip()
+        .endswith("3 / 1 (2 cancelled unfilled: requoted or out of patience)")
     )
     assert line(order("filled", "1"), order("partial", "0.5")).rstrip().endswith("2 / 2")
 

@@ -232,8 +232,10 @@ def execute_flow(
         tg, approved = _document(targets, plan_file, config, profile, extract_json)
         resolved = resolve_settings(flags=flags, targets=tg, config=config, profile=profile)
         if not yes and (str(targets) == "-" or not _interactive()):
-            where = "the document came from standard input, which cannot answer a prompt" if str(targets) == "-" else (
-                "not running in a terminal"
+            where = (
+                "the document came from standard input, which cannot answer a prompt"
+                if str(targets) == "-"
+                else ("not running in a terminal")
             )
             raise GuardError(
                 f"no confirmation: {where} and --yes was not given; no order was sent",

@@ -128,9 +128,7 @@ def parse_notes(doc: dict[str, Any], source: str) -> tuple[str | None, str | Non
         if not isinstance(reasoning, str):
             raise err(source, "reasoning", f"must be a string, not {json_type(reasoning)}")
         if len(reasoning) > REASONING_LIMIT:
-            raise err(
-                source, "reasoning", f"is {len(reasoning):,} characters; at most {REASONING_LIMIT:,} allowed"
-            )
+            raise err(source, "reasoning", f"is {len(reasoning):,} characters; at most {REASONING_LIMIT:,} allowed")
     return strategy, reasoning
 
 

@@ -41,8 +41,7 @@ def document_from_json(doc: Any, text: str, source: str) -> Document:
             raise err(
                 source,
                 "actions",
-                "target_allocation and actions were both given; a document holds weights or direct actions, "
-                "not both",
+                "target_allocation and actions were both given; a document holds weights or direct actions, not both",
             )
         return actions_from_doc(doc, text, source)
     return weights_from_doc(doc, text, source)
