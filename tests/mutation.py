@@ -141,19 +141,6 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         EXECUTION_TESTS,
     ),
     "exec-twap": (["hlrebal/execution/twap.py", "hlrebal/execution/reconciliation.py"], EXECUTION_TESTS),
-    # the fast execution tests: pure helpers and whole runs against the sim's handler (no HTTP)
-    "execution": (
-        ["hlrebal/execution/*", "hlrebal/execution_settings.py"],
-        [
-            "tests/test_execution_units.py",
-            "tests/test_execution_golden.py",
-            "tests/test_execution_records.py",
-            "tests/test_execution_paths.py",
-            "tests/test_execution_costs.py",
-            "tests/test_execution_scope.py",
-            "tests/test_execution_twap.py",
-        ],
-    ),
 }
 
 

@@ -54,6 +54,19 @@ def refusal(answer: dict[str, Any], settings: ExecutionSettings = MAKER) -> Guar
     return e.value
 
 
+class ManualClock:
+    """A clock that moves only when the run sleeps: timings exact, no real waits."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_a_budget_that_covers_only_the_fixed_part_says_nothing_fits_even_without_requotes() -> None:
     # the maker estimate of the seed plan: 13 fixed actions and 24 requotes of 4
     err = refusal({"nRequestsCap": 10_000, "nRequestsUsed": 10_000 - 13})
@@ -519,16 +532,11 @@ def test_a_switch_that_cannot_be_cleared_is_said_to_fire_at_its_time(tmp_path: P
 
     sim = Simulator(snapshot=btc_80())
     client = SwitchStuckClient(sim)
-    start = time.time()
-    now = [start]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    client.clock = lambda: now[0]
+    clock = ManualClock()
+    client.clock = clock
     said: list[str] = []
     report, _, _ = run_library(
-        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=clock, sleep=clock.sleep,
         settings=maker_settings(patience=D(1), switch_margin=D(10)), progress=said.append,
     )  # fmt: skip
     assert report.outcome == "done", report.message
@@ -639,15 +647,10 @@ def test_a_maker_runs_requests_by_stage(tmp_path: Path) -> None:
 
     sim = Simulator(snapshot=btc_80())
     client = direct(sim)
-    start = time.time()
-    now = [start]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    client.clock = lambda: now[0]
+    clock = ManualClock()
+    client.clock = clock
     report, _, _ = run_library(
-        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=clock, sleep=clock.sleep,
         settings=maker_settings(patience=D(1), switch_margin=D(10)),
     )  # fmt: skip
     assert report.outcome == "done", report.message
@@ -784,15 +787,10 @@ def test_a_patient_first_round_is_not_counted_among_the_taker_rounds(tmp_path: P
 
     sim = Simulator(snapshot=btc_80())
     client = direct(sim)
-    start = time.time()
-    now = [start]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    client.clock = lambda: now[0]
+    clock = ManualClock()
+    client.clock = clock
     report, _, _ = run_library(
-        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=clock, sleep=clock.sleep,
         settings=maker_settings(patience=D(1), switch_margin=D(10)), policy=Policy(max_rounds=1),
     )  # fmt: skip
     assert [(r.number, r.style) for r in report.rounds] == [(1, "maker"), (2, "taker")]
@@ -819,15 +817,10 @@ def test_a_run_that_cannot_confirm_its_orders_are_gone_says_so(tmp_path: Path) -
 
     sim = Simulator(snapshot=btc_80())
     client = BlindAtTheEndClient(sim)
-    start = time.time()
-    now = [start]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    client.clock = lambda: now[0]
+    clock = ManualClock()
+    client.clock = clock
     report, _, journal = run_library(
-        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=lambda: now[0], sleep=sleep,
+        sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, clock=clock, sleep=clock.sleep,
         settings=maker_settings(patience=D(1), switch_margin=D(10)),
     )  # fmt: skip
     assert report.warnings[-1] == (
@@ -887,19 +880,15 @@ def test_a_maker_run_on_a_builder_dex_checks_that_dexs_open_orders_at_the_end(tm
     sim.add_dex("xyz", [("XYZ100", 2, 20, "25000")])
     sim.fund(USER, 10_000, dex="xyz")
     client = direct(sim)
-    now = [time.time()]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    client.clock = lambda: now[0]
+    clock = ManualClock()
+    client.clock = clock
     targets = weights_from_mapping({"xyz:XYZ100": 0.08, "USDC": 0.92})
     snap = client.read_snapshot(USER, dexes=targets.dexes)
     confirmed = plan(snap, targets, Policy())
     with Journal(tmp_path / "j.jsonl", "ab" * 8) as journal:
         executor = Executor(
-            client=client, user=USER, targets=targets, policy=Policy(), journal=journal, clock=lambda: now[0],
-            sleep=sleep, settings=maker_settings(patience=D(1), switch_margin=D(10)),
+            client=client, user=USER, targets=targets, policy=Policy(), journal=journal, clock=lambda: clock.now,
+            sleep=clock.sleep, settings=maker_settings(patience=D(1), switch_margin=D(10)),
         )  # fmt: skip
         report = executor.run(confirmed, snap)
     assert report.outcome == "done", report.message
