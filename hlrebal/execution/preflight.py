@@ -40,7 +40,8 @@ class Estimate:
 
 def _taker_rounds(p: Plan, policy: Policy) -> int:
     """The later taker rounds: every trade in each of them, leverage and transfers once."""
-    leverage = len({t.coin for t in p.phase(2)}) if policy.leverage is not None else 0
+    # leverage is set on perp increases only (a spot trade has none): see preparation.set_leverage
+    leverage = len({t.coin for t in p.phase(2) if t.leverage is not None}) if policy.leverage is not None else 0
     return policy.max_rounds * len(p.trades) + leverage + len(p.transfers)
 
 
