@@ -24,7 +24,9 @@ here; a new option several commands share is declared once in ``options``.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import typer
@@ -32,14 +34,16 @@ import typer
 from hlrebal.cli import account, backtest, config, demo, execute, mcp, plan, schema
 from hlrebal.cli.common import HlrebalGroup
 
-app = typer.Typer(
-    name="hlrebal",
-    cls=HlrebalGroup,
-    help="Bring a Hyperliquid account to a target allocation: plan, confirm, execute, verify.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
+
+def _new_app() -> typer.Typer:
+    return typer.Typer(
+        name="hlrebal",
+        cls=HlrebalGroup,
+        help="Bring a Hyperliquid account to a target allocation: plan, confirm, execute, verify.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
 
 
 def _version_callback(value: bool) -> None:
@@ -59,22 +63,54 @@ def _root(
     """hlrebal: deterministic portfolio rebalancing for Hyperliquid."""
 
 
-app.callback()(_root)
-app.command("plan")(plan.plan)
-app.command("execute")(execute.execute_cmd)
-app.command("journal")(account.journal_cmd)
-app.command("account")(account.account)
-app.command("snapshot")(account.snapshot_cmd)
-app.add_typer(config.config_app, name="config")
-app.add_typer(demo.demo_app, name="demo")
-app.add_typer(demo.sim_app, name="sim")
-app.command("schema")(schema.schema)
-app.command("backtest")(backtest.backtest_cmd)
-app.add_typer(backtest.history_app, name="history")
-app.command("mcp")(mcp.mcp_cmd)
+#: every command (a function) and command group (a Typer app), by name, in the help's order
+_COMMANDS: dict[str, Callable[..., object] | typer.Typer] = {
+    "plan": plan.plan,
+    "execute": execute.execute_cmd,
+    "journal": account.journal_cmd,
+    "account": account.account,
+    "snapshot": account.snapshot_cmd,
+    "config": config.config_app,
+    "demo": demo.demo_app,
+    "sim": demo.sim_app,
+    "schema": schema.schema,
+    "backtest": backtest.backtest_cmd,
+    "history": backtest.history_app,
+    "mcp": mcp.mcp_cmd,
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The command line: every command, or ``only`` the one named (with the root's options)."""
+    built = _new_app()
+    built.callback()(_root)
+    for name, command in _COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        if isinstance(command, typer.Typer):
+            built.add_typer(command, name=name)
+        else:
+            built.command(name)(command)
+    return built
+
+
+app = build_app()
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command a command line runs, when its first word names one (else None: the root's
+    ``--help`` or ``--version``, a typo Click should answer, or shell completion, all of which need
+    every command)."""
+    if not argv or any(name.startswith("_HLREBAL_COMPLETE") for name in os.environ):
+        return None
+    return argv[0] if argv[0] in _COMMANDS else None
 
 
 def main() -> None:
     """Console-script entry point (usage errors are handled by :class:`HlrebalGroup`: with
-    ``--json`` anywhere on the command line they are JSON documents on stdout too, exit code 2)."""
-    app()
+    ``--json`` anywhere on the command line they are JSON documents on stdout too, exit code 2).
+
+    Only the command named is built: Typer reads every command's signature when it builds an app,
+    about 20 ms for the dozen commands a run does not use."""
+    only = _command_named(sys.argv[1:])
+    (app if only is None else build_app(only))()
