@@ -227,8 +227,9 @@ class DirectClient(ExchangeClient):
         return answer
 
 
-def direct(sim: Simulator, secret: str = OWNER_KEY, **kw: Any) -> DirectClient:
-    client = DirectClient(sim, **kw)
+def direct(sim: Simulator, secret: str = OWNER_KEY, kind: type[DirectClient] | None = None, **kw: Any) -> DirectClient:
+    """A direct client (or one of its test doubles, ``kind``) signing with ``secret``."""
+    client = (kind or DirectClient)(sim, **kw)
     client.attach_signer(SigningKey(SecretStr(secret), "test"))
     return client
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from hlrebal.errors import GuardError
 from hlrebal.exchange import OrderSpec
@@ -21,14 +20,13 @@ from hlrebal.execution.models import CoinCost, CostReport, Fill
 from hlrebal.execution.readback import AccountReader, InconsistentAccount, expect_fills, mismatches, verified_read
 from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.journal import Journal
-from hlrebal.keys import SigningKey
 from hlrebal.planner import plan
 from hlrebal.policy import Policy
 from hlrebal.sim import Simulator
 from hlrebal.snapshot import Snapshot
 from hlrebal.targets import weights_from_mapping
 
-from execution_kit import OWNER_KEY, USER, DirectClient, btc_80, direct, journal_entries, run_library
+from execution_kit import USER, DirectClient, btc_80, direct, journal_entries, run_library
 from factories import make_snapshot
 
 SEED = Snapshot.from_raw(btc_80())
@@ -392,7 +390,6 @@ class LaggingClient(DirectClient):
     def __init__(self, sim: Simulator, stale: set[int]) -> None:
         super().__init__(sim)
         self.stale, self.reads, self.first = stale, 0, None
-        self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
 
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
         answer = super()._post(path, payload)
@@ -406,7 +403,7 @@ class LaggingClient(DirectClient):
 
 def test_a_read_back_that_lags_once_is_read_again_after_half_a_second(tmp_path: Path) -> None:
     sim = Simulator(snapshot=btc_80())
-    client = LaggingClient(sim, {2})  # the plan's read, then the read-back lags
+    client = direct(sim, kind=LaggingClient, stale={2})  # the plan's read, then the read-back lags
     said: list[str] = []
     pauses: list[float] = []
     report, _, journal = run_library(
@@ -423,7 +420,7 @@ def test_a_read_back_that_lags_once_is_read_again_after_half_a_second(tmp_path: 
 
 def test_a_read_back_that_stays_behind_stops_the_run_as_partial(tmp_path: Path) -> None:
     sim = Simulator(snapshot=btc_80())
-    client = LaggingClient(sim, {2, 3})
+    client = direct(sim, kind=LaggingClient, stale={2, 3})
     said: list[str] = []
     pauses: list[float] = []
     report, _, journal = run_library(
@@ -515,10 +512,6 @@ def test_a_stop_during_a_long_maker_wait_is_honoured_within_a_step(tmp_path: Pat
 class SwitchStuckClient(DirectClient):
     """Refuses the request that clears the dead man's switch (a scheduleCancel without a time)."""
 
-    def __init__(self, sim: Simulator) -> None:
-        super().__init__(sim)
-        self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
-
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
         from hlrebal.errors import ExchangeError
 
@@ -532,7 +525,7 @@ def test_a_switch_that_cannot_be_cleared_is_said_to_fire_at_its_time(tmp_path: P
     from execution_kit import maker_settings
 
     sim = Simulator(snapshot=btc_80())
-    client = SwitchStuckClient(sim)
+    client = direct(sim, kind=SwitchStuckClient)
     clock = ManualClock()
     client.clock = clock
     said: list[str] = []
@@ -600,7 +593,6 @@ class NoBudgetClient(DirectClient):
     def __init__(self, sim: Simulator, answer: dict[str, Any] | None) -> None:
         super().__init__(sim)
         self.answer = answer
-        self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
 
     def user_rate_limit(self, user: str) -> dict[str, Any] | None:
         return self.answer
@@ -610,7 +602,7 @@ def test_a_patient_run_checks_the_budget_first_or_says_it_could_not(tmp_path: Pa
     from execution_kit import twap_settings
 
     sim = Simulator(snapshot=btc_80())
-    client = NoBudgetClient(sim, {"nRequestsCap": 20, "nRequestsUsed": 0})
+    client = direct(sim, kind=NoBudgetClient, answer={"nRequestsCap": 20, "nRequestsUsed": 0})
     report, _, _ = run_library(sim, tmp_path, {"BTC": 0.4, "ETH": 0.3}, client=client, settings=twap_settings())
     assert (report.outcome, report.exit_code, report.orders) == ("refused", 4, [])
     assert report.message == (
@@ -618,7 +610,7 @@ def test_a_patient_run_checks_the_budget_first_or_says_it_could_not(tmp_path: Pa
         f"(userRateLimit: 0 used of 20): even without requotes it does not fit ({BUDGET_HINT})"
     )
     unanswered = Simulator(snapshot=btc_80())
-    client = NoBudgetClient(unanswered, None)
+    client = direct(unanswered, kind=NoBudgetClient, answer=None)
     settings = ExecutionSettings(style="maker", requote_seconds=D("0.2"), patience=D(0), switch_margin=D(5))
     report, _, _ = run_library(unanswered, tmp_path / "2", {"BTC": 0.4, "ETH": 0.3}, client=client, settings=settings)
     assert report.warnings[0] == "the endpoint does not answer userRateLimit: the request budget is unchecked"
@@ -803,7 +795,6 @@ class BlindAtTheEndClient(DirectClient):
 
     def __init__(self, sim: Simulator) -> None:
         super().__init__(sim, delays=(0, 0, 0))
-        self.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
 
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
         from hlrebal.exchange import Retryable
@@ -817,7 +808,7 @@ def test_a_run_that_cannot_confirm_its_orders_are_gone_says_so(tmp_path: Path) -
     from execution_kit import maker_settings
 
     sim = Simulator(snapshot=btc_80())
-    client = BlindAtTheEndClient(sim)
+    client = direct(sim, kind=BlindAtTheEndClient)
     clock = ManualClock()
     client.clock = clock
     report, _, journal = run_library(

@@ -279,7 +279,6 @@ def test_the_end_of_run_sweep_cancels_only_the_runs_own_orders_and_clears_the_sw
     client = direct(sim)
     bench = Bench(sim, tmp_path, client=client, mapping={"BTC": 0.4, "ETH": 0.3, "xyz:XYZ100": 0.05})
     other = direct(sim)  # the account's own order, placed outside the run
-    other = direct(sim)
     other.place_orders([OrderSpec("SOL", 2, True, D(1), D(50), False, "0x" + "7" * 32, "Gtc")], expires_after=None)
     bench.switch.arm(time.time() + 10)
     mine = [rest(bench, "BTC", "95000"), rest(bench, "xyz:XYZ100", "20000")]
@@ -310,15 +309,8 @@ class Unmoved(DirectClient):
 
 
 def test_an_order_the_exchange_will_not_cancel_is_tried_three_times_and_the_switch_kept(tmp_path: Path) -> None:
-    from pydantic import SecretStr
-
-    from hlrebal.keys import SigningKey
-
-    from execution_kit import OWNER_KEY
-
     sim = Simulator(snapshot=btc_80())
-    client = Unmoved(sim)
-    client.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+    client = direct(sim, kind=Unmoved)
     bench = Bench(sim, tmp_path, client=client)
     bench.switch.arm(time.time() + 10)
     rep = rest(bench, "BTC", "95000")
@@ -663,15 +655,8 @@ class Forgetful(DirectClient):
 
 
 def test_a_resting_order_the_exchange_no_longer_knows_is_an_error_with_the_reason(tmp_path: Path) -> None:
-    from pydantic import SecretStr
-
-    from hlrebal.keys import SigningKey
-
-    from execution_kit import OWNER_KEY
-
     sim = Simulator(snapshot=btc_80())
-    client = Forgetful(sim)
-    client.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+    client = direct(sim, kind=Forgetful)
     bench = Bench(sim, tmp_path, client=client)
     rep = rest(bench, "BTC", "95000")
     bench.desk.refresh([rep])
@@ -708,15 +693,8 @@ class Recording(DirectClient):
 
 
 def test_an_order_request_carries_the_expiry_the_journal_recorded(tmp_path: Path) -> None:
-    from pydantic import SecretStr
-
-    from hlrebal.keys import SigningKey
-
-    from execution_kit import OWNER_KEY
-
     sim = Simulator(snapshot=btc_80())
-    client = Recording(sim)
-    client.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+    client = direct(sim, kind=Recording)
     bench = Bench(sim, tmp_path, client=client)
     bench.desk.send_trades(bench.plan().phase(1), 1, 1)
     bench.close()
@@ -736,15 +714,8 @@ def test_a_long_run_id_still_gives_client_order_ids_of_16_bytes(tmp_path: Path) 
 
 
 def test_a_cancel_the_exchange_refuses_hands_back_the_order_still_resting(tmp_path: Path) -> None:
-    from pydantic import SecretStr
-
-    from hlrebal.keys import SigningKey
-
-    from execution_kit import OWNER_KEY
-
     sim = Simulator(snapshot=btc_80())
-    client = Unmoved(sim)
-    client.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))
+    client = direct(sim, kind=Unmoved)
     bench = Bench(sim, tmp_path, client=client)
     rep = rest(bench, "BTC", "95000")
     assert bench.desk.cancel([rep]) == [rep]  # refused: the order still rests, and the caller is told

@@ -35,17 +35,6 @@ from hlrebal.cli import account, backtest, config, demo, execute, mcp, plan, sch
 from hlrebal.cli.common import HlrebalGroup
 
 
-def _new_app() -> typer.Typer:
-    return typer.Typer(
-        name="hlrebal",
-        cls=HlrebalGroup,
-        help="Bring a Hyperliquid account to a target allocation: plan, confirm, execute, verify.",
-        no_args_is_help=True,
-        rich_markup_mode=None,
-        pretty_exceptions_enable=False,
-    )
-
-
 def _version_callback(value: bool) -> None:
     if value:
         from hlrebal import __version__
@@ -82,7 +71,14 @@ _COMMANDS: dict[str, Callable[..., object] | typer.Typer] = {
 
 def build_app(only: str | None = None) -> typer.Typer:
     """The command line: every command, or ``only`` the one named (with the root's options)."""
-    built = _new_app()
+    built = typer.Typer(
+        name="hlrebal",
+        cls=HlrebalGroup,
+        help="Bring a Hyperliquid account to a target allocation: plan, confirm, execute, verify.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
     built.callback()(_root)
     for name, command in _COMMANDS.items():
         if only is not None and name != only:

@@ -235,7 +235,7 @@ def execute_flow(
             where = (
                 "the document came from standard input, which cannot answer a prompt"
                 if str(targets) == "-"
-                else ("not running in a terminal")
+                else "not running in a terminal"
             )
             raise GuardError(
                 f"no confirmation: {where} and --yes was not given; no order was sent",
