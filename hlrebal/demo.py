@@ -18,11 +18,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from hlrebal.config import data_dir
 from hlrebal.exchange import address_of
-from hlrebal.keys import SigningKey, read_key_file, write_key_file
+from hlrebal.keys import SecretStr, SigningKey, read_key_file, write_key_file
 
 if TYPE_CHECKING:
     from hlrebal.sim import Simulator

@@ -11,34 +11,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from hlrebal.validation import Checked, keys_of, setting
+from hlrebal.values import value_class
 
 Style = Literal["taker", "maker", "twap"]
 STYLES: tuple[Style, ...] = ("taker", "maker", "twap")
 
 
-class ExecutionSettings(BaseModel):
+@value_class
+class ExecutionSettings(Checked):
     """The execution style and its timers (seconds unless said otherwise)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    style: Style = Field("taker", description="taker: IOC sweeps; maker: post-only at the touch first; twap: slices.")
-    requote_seconds: Decimal = Field(
+    style: Style = setting("taker", description="taker: IOC sweeps; maker: post-only at the touch first; twap: slices.")
+    requote_seconds: Decimal = setting(
         Decimal(5), gt=0, description="maker: how often books and fills are read and orders the touch left replaced."
     )
-    patience: Decimal = Field(
+    patience: Decimal = setting(
         Decimal(120), ge=0, description="maker: seconds a phase rests orders before the rest goes to taker rounds."
     )
-    twap_minutes: int = Field(30, ge=5, le=10_080, description="twap: duration of each native TWAP order.")
-    twap_randomize: bool = Field(False, description="twap: let the exchange randomise slice sizes and times.")
-    slice_seconds: Decimal = Field(
+    twap_minutes: int = setting(30, ge=5, le=10_080, description="twap: duration of each native TWAP order.")
+    twap_randomize: bool = setting(False, description="twap: let the exchange randomise slice sizes and times.")
+    slice_seconds: Decimal = setting(
         Decimal(30), gt=0, description="twap: interval of hlrebal's own slices for legs the exchange will not TWAP."
     )
-    max_book_share: Decimal = Field(
+    max_book_share: Decimal = setting(
         Decimal("0.25"), gt=0, le=1, description="twap: largest share of the visible book one own slice may take."
     )
-    poll_seconds: Decimal = Field(Decimal(5), gt=0, description="twap: how often progress is read.")
-    switch_margin: Decimal = Field(
+    poll_seconds: Decimal = setting(Decimal(5), gt=0, description="twap: how often progress is read.")
+    switch_margin: Decimal = setting(
         Decimal(30), ge=0, description="Seconds the dead man's switch allows beyond a phase's patience or duration."
     )
 
@@ -49,4 +49,4 @@ class ExecutionSettings(BaseModel):
 
 
 #: every key of the execution settings, for configuration files, the environment and flags
-EXECUTION_KEYS: frozenset[str] = frozenset(ExecutionSettings.model_fields)
+EXECUTION_KEYS: frozenset[str] = keys_of(ExecutionSettings)

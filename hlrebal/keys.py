@@ -16,11 +16,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from hlrebal.errors import KeyError_
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class SecretStr:
+    """A string that never shows itself: ``repr``, ``str`` and formatting give ``**********``; only
+    :meth:`get_secret_value` returns it (the interface of pydantic's ``SecretStr``, without its
+    import on every start)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The secret itself: for signing, never for output."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __format__(self, spec: str) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
 @dataclass(frozen=True)

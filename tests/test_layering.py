@@ -29,6 +29,8 @@ NO_IO = (
     "os", "io", "pathlib", "shutil", "tempfile", "subprocess", "socket", "http", "urllib", "requests",
     "time", "datetime", "random", "secrets",
 )  # fmt: skip
+#: the same, with paths allowed: a value may hold a Path (a journal's, a key file's) without touching it
+NO_IO_BUT_PATHS = tuple(m for m in NO_IO if m != "pathlib")
 #: the Hyperliquid SDK and the signing library
 SDK = ("hyperliquid", "eth_account")
 #: what the simulator may import from outside itself (beside the standard library)
@@ -53,25 +55,30 @@ ROOMS: tuple[Room, ...] = (
          why="the bottom: every room raises these, so they import nothing"),
     Room("market",   "errors",                                                         NO_IO,
          why="exchange rules per asset (rounding, minimum value, fees): arithmetic only"),
-    Room("policy",   "errors market",                                                  NO_IO,
+    Room("values",   "",                                                               (*NO_IO_BUT_PATHS, "pydantic"),
+         why="frozen value classes (the models' base): no pydantic, no I/O, nothing of hlrebal"),
+    Room("validation", "values",                                                       NO_IO_BUT_PATHS,
+         why="checked settings: pydantic's conversions and messages without its import (it only builds "
+             "the schema's model, imported there)"),
+    Room("policy",   "errors market validation values",                                NO_IO,
          why="the planner's knobs, validated: values only"),
     Room("inputs",   "errors",                                                         (),
          why="untrusted files and text: read and parsed within limits, shown escaped"),
-    Room("targets",  "errors inputs market policy",                                    (),
+    Room("targets",  "errors inputs market policy validation values",                                    (),
          why="target documents: loading, validation, JSON schema"),
-    Room("snapshot", "errors inputs market",                                           (),
+    Room("snapshot", "errors inputs market values",                                           (),
          why="account and market parsed from raw info responses (a file at most, never the network)"),
-    Room("config",   "errors execution_settings inputs market policy",                 (),
+    Room("config",   "errors execution_settings inputs market policy validation values",                 (),
          why="settings from flags, the environment and a TOML file"),
     Room("keys",     "errors",                                                         (),
          why="signing keys from files and the environment"),
     Room("journal",  "errors",                                                         (),
          why="the append-only record of every run, and the run lock"),
-    Room("planner",  "errors market policy snapshot targets",                          NO_IO,
+    Room("planner",  "errors market policy snapshot targets values",                          NO_IO,
          why="pure: one snapshot, targets and policy give one plan; no I/O, no clock, nothing above it"),
     Room("exchange", "errors keys market snapshot",                                    (),
          why="the client side's one door to the SDK and eth_account"),
-    Room("execution_settings", "",                                                     NO_IO,
+    Room("execution_settings", "validation values",                                                     NO_IO,
          why="how patient a run is: the execution style and its timers; values only"),
     Room("execution", "errors exchange execution_settings journal market planner policy snapshot targets", (),
          why="runs a plan through an exchange: one module per style, shared bookkeeping; prints nothing"),
@@ -88,7 +95,7 @@ ROOMS: tuple[Room, ...] = (
     Room("runner",   "approval config errors execution execution_settings journal planner policy render "
                      "session snapshot targets", (),
          why="one execution run from start to end, for whoever drives it"),
-    Room("backtest", "config errors exchange market planner policy session snapshot targets", (),
+    Room("backtest", "config errors exchange market planner policy session snapshot targets validation", (),
          why="replays a policy over a history with the planner that trades live; fetches histories"),
     Room("api",      "approval config errors execution planner policy render runner session snapshot targets", (),
          why="the library surface for agents and scripts: load, read, plan, execute; prints nothing"),

@@ -121,7 +121,7 @@ class Account:
     def _prototypes(self) -> None:
         universe = self.universe
         self._position = {
-            coin: PerpPosition.model_construct(
+            coin: PerpPosition(
                 coin=coin,
                 szi=_ZERO,
                 entry_px=None,
@@ -134,10 +134,8 @@ class Account:
             for coin in self.perps
         }
         tokens = [CASH_TOKEN, *(str(universe.markets[c].base) for c in self.spots)]
-        self._balance = {
-            t: SpotBalance.model_construct(token=t, total=_ZERO, hold=_ZERO, entry_ntl=_ZERO) for t in tokens
-        }
-        self._snapshot = Snapshot.model_construct(
+        self._balance = {t: SpotBalance(token=t, total=_ZERO, hold=_ZERO, entry_ntl=_ZERO) for t in tokens}
+        self._snapshot = Snapshot(
             version=1,
             user=universe.user,
             network=universe.network,

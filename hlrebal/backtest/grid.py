@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-from pydantic import TypeAdapter, ValidationError
+from typing import Any
 
 from hlrebal.errors import BadInputError
 from hlrebal.policy import NULLABLE_KEYS, Policy
+from hlrebal.validation import Invalid, check_value
 
 #: options a grid may vary: those that change what the planner trades or what trading costs
 GRID_KEYS: tuple[str, ...] = (
@@ -74,8 +73,8 @@ def parse_compare(spec: str, base: Policy) -> tuple[Variant, ...]:
         label = " ".join(f"{k}={v}" for k, v in overrides)
         try:
             policy = _with(base, overrides)
-        except ValidationError as e:
-            raise BadInputError(f"--compare: {label}: {_reason(e)}") from None
+        except Invalid as e:
+            raise BadInputError(f"--compare: {label}: {e.msg}") from None
         variants.append(Variant(label=label, overrides=overrides, policy=policy))
     return tuple(variants)
 
@@ -86,24 +85,17 @@ def _check_value(token: str, key: str, value: str) -> None:
         if key not in NULLABLE_KEYS:
             raise _bad(token, f"{key} cannot be unset ({value!r})")
         return
-    field = Policy.model_fields[key]
-    annotation = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
     try:
-        TypeAdapter[Any](annotation).validate_python(value)  # type: ignore[arg-type]
-    except ValidationError as e:
-        raise _bad(token, f"{value!r} is not a valid {key}: {_reason(e)}") from None
+        check_value(Policy, key, value)
+    except Invalid as e:
+        raise _bad(token, f"{value!r} is not a valid {key}: {e.msg}") from None
 
 
 def _with(base: Policy, overrides: tuple[tuple[str, str], ...]) -> Policy:
     values: dict[str, Any] = base.model_dump()
     for key, value in overrides:
         values[key] = None if value.lower() in _UNSET else value
-    return Policy.model_validate(values)
-
-
-def _reason(error: ValidationError) -> str:
-    first = error.errors()[0]
-    return str(first["msg"]).removeprefix("Value error, ")
+    return Policy(**values)
 
 
 def _bad(token: str, why: str) -> BadInputError:

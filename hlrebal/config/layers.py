@@ -3,58 +3,43 @@ checked on its own so that an error names where the value came from."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Optional
-
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from typing import Any
 
 from hlrebal.config.settings import _ADDRESS, _URL, CONNECTION_KEYS, CONTROL_ENV, ENV_PREFIX, Settings
 from hlrebal.errors import ConfigError
 from hlrebal.execution_settings import EXECUTION_KEYS, ExecutionSettings
-from hlrebal.policy import NULLABLE_KEYS, OFF_WORDS, POLICY_KEYS, Policy, check_value_kind
+from hlrebal.policy import POLICY_KEYS, Policy, check_value_kind
+from hlrebal.validation import Checked, Invalid, base_type, check_value
+
+_DEFAULT_SETTINGS = Settings()
 
 
-def _partial_model(name: str, base: type[BaseModel], keys: list[str]) -> type[BaseModel]:
-    fields: dict[str, Any] = {}
-    for key in keys:
-        f = base.model_fields[key]
-        annotation = Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation
-        fields[key] = (Optional[annotation], None)  # noqa: UP045
-    model: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
-    return model
+_DEFAULT_POLICY = Policy()
 
 
-_DEFAULT_SETTINGS = Settings.model_construct()
-
-
-_DEFAULT_POLICY = Policy.model_construct()
-
-
-@functools.cache
-def _partial(which: str) -> type[BaseModel]:
-    """The model that checks one layer's values ("policy", "execution" or "connection"), made when
-    first needed: most runs have no configuration file and no HLREBAL_* variables, so never need them."""
-    if which == "policy":
-        return _partial_model("PartialPolicy", Policy, sorted(POLICY_KEYS))
-    if which == "execution":
-        return _partial_model("PartialExecution", ExecutionSettings, sorted(EXECUTION_KEYS))
-    return _partial_model("PartialConnection", Settings, list(CONNECTION_KEYS))
+#: the class whose fields check one layer's values, and the order they are checked in
+_CHECKED: dict[str, tuple[type[Checked], tuple[str, ...]]] = {
+    "policy": (Policy, tuple(sorted(POLICY_KEYS))),
+    "execution": (ExecutionSettings, tuple(sorted(EXECUTION_KEYS))),
+    "connection": (Settings, CONNECTION_KEYS),
+}
 
 
 def _load_toml(path: Path, explicit: bool) -> dict[str, Any]:
-    import tomllib  # only when there is a file to read
-
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            import tomllib  # only when there is a file to read: most runs have none
+
+            try:
+                return tomllib.load(f)
+            except tomllib.TOMLDecodeError as e:
+                raise ConfigError(f"{path}: invalid TOML: {e}") from None
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"{path}: no such configuration file") from None
         return {}
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot be read ({e.strerror})") from None
 
@@ -120,7 +105,7 @@ def _execution_values(key: str, value: Any, where: str, out: dict[str, Any]) -> 
                 if misplaced
                 else None,
             )
-        if isinstance(v, bool) and ExecutionSettings.model_fields[k].annotation is not bool:
+        if isinstance(v, bool) and base_type(ExecutionSettings, k) is not bool:
             raise ConfigError(f"{where}: execution.{k}: must not be a boolean")
         out[k] = v
 
@@ -138,16 +123,14 @@ def _check_url(url: str, origin: str) -> None:
 
 
 def _validate_partial(which: str, values: Mapping[str, Any], where: str, prefix: str) -> None:
-    if not values:
-        return
-    # "off" unsets an optional policy value (Policy itself reads it so; the partial models do not).
-    values = {k: None if k in NULLABLE_KEYS and str(v).strip().lower() in OFF_WORDS else v for k, v in values.items()}
-    try:
-        _partial(which).model_validate(values)
-    except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{where}: {prefix}{loc}: {first['msg']}") from None
+    """Each value of one layer checked against its field (the first failure, in field order, is said)."""
+    cls, order = _CHECKED[which]
+    for key in order:
+        if key in values and values[key] is not None:
+            try:
+                check_value(cls, key, values[key])
+            except Invalid as e:
+                raise ConfigError(f"{where}: {prefix}{key}: {e.msg}") from None
 
 
 def _did_you_mean(key: str, known: set[str] | frozenset[str]) -> str:

@@ -10,8 +10,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from hlrebal.config.layers import (
     _DEFAULT_POLICY,
     _DEFAULT_SETTINGS,
@@ -26,6 +24,7 @@ from hlrebal.config.settings import _ADDRESS, CONNECTION_KEYS, Resolved, Setting
 from hlrebal.errors import ConfigError
 from hlrebal.execution_settings import EXECUTION_KEYS, ExecutionSettings
 from hlrebal.policy import PLANNING_KEYS, POLICY_KEYS, Policy
+from hlrebal.validation import Invalid
 
 
 def resolve(
@@ -193,28 +192,22 @@ def _settings(merged: Layer, sources: Mapping[str, str]) -> Settings:
     try:
         # Nothing set anywhere: the defaults need no validation (nor a validator built).
         return Settings(**merged) if merged else _DEFAULT_SETTINGS
-    except ValidationError as e:
-        first = e.errors()[0]
-        key = str(first["loc"][0])
-        raise ConfigError(f"{key} from {sources.get(key, 'default')}: {first['msg']}") from None
+    except Invalid as e:
+        key = str(e.key)
+        raise ConfigError(f"{key} from {sources.get(key, 'default')}: {e.msg}") from None
 
 
 def _policy(merged: Layer, sources: Mapping[str, str]) -> Policy:
     try:
         return Policy(**merged) if merged else _DEFAULT_POLICY
-    except ValidationError as e:
-        first = e.errors()[0]
-        loc = [str(p) for p in first["loc"] if p]
-        if loc:
-            key = loc[0]
+    except Invalid as e:
+        if e.key:
             raise ConfigError(
-                f"policy.{key} from {sources.get('policy.' + key, 'default')}: {first['msg']}",
-                hint=_fraction_hint(key, merged.get(key)),
+                f"policy.{e.key} from {sources.get('policy.' + e.key, 'default')}: {e.msg}",
+                hint=_fraction_hint(e.key, merged.get(e.key)),
             ) from None
-        involved = ", ".join(f"{k} ({sources.get('policy.' + k, 'default')})" for k in _keys_in(first["msg"]))
-        raise ConfigError(
-            f"policy: {first['msg'].removeprefix('Value error, ')}" + (f" [{involved}]" if involved else "")
-        ) from None
+        involved = ", ".join(f"{k} ({sources.get('policy.' + k, 'default')})" for k in _keys_in(e.msg))
+        raise ConfigError(f"policy: {e.msg}" + (f" [{involved}]" if involved else "")) from None
 
 
 #: Policy values that are fractions: 5 for 5% is the likely mistake behind one of them at 1 or more.
@@ -237,10 +230,9 @@ def _fraction_hint(key: str, value: object) -> str | None:
 def _execution(merged: Layer, sources: Mapping[str, str]) -> ExecutionSettings:
     try:
         return ExecutionSettings(**merged)
-    except ValidationError as e:
-        key = str(e.errors()[0]["loc"][0])
-        message = e.errors()[0]["msg"]
-        raise ConfigError(f"execution.{key} from {sources.get('execution.' + key, 'default')}: {message}") from None
+    except Invalid as e:
+        key = str(e.key)
+        raise ConfigError(f"execution.{key} from {sources.get('execution.' + key, 'default')}: {e.msg}") from None
 
 
 def _keys_in(message: str) -> list[str]:

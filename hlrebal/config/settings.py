@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.policy import Policy
+from hlrebal.validation import Checked, setting
+from hlrebal.values import value_class
 
 APP_NAME = "hlrebal"
 
@@ -48,26 +48,25 @@ CONNECTION_KEYS: tuple[str, ...] = (
 CONTROL_ENV = frozenset({"HLREBAL_CONFIG", "HLREBAL_PROFILE", "HLREBAL_HOME", "HLREBAL_PRIVATE_KEY", "HLREBAL_DEBUG"})
 
 
-class Settings(BaseModel):
+@value_class
+class Settings(Checked):
     """Where to connect and whose account: the resolved, validated connection settings.
 
-    A plain pydantic model: the layers (file, profile, environment, target file, flags) are merged
+    A checked value (:mod:`hlrebal.validation`): the layers (file, profile, environment, target file, flags) are merged
     by :func:`resolve`, which also remembers where each value came from; pydantic-settings has no
     place for the target file's layer between the environment and the flags, nor for per-value
     sources, and importing it cost every command about 0.1 s.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    network: Literal["mainnet", "testnet"] = "mainnet"
-    api_url: str | None = None
-    account_address: str | None = None
-    vault: str | None = None
-    key_file: Path | None = None
-    key_env: str | None = None
-    targets: Path | None = None
-    journal: Path | None = None
-    log_file: Path | None = None
+    network: Literal["mainnet", "testnet"] = setting("mainnet")
+    api_url: str | None = setting(None)
+    account_address: str | None = setting(None)
+    vault: str | None = setting(None)
+    key_file: Path | None = setting(None)
+    key_env: str | None = setting(None)
+    targets: Path | None = setting(None)
+    journal: Path | None = setting(None)
+    log_file: Path | None = setting(None)
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,7 @@ def resolve_actions(snapshot: Snapshot, doc: ActionDocument, policy: Policy) -> 
             warnings.append(note)
         goals[key], asked[key] = goal, change
         weights[key] = goal * ref / equity
-    targets = Targets.model_construct(
+    targets = Targets(
         source=doc.source,
         sha256=doc.sha256,
         weights=weights,

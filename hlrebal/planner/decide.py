@@ -340,7 +340,7 @@ def line(
     kind: Literal["perp", "spot", "cash"] = "perp",
 ) -> AssetLine:
     """An asset's weight line (built without validation: every value is already checked)."""
-    return AssetLine.model_construct(
+    return AssetLine(
         coin=coin,
         kind=kind,
         current_weight=current,

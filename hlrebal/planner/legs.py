@@ -79,7 +79,7 @@ class Leg(NamedTuple):
 
 def freeze(leg: Leg, current: Decimal, target: Decimal | None, projected: Decimal) -> Trade:
     """The plan's trade for ``leg``, with its weights before, at target and after the plan."""
-    return Trade.model_construct(
+    return Trade(
         coin=leg.coin,
         asset_id=leg.market.asset_id,
         phase=leg.phase,

@@ -1,6 +1,6 @@
 """What a plan is made of: trades, skipped assets, weight lines, the summary, transfers, the plan.
 
-These are the planner's output types (frozen pydantic models); everything else in the package is
+These are the planner's output types (frozen value classes, :mod:`hlrebal.values`); everything else in the package is
 the working that produces them. The JSON documents in :mod:`hlrebal.render` are built from here.
 """
 
@@ -10,13 +10,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from hlrebal.errors import BadInputError
 from hlrebal.policy import Policy
+from hlrebal.values import Value, value_class
 
 PLAN_VERSION = 1
-_FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Action(StrEnum):
@@ -33,10 +31,9 @@ class Action(StrEnum):
 REDUCING = frozenset({Action.CLOSE, Action.REDUCE, Action.FLIP_CLOSE})
 
 
-class Trade(BaseModel):
+@value_class
+class Trade(Value):
     """One order of the plan."""
-
-    model_config = _FROZEN
 
     coin: str
     asset_id: int
@@ -69,10 +66,9 @@ class Trade(BaseModel):
         return self.size if self.side == "buy" else -self.size
 
 
-class Skip(BaseModel):
+@value_class
+class Skip(Value):
     """An asset the plan does not trade, and why."""
-
-    model_config = _FROZEN
 
     coin: str
     code: str
@@ -82,10 +78,9 @@ class Skip(BaseModel):
 AssetStatus = Literal["trade", "within_band", "skipped", "kept", "flat", "cash"]
 
 
-class AssetLine(BaseModel):
+@value_class
+class AssetLine(Value):
     """Weights of one asset (or cash) before, at target and after the plan."""
-
-    model_config = _FROZEN
 
     coin: str
     kind: Literal["perp", "spot", "cash"] = "perp"
@@ -109,10 +104,9 @@ class AssetLine(BaseModel):
         return None if self.target_weight is None else self.projected_weight - self.target_weight
 
 
-class Summary(BaseModel):
+@value_class
+class Summary(Value):
     """Totals of a plan."""
-
-    model_config = _FROZEN
 
     equity: Decimal
     turnover: Decimal
@@ -140,10 +134,9 @@ class Summary(BaseModel):
     """What phase 2's spot buys cost at their limits, with fees."""
 
 
-class Transfer(BaseModel):
+@value_class
+class Transfer(Value):
     """A move of USDC between the perp and the spot balances (standard accounts), between the phases."""
-
-    model_config = _FROZEN
 
     amount: Decimal
     to_perp: bool
@@ -159,10 +152,9 @@ class Transfer(BaseModel):
 EmptyReason = Literal["no_action", "untradable", "at_targets", "within_bands", "below_minimum", "below_lot"]
 
 
-class Plan(BaseModel):
+@value_class
+class Plan(Value):
     """The ordered trades that bring the account to its targets, and everything said about them."""
-
-    model_config = _FROZEN
 
     version: int = PLAN_VERSION
     user: str

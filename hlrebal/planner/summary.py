@@ -52,7 +52,7 @@ def summarise(
         *_closing_warnings(snapshot, targets, decisions, trades),
         *_guard_warnings(policy, summary.turnover, trades),
     ]
-    return Plan.model_construct(
+    return Plan(
         version=PLAN_VERSION,
         user=snapshot.user,
         network=snapshot.network,
@@ -91,7 +91,7 @@ def _cash_line(
     )
     other = other_value / equity
     kept = any(line.status in ("kept", "skipped") and line.target_weight is None for line in asset_lines)
-    return AssetLine.model_construct(
+    return AssetLine(
         coin=CASH,
         kind="cash",
         current_weight=ONE - net_with_unpriced(snapshot, decisions.current, ref_of, equity) - other,
@@ -115,7 +115,7 @@ def _summary(
     ref_of = decisions.ref_of
     traded = sum((t.size * t.reference_price for t in trades), ZERO)
     phase2 = [leg for leg in ordered if leg.phase == 2]
-    return Summary.model_construct(
+    return Summary(
         equity=equity,
         turnover=traded / equity,
         traded_notional=traded,

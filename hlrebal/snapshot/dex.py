@@ -44,7 +44,7 @@ def parse_dexes(
         if not isinstance(chs, dict) or not isinstance(chs.get("marginSummary"), dict):
             raise Bad(f"{where}.clearinghouseState: missing")
         positions.update(parse_positions(chs, assets))
-        out[name] = DexAccount.model_construct(
+        out[name] = DexAccount(
             name=name,
             account_value=req(chs["marginSummary"].get("accountValue"), f"{where}.marginSummary.accountValue"),
             total_margin_used=req(chs["marginSummary"].get("totalMarginUsed", "0"), f"{where}.totalMarginUsed"),

@@ -1,4 +1,4 @@
-"""The snapshot's models: one account and its market, as frozen pydantic values.
+"""The snapshot's models: one account and its market, as frozen values (:mod:`hlrebal.values`).
 
 The parsing of raw info responses into these lives beside them (perp, spot, dex, mode, parse);
 :meth:`Snapshot.from_raw` is the way in.
@@ -10,19 +10,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from hlrebal.values import Value, field, value_class
 
 SNAPSHOT_VERSION = 1
 NETWORKS = ("mainnet", "testnet", "custom", "demo")
 Network = Literal["mainnet", "testnet", "custom", "demo"]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-
-class AssetMarket(BaseModel):
+@value_class
+class AssetMarket(Value):
     """The market of one tradable asset: its exchange rules and its prices."""
-
-    model_config = _FROZEN
 
     coin: str
     asset_id: int
@@ -57,10 +54,9 @@ class AssetMarket(BaseModel):
         return None
 
 
-class PerpPosition(BaseModel):
+@value_class
+class PerpPosition(Value):
     """An open perp position as the clearinghouse reports it."""
-
-    model_config = _FROZEN
 
     coin: str
     szi: Decimal
@@ -72,10 +68,9 @@ class PerpPosition(BaseModel):
     unrealized_pnl: Decimal = Decimal(0)
 
 
-class SpotBalance(BaseModel):
+@value_class
+class SpotBalance(Value):
     """A spot token balance: ``hold`` is locked by open orders (and, in unified mode, perp margin)."""
-
-    model_config = _FROZEN
 
     token: str
     total: Decimal
@@ -87,10 +82,9 @@ class SpotBalance(BaseModel):
         return self.total - self.hold
 
 
-class DexAccount(BaseModel):
+@value_class
+class DexAccount(Value):
     """The account's own clearinghouse on a builder-deployed perp dex (HIP-3)."""
-
-    model_config = _FROZEN
 
     name: str
     account_value: Decimal
@@ -102,10 +96,9 @@ AccountMode = Literal["standard", "unified", "portfolio"]
 CASH_TOKEN = "USDC"
 
 
-class OpenOrder(BaseModel):
+@value_class
+class OpenOrder(Value):
     """A resting order: it holds margin and can fill during a rebalance."""
-
-    model_config = _FROZEN
 
     coin: str
     side: Literal["buy", "sell"]
@@ -115,10 +108,9 @@ class OpenOrder(BaseModel):
     timestamp: int = 0
 
 
-class Snapshot(BaseModel):
+@value_class
+class Snapshot(Value):
     """Account and market, read once. Build with :meth:`from_raw` or :func:`load_snapshot`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     version: int = SNAPSHOT_VERSION
     user: str
@@ -128,22 +120,22 @@ class Snapshot(BaseModel):
     total_margin_used: Decimal = Decimal(0)
     total_ntl_pos: Decimal = Decimal(0)
     withdrawable: Decimal = Decimal(0)
-    positions: dict[str, PerpPosition] = Field(default_factory=dict)
-    assets: dict[str, AssetMarket] = Field(default_factory=dict)
+    positions: dict[str, PerpPosition] = field(default_factory=dict)
+    assets: dict[str, AssetMarket] = field(default_factory=dict)
     open_orders: tuple[OpenOrder, ...] = ()
     taker_fee: Decimal | None = None
     account_mode: AccountMode = "standard"
     mode_source: str = "default"
     """How the mode was learnt: "userAbstraction", "balances" (their shape) or "default"."""
-    spot_balances: dict[str, SpotBalance] = Field(default_factory=dict)
-    spot_assets: dict[str, AssetMarket] = Field(default_factory=dict)
+    spot_balances: dict[str, SpotBalance] = field(default_factory=dict)
+    spot_assets: dict[str, AssetMarket] = field(default_factory=dict)
     """Spot pairs quoted in USDC, keyed by "BASE/USDC"."""
-    spot_aliases: dict[str, str] = Field(default_factory=dict)
+    spot_aliases: dict[str, str] = field(default_factory=dict)
     """Every name a spot pair goes by ("@107", "HYPE/USDC") -> its key in ``spot_assets``."""
     has_spot_state: bool = False
-    dexes: dict[str, DexAccount] = Field(default_factory=dict)
+    dexes: dict[str, DexAccount] = field(default_factory=dict)
     """Builder dexes read (those the targets name), each with its own clearinghouse."""
-    raw: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"exclude": True})
 
     @property
     def unified(self) -> bool:

@@ -76,7 +76,7 @@ def _parse(doc: Mapping[str, Any]) -> Snapshot:
     balances = parse_spot_balances(doc.get("spotClearinghouseState"))
     mode, mode_source = account_mode(doc.get("userAbstraction"), account_value, positions, balances)
 
-    return Snapshot.model_construct(
+    return Snapshot(
         version=SNAPSHOT_VERSION,
         user=user.lower(),
         network=network,

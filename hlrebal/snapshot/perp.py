@@ -41,7 +41,7 @@ def parse_perp_market(doc: Mapping[str, Any]) -> dict[str, AssetMarket]:
         mid = dec(ctx.get("midPx"), f"{here}.midPx", optional=True)
         if mid is None and coin in mids:
             mid = dec(mids[coin], f"allMids.{coin}")
-        assets[coin] = AssetMarket.model_construct(
+        assets[coin] = AssetMarket(
             coin=coin,
             asset_id=index,
             kind="perp",
@@ -68,7 +68,7 @@ def parse_positions(state: Mapping[str, Any], assets: dict[str, AssetMarket]) ->
             continue
         lev = pos.get("leverage") or {}
         value = dec(pos.get("positionValue", "0"), f"{where}.positionValue") or Decimal(0)
-        positions[coin] = PerpPosition.model_construct(
+        positions[coin] = PerpPosition(
             coin=coin,
             szi=szi,
             entry_px=dec(pos.get("entryPx"), f"{where}.entryPx", optional=True),
@@ -96,7 +96,7 @@ def parse_open_orders(raw: Any) -> tuple[OpenOrder, ...]:
     for i, o in enumerate(raw):
         where = f"openOrders[{i}]"
         out.append(
-            OpenOrder.model_construct(
+            OpenOrder(
                 coin=o["coin"],
                 side="buy" if o["side"] == "B" else "sell",
                 limit_px=req(o.get("limitPx"), f"{where}.limitPx"),

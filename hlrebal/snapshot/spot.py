@@ -23,7 +23,7 @@ def parse_spot_balances(raw: Any) -> dict[str, SpotBalance]:
         token = b.get("coin") if isinstance(b, dict) else None
         if not isinstance(token, str):
             raise Bad(f"{where}.coin: missing")
-        out[token] = SpotBalance.model_construct(
+        out[token] = SpotBalance(
             token=token,
             total=req(b.get("total"), f"{where}.total"),
             hold=dec(b.get("hold", "0"), f"{where}.hold") or Decimal(0),
@@ -64,7 +64,7 @@ def parse_spot_market(doc: Mapping[str, Any]) -> tuple[dict[str, AssetMarket], d
                 aliases.setdefault(wire, display)
             continue
         ctx = ctx_by_coin.get(wire, {})
-        markets[display] = AssetMarket.model_construct(
+        markets[display] = AssetMarket(
             coin=display,
             asset_id=10_000 + index,
             kind="spot",

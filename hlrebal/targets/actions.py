@@ -17,21 +17,18 @@ import hashlib
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from hlrebal.inputs import shown
 from hlrebal.targets.common import NOTE_KEYS, NonFinite, err, json_type, parse_notes, policy_block, unknown_key
+from hlrebal.values import Value, value_class
 
 ACTION_TYPES = ("buy", "sell", "close")
 TOP_LEVEL_KEYS = frozenset({"actions", "policy", "$schema", *NOTE_KEYS})
 ACTION_KEYS = frozenset({"action_type", "coin", "size", "notional"})
-_FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
-class DirectAction(BaseModel):
+@value_class
+class DirectAction(Value):
     """One action of the document: buy or sell a size (coins) or a notional (USD), or close."""
-
-    model_config = _FROZEN
 
     action_type: Literal["buy", "sell", "close"]
     coin: str
@@ -47,10 +44,9 @@ class DirectAction(BaseModel):
         return f"{self.action_type} ${self.notional or 0:,.2f} of {self.coin}"
 
 
-class ActionDocument(BaseModel):
+@value_class
+class ActionDocument(Value):
     """A validated direct-action document."""
-
-    model_config = _FROZEN
 
     source: str
     sha256: str
@@ -96,7 +92,7 @@ def actions_from_doc(doc: dict[str, Any], text: str, source: str) -> ActionDocum
         seen[action.coin] = i
         actions.append(action)
     strategy, reasoning = parse_notes(doc, source)
-    return ActionDocument.model_construct(
+    return ActionDocument(
         source=source,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         actions=tuple(actions),
@@ -128,7 +124,7 @@ def _action(item: Any, source: str, where: str) -> DirectAction:
         if amounts:
             rule = "a close takes the whole position: drop size and notional"
             raise err(source, f"{where}.{next(iter(amounts))}", rule)
-        return DirectAction.model_construct(action_type="close", coin=coin, size=None, notional=None)
+        return DirectAction(action_type="close", coin=coin, size=None, notional=None)
     if len(amounts) != 1:
         rule = "takes size (coins) or notional (USD), not both" if amounts else "needs a size (coins) or notional (USD)"
         raise err(source, where, f"a {kind} {rule}")
@@ -142,4 +138,4 @@ def _action(item: Any, source: str, where: str) -> DirectAction:
         rule = f"must be above 0 (a {kind} gives a positive amount; the action type says which way)"
         raise err(source, f"{where}.{key}", rule)
     size, notional = (amount, None) if key == "size" else (None, amount)
-    return DirectAction.model_construct(action_type=kind, coin=coin, size=size, notional=notional)
+    return DirectAction(action_type=kind, coin=coin, size=size, notional=notional)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import difflib
 import functools
 from decimal import Decimal
-from typing import Annotated, Any, Optional
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from typing import Any
 
 from hlrebal.errors import TargetFileError
 from hlrebal.inputs import loads, short_number, shown
 from hlrebal.policy import NULLABLE_KEYS, OFF_WORDS, PLANNING_KEYS, POLICY_KEYS, Policy, check_value_kind
+from hlrebal.validation import Invalid, check_value, pydantic_model
 
 CASH = "USDC"
 #: the longest ``selected_strategy`` (a name shown in the plan's header)
@@ -133,16 +132,10 @@ def parse_notes(doc: dict[str, Any], source: str) -> tuple[str | None, str | Non
 
 
 @functools.cache
-def target_policy_model() -> type[BaseModel]:
-    """A model of just the preferences a document may set, with the same constraints as Policy
-    (made when first needed: most documents have no policy block)."""
-    fields: dict[str, Any] = {}
-    for name in sorted(PLANNING_KEYS):
-        field = Policy.model_fields[name]
-        annotation = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
-        fields[name] = (Optional[annotation], Field(None, description=field.description))  # noqa: UP045
-    model: type[BaseModel] = create_model("TargetPolicy", __config__=ConfigDict(frozen=True, extra="forbid"), **fields)
-    return model
+def target_policy_model() -> Any:
+    """A pydantic model of just the preferences a document may set, with the same bounds as Policy
+    (for the JSON Schema; documents themselves are checked by :func:`parse_policy`)."""
+    return pydantic_model(Policy, sorted(PLANNING_KEYS), "TargetPolicy")
 
 
 def parse_policy(raw: dict[str, Any], source: str, where: str = "policy") -> dict[str, Any]:
@@ -178,13 +171,13 @@ def parse_policy(raw: dict[str, Any], source: str, where: str = "policy") -> dic
         problem = check_value_kind(key, value)
         if problem:
             raise err(source, f"{where}.{key}", problem)
-    try:
-        model = target_policy_model().model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise err(source, f"{where}.{loc}", f"{first['msg']} (got {shown_value(first.get('input'))})") from None
-    return model.model_dump(exclude_unset=True)
+    checked: dict[str, Any] = {}
+    for key in sorted(raw):  # the first failure in key order is said, as for every other layer
+        try:
+            checked[key] = None if raw[key] is None else check_value(Policy, key, raw[key])
+        except Invalid as e:
+            raise err(source, f"{where}.{key}", f"{e.msg} (got {shown_value(raw[key])})") from None
+    return {key: checked[key] for key in raw}
 
 
 def policy_block(doc: dict[str, Any], source: str) -> dict[str, Any]:

@@ -7,10 +7,11 @@ from typing import Any
 
 from hlrebal.policy import NULLABLE_KEYS, Policy
 from hlrebal.targets.common import REASONING_LIMIT, STRATEGY_LIMIT, target_policy_model
+from hlrebal.validation import rule_of
 
 
 def _policy_schema() -> dict[str, Any]:
-    policy_schema = target_policy_model().model_json_schema()
+    policy_schema: dict[str, Any] = target_policy_model().model_json_schema()
     for key, prop in policy_schema.get("properties", {}).items():
         # null means "unset" only where the policy has an unset state (band_relative, leverage)
         if key not in NULLABLE_KEYS and "anyOf" in prop:
@@ -20,7 +21,7 @@ def _policy_schema() -> dict[str, Any]:
             prop["anyOf"].append({"const": "off", "description": "unset (the same as null)"})
             # Left out, the key takes the configured value, whose default is the policy's (0.25 for
             # band_relative): "null" would read as "off by default".
-            default = Policy.model_fields[key].default
+            default = rule_of(Policy, key).default
             prop["default"] = None if default is None else float(default)
     policy_schema["title"] = "Planning preferences"
     policy_schema["description"] = (

@@ -22,8 +22,6 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from hlrebal.inputs import shown
 from hlrebal.targets.common import (
     CASH,
@@ -37,15 +35,15 @@ from hlrebal.targets.common import (
     policy_block,
     unknown_key,
 )
+from hlrebal.values import Value, value_class
 
 SUM_TOLERANCE = Decimal("1e-6")
 TOP_LEVEL_KEYS = frozenset({"target_allocation", "policy", "$schema", *NOTE_KEYS})
 
 
-class Targets(BaseModel):
+@value_class
+class Targets(Value):
     """A validated target file: signed weights per asset, cash, and planning preferences."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     source: str
     sha256: str
@@ -125,7 +123,7 @@ def weights_from_doc(doc: dict[str, Any], text: str, source: str) -> Targets:
         cash = 1 - net
     # Every field was checked above, value by value, with messages naming the file and key:
     # constructing without a second validation is safe and spares building its validator.
-    return Targets.model_construct(
+    return Targets(
         source=source,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         weights=weights,

@@ -1,0 +1,320 @@
+"""Checked settings: frozen value classes whose fields carry a type and bounds, validated on
+construction with pydantic's lax conversions and its messages, without importing pydantic.
+
+The policy, the execution settings and the connection settings are built on every command, from
+flags, ``HLREBAL_*`` variables, the configuration file and a target file's ``policy`` block. Their
+rules are simple (a number within bounds, one of a few words, an optional value) and pydantic's
+import and validator build cost about 80 ms of every start, so they are checked here:
+
+* a field is declared with :func:`setting` (its default, bounds and description);
+* a value given to the constructor is converted as pydantic's lax mode would ("0.05" -> Decimal,
+  "3" -> 3, "yes" -> True) and checked against its field's bounds; a default is taken as is;
+* a failure raises :class:`Invalid` (a ``ValueError``) naming the field, with pydantic's wording
+  ("Input should be greater than or equal to 10"), so that messages stay as documented;
+* :attr:`Checked.model_fields_set` remembers the fields given explicitly, as pydantic's did.
+
+:func:`pydantic_model` rebuilds a class's fields as a pydantic model for what needs one (the JSON
+Schema of ``hlrebal schema``); pydantic is imported only then.
+"""
+
+from __future__ import annotations
+
+import typing
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import NoneType, UnionType
+from typing import Any, ClassVar, Literal, NamedTuple, Self, get_args, get_origin
+
+from hlrebal.values import Value, field, fields
+
+_BOOL_WORDS = {
+    **dict.fromkeys(("1", "on", "t", "true", "y", "yes"), True),
+    **dict.fromkeys(("0", "off", "f", "false", "n", "no"), False),
+}
+#: the most digits an integer may be written with (Python's own limit for str -> int)
+_INT_DIGITS = 4300
+
+
+class _Unset:
+    """The default of every checked field before ``__post_init__`` fills in the real one: it is
+    how a field left out is told from one given explicitly (even at its default value)."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET: Any = _Unset()
+
+
+class Invalid(ValueError):
+    """A value a checked field refused: ``key`` (None for a rule between fields), the message in
+    pydantic's words, and the value given."""
+
+    def __init__(self, key: str | None, msg: str, given: Any = None) -> None:
+        super().__init__(f"{key}: {msg}" if key else msg)
+        self.key = key
+        self.msg = msg
+        self.given = given
+
+
+class Rule(NamedTuple):
+    """A field's bounds and description (what :func:`setting` records)."""
+
+    default: Any
+    ge: Any = None
+    gt: Any = None
+    le: Any = None
+    lt: Any = None
+    description: str = ""
+
+
+def setting(
+    default: Any, *, ge: Any = None, gt: Any = None, le: Any = None, lt: Any = None, description: str = ""
+) -> Any:
+    """A checked field: its default, its bounds (inclusive ``ge``/``le``, exclusive ``gt``/``lt``)
+    and the description the JSON Schema and ``config show`` use."""
+    rule = Rule(default, ge, gt, le, lt, description)
+    return field(default=UNSET, metadata={"rule": rule})
+
+
+class Kind(NamedTuple):
+    """What a field's annotation allows: a base type or a set of words, and whether None is allowed."""
+
+    base: type | None
+    choices: tuple[Any, ...] = ()
+    nullable: bool = False
+
+
+def _kind(annotation: Any) -> Kind:
+    args = get_args(annotation)
+    if get_origin(annotation) in (UnionType, typing.Union):
+        rest = [a for a in args if a is not NoneType]
+        inner = _kind(rest[0])
+        return Kind(inner.base, inner.choices, nullable=NoneType in args)
+    if get_origin(annotation) is Literal:
+        return Kind(None, tuple(args))
+    return Kind(annotation)
+
+
+class Checked(Value):
+    """A frozen value class whose fields are :func:`setting`\\ s, checked on construction."""
+
+    __slots__ = ()
+    #: words that unset a nullable field ("off" where a flag or a TOML file has no null)
+    off_words: ClassVar[frozenset[str]] = frozenset()
+
+    def __post_init__(self) -> None:
+        given: set[str] = set()
+        for f in fields(self):
+            raw = self.__dict__[f.name]
+            if raw is UNSET:
+                object.__setattr__(self, f.name, f.metadata["rule"].default)
+            else:
+                object.__setattr__(self, f.name, check_value(type(self), f.name, raw))
+                given.add(f.name)
+        object.__setattr__(self, "_fields_set", frozenset(given))
+        self.check()
+
+    def check(self) -> None:
+        """Rules between fields; raise :class:`Invalid` with ``key=None`` (none by default)."""
+
+    @property
+    def model_fields_set(self) -> frozenset[str]:
+        """The fields given explicitly (as pydantic's ``model_fields_set``)."""
+        given: frozenset[str] = self.__dict__.get("_fields_set", frozenset())
+        return given
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> Self:
+        """A copy with ``update`` applied; the values are checked, unlike pydantic's copy."""
+        values = {f.name: self.__dict__[f.name] for f in fields(self)}
+        return type(self)(**{**values, **(update or {})})
+
+
+_FIELDS: dict[type, dict[str, tuple[Kind, Rule]]] = {}
+
+
+def _fields(cls: type[Checked]) -> dict[str, tuple[Kind, Rule]]:
+    """Each field's kind and rule, read from the class's annotations once."""
+    if cls not in _FIELDS:
+        hints = typing.get_type_hints(cls)
+        _FIELDS[cls] = {f.name: (_kind(hints[f.name]), f.metadata["rule"]) for f in fields(cls)}
+    return _FIELDS[cls]
+
+
+def keys_of(cls: type[Checked]) -> frozenset[str]:
+    """Every field of a checked class."""
+    return frozenset(f.name for f in fields(cls))
+
+
+def rule_of(cls: type[Checked], key: str) -> Rule:
+    """The default, bounds and description of one field."""
+    rule: Rule = next(f for f in fields(cls) if f.name == key).metadata["rule"]
+    return rule
+
+
+def nullable_keys(cls: type[Checked]) -> frozenset[str]:
+    """The fields that may be None (unset)."""
+    return frozenset(k for k, (kind, _) in _fields(cls).items() if kind.nullable)
+
+
+def base_type(cls: type[Checked], key: str) -> type | None:
+    """The type a field holds (None for a field of words)."""
+    return _fields(cls)[key][0].base
+
+
+def check_value(cls: type[Checked], key: str, raw: Any) -> Any:
+    """``raw`` converted for field ``key`` of ``cls`` and checked against its bounds, else
+    :class:`Invalid`."""
+    kind, rule = _fields(cls)[key]
+    if isinstance(raw, str) and kind.nullable and raw.strip().lower() in cls.off_words:
+        return None
+    if raw is None:
+        if kind.nullable:
+            return None
+        raise Invalid(key, _type_message(kind), raw)
+    if kind.base is None:
+        if raw in kind.choices and type(raw) is type(kind.choices[0]):
+            return raw
+        raise Invalid(key, _type_message(kind), raw)
+    converted = _convert(kind.base, raw)
+    if converted is _FAILED:
+        raise Invalid(key, _failure(kind.base, raw), raw)
+    _check_bounds(key, converted, rule)
+    return converted
+
+
+_FAILED: Any = object()
+
+
+def _convert(base: type, raw: Any) -> Any:
+    if base is Decimal:
+        return _decimal(raw)
+    if base is int:
+        return _int(raw)
+    if base is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int) and raw in (0, 1):
+            return bool(raw)
+        if isinstance(raw, str) and raw.strip().lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[raw.strip().lower()]
+        return _FAILED
+    if base is str:
+        return raw if isinstance(raw, str) else _FAILED
+    if base is Path:
+        return Path(raw) if isinstance(raw, str | Path) else _FAILED
+    return raw if isinstance(raw, base) else _FAILED
+
+
+def _decimal(raw: Any) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
+        return _FAILED
+    try:
+        number = (
+            Decimal(raw.strip())
+            if isinstance(raw, str)
+            else Decimal(str(raw))
+            if isinstance(raw, float)
+            else Decimal(raw)
+        )
+    except InvalidOperation:
+        return _FAILED
+    return number
+
+
+def _int(raw: Any) -> Any:
+    if isinstance(raw, bool):
+        return int(raw)
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        if len(text.lstrip("+-")) > _INT_DIGITS:
+            return _FAILED
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            raw = Decimal(text)
+        except InvalidOperation:
+            return _FAILED
+    if isinstance(raw, float | Decimal):
+        if not Decimal(raw).is_finite() or Decimal(raw) != Decimal(raw).to_integral_value():
+            return _FAILED
+        return int(raw)
+    return _FAILED
+
+
+def _failure(base: type, raw: Any) -> str:
+    """pydantic's message for a value of the wrong type or form."""
+    if base is Decimal:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
+            return "Decimal input should be an integer, float, string or Decimal object"
+        return "Input should be a valid decimal"
+    if base is int:
+        if isinstance(raw, str):
+            text = raw.strip()
+            if len(text.lstrip("+-")) > _INT_DIGITS:
+                return "Unable to parse input string as an integer, exceeded maximum size"
+            try:
+                Decimal(text)
+            except InvalidOperation:
+                return "Input should be a valid integer, unable to parse string as an integer"
+        if isinstance(raw, float | Decimal | str):
+            finite = Decimal(raw.strip() if isinstance(raw, str) else raw).is_finite()
+            return (
+                "Input should be a valid integer, got a number with a fractional part"
+                if finite
+                else ("Input should be a finite number")
+            )
+        return "Input should be a valid integer"
+    if base is bool:
+        return "Input should be a valid boolean" + (
+            ", unable to interpret input" if isinstance(raw, str | int | float | Decimal) else ""
+        )
+    if base is str:
+        return "Input should be a valid string"
+    if base is Path:
+        return "Input is not a valid path for <class 'pathlib.Path'>"
+    return f"Input should be an instance of {base.__name__}"
+
+
+def _type_message(kind: Kind) -> str:
+    if kind.base is None:
+        words = [repr(c) for c in kind.choices]
+        listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+        return f"Input should be {listed}"
+    return _failure(kind.base, None)
+
+
+def _check_bounds(key: str, number: Any, rule: Rule) -> None:
+    if not isinstance(number, int | Decimal) or isinstance(number, bool):
+        return
+    if isinstance(number, Decimal) and not number.is_finite():
+        raise Invalid(key, "Input should be a finite number", number)
+    if rule.ge is not None and not number >= rule.ge:
+        raise Invalid(key, f"Input should be greater than or equal to {rule.ge}", number)
+    if rule.gt is not None and not number > rule.gt:
+        raise Invalid(key, f"Input should be greater than {rule.gt}", number)
+    if rule.le is not None and not number <= rule.le:
+        raise Invalid(key, f"Input should be less than or equal to {rule.le}", number)
+    if rule.lt is not None and not number < rule.lt:
+        raise Invalid(key, f"Input should be less than {rule.lt}", number)
+
+
+def pydantic_model(cls: type[Checked], keys: typing.Iterable[str], name: str) -> Any:
+    """A pydantic model of some of ``cls``'s fields, each optional (default None) with its bounds
+    and description: what ``hlrebal schema`` turns into JSON Schema. Imports pydantic."""
+    from typing import Annotated, Optional
+
+    from pydantic import ConfigDict, Field, create_model
+
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for key in keys:
+        rule = rule_of(cls, key)
+        bounds = {b: getattr(rule, b) for b in ("ge", "gt", "le", "lt") if getattr(rule, b) is not None}
+        annotation = Annotated[hints[key], Field(**bounds)] if bounds else hints[key]
+        fields[key] = (Optional[annotation], Field(None, description=rule.description or None))  # noqa: UP045
+    return create_model(name, __config__=ConfigDict(frozen=True, extra="forbid"), **fields)
