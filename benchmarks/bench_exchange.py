@@ -54,7 +54,7 @@ def info_weight(counts: dict[str, int]) -> int:
 
 def per_stage(user: str, key: Path, tmpdir: Path) -> None:
     """One execution of the seed example in this process, its client's request log by stage."""
-    from pydantic import SecretStr
+    from hlrebal.keys import SecretStr
 
     from hlrebal.config import resolve
     from hlrebal.keys import SigningKey

@@ -19,6 +19,7 @@ Schema of ``hlrebal schema``); pydantic is imported only then.
 
 from __future__ import annotations
 
+import re
 import typing
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -176,108 +177,105 @@ def check_value(cls: type[Checked], key: str, raw: Any) -> Any:
         if raw in kind.choices and type(raw) is type(kind.choices[0]):
             return raw
         raise Invalid(key, _type_message(kind), raw)
-    converted = _convert(kind.base, raw)
-    if converted is _FAILED:
-        raise Invalid(key, _failure(kind.base, raw), raw)
+    try:
+        converted = _convert(kind.base, raw)
+    except _Refused as e:
+        raise Invalid(key, str(e), raw) from None
     _check_bounds(key, converted, rule)
     return converted
 
 
-_FAILED: Any = object()
+class _Refused(Exception):
+    """A conversion failed; the argument is pydantic's message for it."""
+
+
+#: an integer as pydantic reads one from text: ASCII digits (underscores between them), maybe ".0"
+_INT_TEXT = re.compile(r"[+-]?[0-9](?:_?[0-9])*(?:\.0+)?", re.ASCII)
+_NOT_INT = "Input should be a valid integer, unable to parse string as an integer"
+_FRACTION = "Input should be a valid integer, got a number with a fractional part"
+_NOT_FINITE = "Input should be a finite number"
+
+
+def _fits_i64(number: int | float | Decimal) -> bool:
+    """pydantic-core reads a number into a 64-bit integer before it judges it as a boolean (or a
+    float as an integer); outside that range its messages change. A float at -2**63 does not fit."""
+    if isinstance(number, float):
+        return -(2.0**63) < number < 2.0**63
+    return -(2**63) <= number <= 2**63 - 1
 
 
 def _convert(base: type, raw: Any) -> Any:
+    """``raw`` as a ``base``, converted as pydantic's lax mode converts, else :class:`_Refused`."""
     if base is Decimal:
         return _decimal(raw)
     if base is int:
         return _int(raw)
     if base is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, int) and raw in (0, 1):
-            return bool(raw)
-        if isinstance(raw, str) and raw.strip().lower() in _BOOL_WORDS:
-            return _BOOL_WORDS[raw.strip().lower()]
-        return _FAILED
+        return _bool(raw)
     if base is str:
-        return raw if isinstance(raw, str) else _FAILED
+        if isinstance(raw, str):
+            return raw
+        raise _Refused("Input should be a valid string")
     if base is Path:
-        return Path(raw) if isinstance(raw, str | Path) else _FAILED
-    return raw if isinstance(raw, base) else _FAILED
+        if isinstance(raw, str | Path):
+            return Path(raw)
+        raise _Refused("Input is not a valid path for <class 'pathlib.Path'>")
+    if isinstance(raw, base):
+        return raw
+    raise _Refused(f"Input should be an instance of {base.__name__}")
 
 
-def _decimal(raw: Any) -> Any:
+def _decimal(raw: Any) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-        return _FAILED
+        raise _Refused("Decimal input should be an integer, float, string or Decimal object")
     try:
-        number = (
-            Decimal(raw.strip())
-            if isinstance(raw, str)
-            else Decimal(str(raw))
-            if isinstance(raw, float)
-            else Decimal(raw)
-        )
+        # A float is read through its shortest repr (0.1 -> Decimal("0.1")), as pydantic does.
+        number = Decimal(raw.strip()) if isinstance(raw, str) else Decimal(repr(raw) if isinstance(raw, float) else raw)
     except InvalidOperation:
-        return _FAILED
+        raise _Refused("Input should be a valid decimal") from None
+    if not number.is_finite():
+        raise _Refused(_NOT_FINITE)
     return number
 
 
-def _int(raw: Any) -> Any:
-    if isinstance(raw, bool):
+def _int(raw: Any) -> int:
+    if isinstance(raw, int):  # bool included: True is 1, as in pydantic's lax mode
         return int(raw)
-    if isinstance(raw, int):
-        return raw
     if isinstance(raw, str):
         text = raw.strip()
-        if len(text.lstrip("+-")) > _INT_DIGITS:
-            return _FAILED
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        try:
-            raw = Decimal(text)
-        except InvalidOperation:
-            return _FAILED
+        if sum(c.isdigit() for c in text) > _INT_DIGITS:
+            raise _Refused("Unable to parse input string as an integer, exceeded maximum size")
+        if not _INT_TEXT.fullmatch(text):
+            raise _Refused(_NOT_INT)
+        return int(text.split(".")[0])
     if isinstance(raw, float | Decimal):
-        if not Decimal(raw).is_finite() or Decimal(raw) != Decimal(raw).to_integral_value():
-            return _FAILED
-        return int(raw)
-    return _FAILED
+        number = Decimal(raw)
+        if not number.is_finite():
+            raise _Refused(_NOT_FINITE)
+        if number != number.to_integral_value():
+            raise _Refused(_FRACTION)
+        if isinstance(raw, float) and not _fits_i64(raw):
+            # pydantic-core reads a float into a 64-bit integer, and says so in these words.
+            raise _Refused("Unable to parse input string as an integer, exceeded maximum size")
+        return int(number)
+    raise _Refused("Input should be a valid integer")
 
 
-def _failure(base: type, raw: Any) -> str:
-    """pydantic's message for a value of the wrong type or form."""
-    if base is Decimal:
-        if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-            return "Decimal input should be an integer, float, string or Decimal object"
-        return "Input should be a valid decimal"
-    if base is int:
-        if isinstance(raw, str):
-            text = raw.strip()
-            if len(text.lstrip("+-")) > _INT_DIGITS:
-                return "Unable to parse input string as an integer, exceeded maximum size"
-            try:
-                Decimal(text)
-            except InvalidOperation:
-                return "Input should be a valid integer, unable to parse string as an integer"
-        if isinstance(raw, float | Decimal | str):
-            finite = Decimal(raw.strip() if isinstance(raw, str) else raw).is_finite()
-            return (
-                "Input should be a valid integer, got a number with a fractional part"
-                if finite
-                else ("Input should be a finite number")
-            )
-        return "Input should be a valid integer"
-    if base is bool:
-        return "Input should be a valid boolean" + (
-            ", unable to interpret input" if isinstance(raw, str | int | float | Decimal) else ""
-        )
-    if base is str:
-        return "Input should be a valid string"
-    if base is Path:
-        return "Input is not a valid path for <class 'pathlib.Path'>"
-    return f"Input should be an instance of {base.__name__}"
+def _bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        if raw.lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[raw.lower()]
+        raise _Refused("Input should be a valid boolean, unable to interpret input")
+    if isinstance(raw, int | float | Decimal):
+        number = Decimal(raw)
+        whole = number.is_finite() and number == number.to_integral_value()
+        if whole and _fits_i64(raw):
+            if number in (0, 1):
+                return bool(number)
+            raise _Refused("Input should be a valid boolean, unable to interpret input")
+    raise _Refused("Input should be a valid boolean")
 
 
 def _type_message(kind: Kind) -> str:
@@ -285,14 +283,16 @@ def _type_message(kind: Kind) -> str:
         words = [repr(c) for c in kind.choices]
         listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
         return f"Input should be {listed}"
-    return _failure(kind.base, None)
+    try:
+        _convert(kind.base, None)
+    except _Refused as e:
+        return str(e)
+    return f"Input should be an instance of {kind.base.__name__}"
 
 
 def _check_bounds(key: str, number: Any, rule: Rule) -> None:
     if not isinstance(number, int | Decimal) or isinstance(number, bool):
         return
-    if isinstance(number, Decimal) and not number.is_finite():
-        raise Invalid(key, "Input should be a finite number", number)
     if rule.ge is not None and not number >= rule.ge:
         raise Invalid(key, f"Input should be greater than or equal to {rule.ge}", number)
     if rule.gt is not None and not number > rule.gt:

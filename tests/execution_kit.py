@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from pydantic import SecretStr
+from hlrebal.keys import SecretStr
 
 from hlrebal.exchange import ExchangeClient
 from hlrebal.execution import ExecutionReport, Executor

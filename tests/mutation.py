@@ -96,6 +96,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     # Tests that leave child processes unreaped (test_review_execution) break mutmut's fork runner.
     "keys": (["hlrebal/keys.py"], ["tests/test_keys.py"]),
+    # the value classes and the checked settings under every model: pydantic is their oracle
+    "values": (
+        ["hlrebal/values.py", "hlrebal/validation.py"],
+        ["tests/test_validation.py", "tests/test_config.py", "tests/test_targets.py", "tests/test_execution_settings.py"],
+    ),
     "journal": (
         ["hlrebal/journal.py"],
         ["tests/test_execution_journal.py", "tests/test_run_records.py"],

@@ -16,7 +16,7 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from hlrebal.keys import SecretStr
 
 from hlrebal.errors import ExchangeError
 from hlrebal.execution.maker import Touch, quote_price, touch_of

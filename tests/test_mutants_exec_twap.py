@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
+from hlrebal.keys import SecretStr
 
 from hlrebal.errors import GuardError
 from hlrebal.execution.models import ExecutionReport

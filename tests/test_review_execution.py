@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from pydantic import SecretStr
+from hlrebal.keys import SecretStr
 from typer.testing import CliRunner
 
 from hlrebal.cli import app

@@ -162,7 +162,7 @@ def test_unified_account_trades_spot_and_perps_without_any_transfer(
 
 
 def test_the_sim_refuses_transfers_in_unified_mode_which_hlrebal_never_sends() -> None:
-    from pydantic import SecretStr
+    from hlrebal.keys import SecretStr
 
     from hlrebal.errors import ExchangeError
     from hlrebal.keys import SigningKey

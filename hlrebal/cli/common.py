@@ -36,7 +36,7 @@ def err_console() -> Console:
     """stderr: prompts, progress, notices and error messages."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def out_console() -> Console:
@@ -46,11 +46,13 @@ def out_console() -> Console:
 
     from rich.console import Console
 
+    # emoji=False: a ":name:" in a coin, a strategy or a path is text, not an emoji code (and rich's
+    # table of codes is not loaded on every start).
     if sys.stdout.isatty():
-        return Console(highlight=False)
+        return Console(highlight=False, emoji=False)
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if columns.isdigit() and 20 <= int(columns) <= 1000 else PIPED_WIDTH
-    return Console(highlight=False, width=width)
+    return Console(highlight=False, width=width, emoji=False)
 
 
 def print_json(doc: Any) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from hlrebal.execution_settings import ExecutionSettings
 from hlrebal.policy import Policy
 from hlrebal.validation import Checked, setting
-from hlrebal.values import value_class
+from hlrebal.values import Value, value_class
+from hlrebal.values import field as value_field
 
 APP_NAME = "hlrebal"
 
@@ -69,16 +69,16 @@ class Settings(Checked):
     log_file: Path | None = setting(None)
 
 
-@dataclass(frozen=True)
-class Resolved:
+@value_class
+class Resolved(Value):
     """The outcome of resolution: settings, policy, and where each value came from."""
 
     settings: Settings
     policy: Policy
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = value_field(default_factory=dict)
     config_path: Path | None = None
     profile: str | None = None
-    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    execution: ExecutionSettings = value_field(default_factory=ExecutionSettings)
     """How the plan is traded: the style and its timers (``[execution]``, ``HLREBAL_STYLE``, ...)."""
 
     @property

@@ -14,7 +14,6 @@ size below one lot (not traded), a spot sale capped at the free balance, a close
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hlrebal.errors import TargetFileError
@@ -24,10 +23,12 @@ from hlrebal.planner.models import EmptyAccountError, Plan, Skip
 from hlrebal.policy import Policy
 from hlrebal.snapshot import AssetMarket, Snapshot
 from hlrebal.targets import CASH, ActionDocument, DirectAction, Targets, suggest
+from hlrebal.values import Value, value_class
+from hlrebal.values import field as value_field
 
 
-@dataclass(frozen=True)
-class ActionGoals:
+@value_class
+class ActionGoals(Value):
     """What the actions ask of each coin, in the planner's terms.
 
     ``targets`` holds each traded coin's goal weight and ``goals`` its goal size (both keyed as the
@@ -40,7 +41,7 @@ class ActionGoals:
     goals: dict[str, Decimal]
     skips: tuple[Skip, ...] = ()
     warnings: tuple[str, ...] = ()
-    asked: dict[str, Decimal] = field(default_factory=dict)
+    asked: dict[str, Decimal] = value_field(default_factory=dict)
     """The signed change each action asked for, on the lot grid (spot buys as ordered)."""
 
 
@@ -110,7 +111,9 @@ def resolve_actions(snapshot: Snapshot, doc: ActionDocument, policy: Policy) -> 
         reasoning=doc.reasoning,
     )
     keep = policy.model_copy(update={"untargeted": "keep", "untargeted_spot": "keep"})
-    return ActionGoals(targets, keep, goals, tuple(skips), tuple(warnings), asked)
+    return ActionGoals(
+        targets=targets, policy=keep, goals=goals, skips=tuple(skips), warnings=tuple(warnings), asked=asked
+    )
 
 
 def _goal(

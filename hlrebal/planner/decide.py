@@ -22,10 +22,11 @@ from hlrebal.planner.models import Action, AssetLine, AssetStatus, Skip
 from hlrebal.policy import Policy
 from hlrebal.snapshot import AssetMarket, Snapshot
 from hlrebal.targets import CASH, Targets
+from hlrebal.values import Value, value_class
 
 
-@dataclass(frozen=True)
-class Inputs:
+@value_class
+class Inputs(Value):
     """What every per-asset decision reads: the account, its targets, the policy, pinned goals."""
 
     snapshot: Snapshot
@@ -89,7 +90,14 @@ def decide(
 ) -> Decisions:
     """Decide every asset: perps first (targets, then untargeted positions, then goals), then spot."""
     perp_targets, spot_targets = split_targets(snapshot, targets)
-    inputs = Inputs(snapshot, policy, equity, goals, perp_targets, spot_targets)
+    inputs = Inputs(
+        snapshot=snapshot,
+        policy=policy,
+        equity=equity,
+        goals=goals,
+        perp_targets=perp_targets,
+        spot_targets=spot_targets,
+    )
     out = Decisions()
     for coin in perp_coins(inputs):
         out.add(coin, decide_perp(inputs, coin))

@@ -17,7 +17,7 @@ still need.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hlrebal.market import SPOT_TAKER_FEE, Rounding, fmt_decimal, round_size, round_to_step
@@ -28,18 +28,20 @@ from hlrebal.planner.models import Skip, Transfer
 from hlrebal.policy import Policy
 from hlrebal.snapshot import AssetMarket, PerpPosition, Snapshot
 from hlrebal.targets import CASH
+from hlrebal.values import Value, value_class
+from hlrebal.values import field as value_field
 
 
-@dataclass(frozen=True)
-class Pools:
+@value_class
+class Pools(Value):
     """USDC each side has for phase 2 (perp margin, spot buys, each dex) and what phase 2 needs."""
 
     perp_pool: Decimal
     spot_pool: Decimal
     perp_need: Decimal
     spot_need: Decimal
-    dex_pools: dict[str, Decimal] = field(default_factory=dict)
-    dex_needs: dict[str, Decimal] = field(default_factory=dict)
+    dex_pools: dict[str, Decimal] = value_field(default_factory=dict)
+    dex_needs: dict[str, Decimal] = value_field(default_factory=dict)
     perp_before_transfers: Decimal = ZERO
     spot_before_transfers: Decimal = ZERO
 
@@ -136,10 +138,28 @@ def pools_for(
     if snapshot.unified:
         # One balance: the spot USDC total already holds the perp side's value.
         pool = snapshot.spot_usdc - margin_used - perp_fees + spot_proceeds
-        return Pools(pool, ZERO, perp_need, spot_need, dex_pools, dex_needs, pool, ZERO)
+        return Pools(
+            perp_pool=pool,
+            spot_pool=ZERO,
+            perp_need=perp_need,
+            spot_need=spot_need,
+            dex_pools=dex_pools,
+            dex_needs=dex_needs,
+            perp_before_transfers=pool,
+            spot_before_transfers=ZERO,
+        )
     perp_pool = snapshot.account_value - perp_fees - margin_used
     spot_pool = spot_free + spot_proceeds
-    return Pools(perp_pool, spot_pool, perp_need, spot_need, dex_pools, dex_needs, perp_pool, spot_pool)
+    return Pools(
+        perp_pool=perp_pool,
+        spot_pool=spot_pool,
+        perp_need=perp_need,
+        spot_need=spot_need,
+        dex_pools=dex_pools,
+        dex_needs=dex_needs,
+        perp_before_transfers=perp_pool,
+        spot_before_transfers=spot_pool,
+    )
 
 
 def _margin_by_dex(
@@ -210,8 +230,8 @@ def _fit_pools(out: Funded, snapshot: Snapshot, phase2: list[Leg], min_value: De
     return factors
 
 
-@dataclass(frozen=True)
-class Fitted:
+@value_class
+class Fitted(Value):
     """Legs fitted to one pool; ``factor`` and ``warning`` are set when they had to be scaled."""
 
     legs: list[Leg]
@@ -223,14 +243,14 @@ class Fitted:
 def fit_pool(legs: list[Leg], need: Decimal, pool: Decimal, what: str, min_value: Decimal) -> Fitted:
     """Keep ``legs`` whole when ``need`` fits ``pool``; else scale them down to it and say so."""
     if not legs or need <= pool:
-        return Fitted(legs, [])
+        return Fitted(legs=legs, skips=[])
     factor = max(pool, ZERO) / need
     kept, dropped = scale_legs(legs, factor, min_value)
     warning = (
         f"{what} need ${usd(need)} but about ${usd(max(pool, ZERO))} is free after phase 1 and "
         f"fees: scaled to {pct(factor)} of plan"
     )
-    return Fitted(kept, dropped, factor, warning)
+    return Fitted(legs=kept, skips=dropped, factor=factor, warning=warning)
 
 
 def _cap_gross(
@@ -299,7 +319,7 @@ def balancing_transfer(pools: Pools, allow: bool) -> tuple[Transfer | None, Pool
         return None, pools
     if allow:
         moved = amount if to_perp else -amount
-        pools = replace(pools, perp_pool=pools.perp_pool + moved, spot_pool=pools.spot_pool - moved)
+        pools = pools.model_copy(update={"perp_pool": pools.perp_pool + moved, "spot_pool": pools.spot_pool - moved})
     return Transfer(amount=amount, to_perp=to_perp, reason=reason, blocked=not allow), pools
 
 
