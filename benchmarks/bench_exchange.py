@@ -54,10 +54,8 @@ def info_weight(counts: dict[str, int]) -> int:
 
 def per_stage(user: str, key: Path, tmpdir: Path) -> None:
     """One execution of the seed example in this process, its client's request log by stage."""
-    from hlrebal.keys import SecretStr
-
     from hlrebal.config import resolve
-    from hlrebal.keys import SigningKey
+    from hlrebal.keys import SecretStr, SigningKey
     from hlrebal.runner import execute_run
     from hlrebal.session import Connection
     from hlrebal.targets import load_targets

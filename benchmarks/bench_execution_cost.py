@@ -79,9 +79,7 @@ def cases(user: str) -> list[Case]:
 
 
 def run_style(case: Case, style: str, args: argparse.Namespace, user: str) -> dict[str, Any]:
-    from hlrebal.keys import SecretStr
-
-    from hlrebal.keys import SigningKey
+    from hlrebal.keys import SecretStr, SigningKey
 
     clock = ManualClock()
     flow = FlowConfig(

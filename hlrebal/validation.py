@@ -48,14 +48,13 @@ UNSET: Any = _Unset()
 
 
 class Invalid(ValueError):
-    """A value a checked field refused: ``key`` (None for a rule between fields), the message in
-    pydantic's words, and the value given."""
+    """A value a checked field refused: ``key`` (None for a rule between fields) and the message in
+    pydantic's words."""
 
-    def __init__(self, key: str | None, msg: str, given: Any = None) -> None:
+    def __init__(self, key: str | None, msg: str) -> None:
         super().__init__(f"{key}: {msg}" if key else msg)
         self.key = key
         self.msg = msg
-        self.given = given
 
 
 class Rule(NamedTuple):
@@ -172,15 +171,15 @@ def check_value(cls: type[Checked], key: str, raw: Any) -> Any:
     if raw is None:
         if kind.nullable:
             return None
-        raise Invalid(key, _type_message(kind), raw)
+        raise Invalid(key, _type_message(kind))
     if kind.base is None:
         if raw in kind.choices and type(raw) is type(kind.choices[0]):
             return raw
-        raise Invalid(key, _type_message(kind), raw)
+        raise Invalid(key, _type_message(kind))
     try:
         converted = _convert(kind.base, raw)
     except _Refused as e:
-        raise Invalid(key, str(e), raw) from None
+        raise Invalid(key, str(e)) from None
     _check_bounds(key, converted, rule)
     return converted
 
@@ -230,7 +229,8 @@ def _decimal(raw: Any) -> Decimal:
         raise _Refused("Decimal input should be an integer, float, string or Decimal object")
     try:
         # A float is read through its shortest repr (0.1 -> Decimal("0.1")), as pydantic does.
-        number = Decimal(raw.strip()) if isinstance(raw, str) else Decimal(repr(raw) if isinstance(raw, float) else raw)
+        # Decimal() strips surrounding whitespace itself, as pydantic does.
+        number = Decimal(repr(raw) if isinstance(raw, float) else raw)
     except InvalidOperation:
         raise _Refused("Input should be a valid decimal") from None
     if not number.is_finite():
@@ -291,16 +291,15 @@ def _type_message(kind: Kind) -> str:
 
 
 def _check_bounds(key: str, number: Any, rule: Rule) -> None:
-    if not isinstance(number, int | Decimal) or isinstance(number, bool):
-        return
+    """Only numbers carry bounds (:func:`setting` is given none for words, paths or flags)."""
     if rule.ge is not None and not number >= rule.ge:
-        raise Invalid(key, f"Input should be greater than or equal to {rule.ge}", number)
+        raise Invalid(key, f"Input should be greater than or equal to {rule.ge}")
     if rule.gt is not None and not number > rule.gt:
-        raise Invalid(key, f"Input should be greater than {rule.gt}", number)
+        raise Invalid(key, f"Input should be greater than {rule.gt}")
     if rule.le is not None and not number <= rule.le:
-        raise Invalid(key, f"Input should be less than or equal to {rule.le}", number)
+        raise Invalid(key, f"Input should be less than or equal to {rule.le}")
     if rule.lt is not None and not number < rule.lt:
-        raise Invalid(key, f"Input should be less than {rule.lt}", number)
+        raise Invalid(key, f"Input should be less than {rule.lt}")
 
 
 def pydantic_model(cls: type[Checked], keys: typing.Iterable[str], name: str) -> Any:

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from hlrebal.keys import SecretStr
 
 from hlrebal.exchange import ExchangeClient
 from hlrebal.execution import ExecutionReport, Executor
 from hlrebal.journal import Journal
-from hlrebal.keys import SigningKey
+from hlrebal.keys import SecretStr, SigningKey
 from hlrebal.planner import plan
 from hlrebal.policy import Policy
 from hlrebal.sim import Simulator

@@ -99,7 +99,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     # the value classes and the checked settings under every model: pydantic is their oracle
     "values": (
         ["hlrebal/values.py", "hlrebal/validation.py"],
-        ["tests/test_validation.py", "tests/test_config.py", "tests/test_targets.py", "tests/test_execution_settings.py"],
+        [
+            "tests/test_validation.py",
+            "tests/test_config.py",
+            "tests/test_targets.py",
+            "tests/test_execution_settings.py",
+        ],
     ),
     "journal": (
         ["hlrebal/journal.py"],

@@ -168,10 +168,8 @@ def test_a_killed_lock_holder_does_not_block_later_runs(sim: Simulator, key_file
 
 
 def test_stop_flag_between_phases_at_the_executor_level(sim: Simulator, tmp_path: Path) -> None:
-    from hlrebal.keys import SecretStr
-
     from hlrebal.exchange import ExchangeClient
-    from hlrebal.keys import SigningKey
+    from hlrebal.keys import SecretStr, SigningKey
 
     client = ExchangeClient(sim.url, network="custom")
     client.attach_signer(SigningKey(SecretStr(OWNER_KEY), "test"))

@@ -16,11 +16,9 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
-from hlrebal.keys import SecretStr
-
 from hlrebal.errors import ExchangeError
 from hlrebal.execution.maker import Touch, quote_price, touch_of
-from hlrebal.keys import SigningKey
+from hlrebal.keys import SecretStr, SigningKey
 from hlrebal.planner import Trade
 from hlrebal.policy import Policy
 from hlrebal.sim import Simulator

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hlrebal.keys import SecretStr
 
 from hlrebal.errors import GuardError
 from hlrebal.execution.models import ExecutionReport
@@ -21,7 +20,7 @@ from hlrebal.execution.reconciliation import reconcile_twaps
 from hlrebal.execution.style import PhaseJob
 from hlrebal.execution.twap import Twap
 from hlrebal.journal import Journal, PendingTwap
-from hlrebal.keys import SigningKey
+from hlrebal.keys import SecretStr, SigningKey
 from hlrebal.market import limit_price
 from hlrebal.planner import Trade, plan
 from hlrebal.policy import Policy

@@ -8,7 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
+from rich.table import Table
 
 from hlrebal.execution import ExecutionReport, OrderReport
 from hlrebal.market import fmt_decimal
@@ -178,3 +182,36 @@ def test_the_settings_table_shows_every_value_whole(width: int) -> None:
 
 def test_snapshot_types_are_real() -> None:
     assert isinstance(load_snapshot(SNAPSHOTS / "unified.json"), Snapshot)
+
+
+cells = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    header=st.lists(st.tuples(cells, st.booleans()), min_size=1, max_size=5),
+    body=st.lists(st.lists(cells, min_size=5, max_size=5), max_size=4),
+    box_none=st.booleans(),
+    width=st.integers(20, 200),
+)
+def test_a_table_taken_without_measuring_it_fits(
+    header: list[tuple[str, bool]], body: list[list[str]], box_none: bool, width: int
+) -> None:
+    """The bound that spares the measurement is never narrower than the table rendered: a table it
+    lets through fits, and the layout chosen is the one the measurement would choose."""
+    from rich.measure import Measurement
+
+    from hlrebal.render.layout import Column, FirstThatFits, _as_table, _table_width, table
+
+    columns = [Column(name or "c", wrap=wrap) for name, wrap in header]
+    rows = [row[: len(columns)] for row in body]
+    bound = _table_width(columns, rows, box_none=box_none)
+    built = _as_table(columns, rows, title=None, show_header=True, box_none=box_none)
+    rendered = text_at(built, 1000)
+    assert max((cell_len(line) for line in rendered.splitlines()), default=0) <= bound
+    console = Console(width=width, file=open("/dev/null", "w"))  # noqa: SIM115
+    measured = Measurement.get(console, console.options.update_width(1_000_000), built).minimum <= width
+    chosen = table(columns, rows, box_none=box_none)
+    assert isinstance(chosen, FirstThatFits)
+    first = next(iter(chosen.__rich_console__(console, console.options)))
+    assert isinstance(first, Table) == measured

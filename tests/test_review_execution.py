@@ -24,14 +24,13 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from hlrebal.keys import SecretStr
 from typer.testing import CliRunner
 
 from hlrebal.cli import app
 from hlrebal.exchange import ExchangeClient, OrderSpec
 from hlrebal.execution import Executor, status_to_outcome
 from hlrebal.journal import Journal, read_entries, refused_dust
-from hlrebal.keys import SigningKey
+from hlrebal.keys import SecretStr, SigningKey
 from hlrebal.planner import plan
 from hlrebal.policy import Policy
 from hlrebal.sim import SimConfig, Simulator

@@ -162,10 +162,8 @@ def test_unified_account_trades_spot_and_perps_without_any_transfer(
 
 
 def test_the_sim_refuses_transfers_in_unified_mode_which_hlrebal_never_sends() -> None:
-    from hlrebal.keys import SecretStr
-
     from hlrebal.errors import ExchangeError
-    from hlrebal.keys import SigningKey
+    from hlrebal.keys import SecretStr, SigningKey
 
     doc = make_snapshot({}, cash="0", user=USER, spot={"USDC": "1000"}, mode="unifiedAccount")
     with Simulator(snapshot=doc) as sim:

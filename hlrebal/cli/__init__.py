@@ -24,14 +24,15 @@ here; a new option several commands share is declared once in ``options``.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from hlrebal.cli import account, backtest, config, demo, execute, mcp, plan, schema
 from hlrebal.cli.common import HlrebalGroup
 
 
@@ -52,21 +53,29 @@ def _root(
     """hlrebal: deterministic portfolio rebalancing for Hyperliquid."""
 
 
-#: every command (a function) and command group (a Typer app), by name, in the help's order
-_COMMANDS: dict[str, Callable[..., object] | typer.Typer] = {
-    "plan": plan.plan,
-    "execute": execute.execute_cmd,
-    "journal": account.journal_cmd,
-    "account": account.account,
-    "snapshot": account.snapshot_cmd,
-    "config": config.config_app,
-    "demo": demo.demo_app,
-    "sim": demo.sim_app,
-    "schema": schema.schema,
-    "backtest": backtest.backtest_cmd,
-    "history": backtest.history_app,
-    "mcp": mcp.mcp_cmd,
+#: every command (a function) and command group (a Typer app), by name, in the help's order, as
+#: the module of hlrebal.cli that holds it and its name there: a run imports only its own command's
+#: module (each is a few imports of its own, about 2 ms for the ones a run does not use)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("plan", "plan"),
+    "execute": ("execute", "execute_cmd"),
+    "journal": ("account", "journal_cmd"),
+    "account": ("account", "account"),
+    "snapshot": ("account", "snapshot_cmd"),
+    "config": ("config", "config_app"),
+    "demo": ("demo", "demo_app"),
+    "sim": ("demo", "sim_app"),
+    "schema": ("schema", "schema"),
+    "backtest": ("backtest", "backtest_cmd"),
+    "history": ("backtest", "history_app"),
+    "mcp": ("mcp", "mcp_cmd"),
 }
+
+
+def _command(name: str) -> Callable[..., object] | typer.Typer:
+    module, attribute = _COMMANDS[name]
+    command: Callable[..., object] | typer.Typer = getattr(importlib.import_module(f"hlrebal.cli.{module}"), attribute)
+    return command
 
 
 def build_app(only: str | None = None) -> typer.Typer:
@@ -80,9 +89,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     built.callback()(_root)
-    for name, command in _COMMANDS.items():
+    for name in _COMMANDS:
         if only is not None and name != only:
             continue
+        command = _command(name)
         if isinstance(command, typer.Typer):
             built.add_typer(command, name=name)
         else:
@@ -90,7 +100,17 @@ def build_app(only: str | None = None) -> typer.Typer:
     return built
 
 
-app = build_app()
+@functools.cache
+def _full_app() -> typer.Typer:
+    return build_app()
+
+
+def __getattr__(name: str) -> Any:
+    # ``hlrebal.cli.app`` (the whole command line, for tests and tools that embed it) is built when
+    # first asked for: the console script builds only the command it runs.
+    if name == "app":
+        return _full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _command_named(argv: Sequence[str]) -> str | None:
@@ -109,4 +129,4 @@ def main() -> None:
     Only the command named is built: Typer reads every command's signature when it builds an app,
     about 20 ms for the dozen commands a run does not use."""
     only = _command_named(sys.argv[1:])
-    (app if only is None else build_app(only))()
+    (_full_app() if only is None else build_app(only))()

@@ -17,7 +17,6 @@ from hlrebal.cli.common import (
     print_json,
     resolve_settings,
 )
-from hlrebal.cli.execute import execute_flow
 from hlrebal.cli.options import (
     AddressOpt,
     ApiUrlOpt,
@@ -134,6 +133,8 @@ def plan(
                 hint="use one of them: `plan -o FILE` then `execute --plan FILE`, or `plan --execute`",
             )
         if execute:
+            from hlrebal.cli.execute import execute_flow  # the flow, its prompts and its progress
+
             execute_flow(
                 command="plan --execute",
                 targets=targets,

@@ -15,6 +15,8 @@ profiles and the environment, each checked), :mod:`~hlrebal.config.merge` (the m
 :mod:`~hlrebal.config.template` (what ``config init`` writes).
 """
 
+from typing import Any
+
 from hlrebal.config.merge import resolve
 from hlrebal.config.paths import config_dir, data_dir, default_config_path, home, state_dir
 from hlrebal.config.settings import (
@@ -27,7 +29,16 @@ from hlrebal.config.settings import (
     Resolved,
     Settings,
 )
-from hlrebal.config.template import CONFIG_TEMPLATE
+
+
+def __getattr__(name: str) -> Any:
+    # What `config init` writes, imported only by it.
+    if name == "CONFIG_TEMPLATE":
+        from hlrebal.config.template import CONFIG_TEMPLATE
+
+        return CONFIG_TEMPLATE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "APP_NAME",

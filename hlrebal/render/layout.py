@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
@@ -36,17 +37,26 @@ class Column:
 
 
 class FirstThatFits:
-    """The first of several layouts whose narrowest rendering fits the width; the last always does."""
+    """The first of several layouts whose narrowest rendering fits the width; the last always does.
 
-    def __init__(self, *layouts: Callable[[], RenderableType]) -> None:
+    ``widest`` may give, per layout, a width its rendering never exceeds: when that fits, the layout
+    is taken without measuring it (a measurement costs about as much as the rendering itself).
+    """
+
+    def __init__(self, *layouts: Callable[[], RenderableType], widest: Sequence[int | None] = ()) -> None:
         self.layouts = layouts
+        self.widest = widest
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         # Measured as if the terminal were unbounded: a measurement never exceeds the width it is
         # given, so at the real width an overflowing table would look as if it fitted.
         unbounded = options.update_width(1_000_000)
-        for build in self.layouts[:-1]:
+        for i, build in enumerate(self.layouts[:-1]):
+            bound = self.widest[i] if i < len(self.widest) else None
             candidate = build()
+            if bound is not None and bound <= options.max_width:
+                yield candidate
+                return
             if Measurement.get(console, unbounded, candidate).minimum <= options.max_width:
                 yield candidate
                 return
@@ -66,7 +76,15 @@ def table(
     return FirstThatFits(
         lambda: _as_table(columns, materialised, title=title, show_header=show_header, box_none=box_none),
         lambda: _as_cards(columns, materialised, title=title, show_header=show_header),
+        widest=(_table_width(columns, materialised, box_none=box_none),),
     )
+
+
+def _table_width(columns: Sequence[Column], rows: list[list[Cell]], *, box_none: bool) -> int:
+    """A width the table never exceeds: every column as wide as its widest cell (header included)
+    with its padding (one each side), and the box's vertical lines."""
+    cells = sum(max([_width(c.name)] + [_width(row[i]) for row in rows]) + 2 for i, c in enumerate(columns))
+    return cells + (0 if box_none else len(columns) + 1)
 
 
 def _as_table(
@@ -85,8 +103,8 @@ def _as_table(
 
 
 def _width(cell: Cell) -> int:
-    text = cell if isinstance(cell, Text) else Text(cell)
-    return max((Text(line).cell_len for line in text.plain.splitlines()), default=0)
+    plain = cell.plain if isinstance(cell, Text) else cell
+    return max((cell_len(line) for line in plain.splitlines()), default=0)
 
 
 def _as_cards(columns: Sequence[Column], rows: list[list[Cell]], *, title: str | None, show_header: bool) -> Group:

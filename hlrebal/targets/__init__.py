@@ -17,6 +17,8 @@ documents), ``document`` (reading a file or stdin into either), ``extract`` (the
 of a free-text answer), ``schema`` (the JSON Schema), ``common`` (what the shapes share).
 """
 
+from typing import Any
+
 from hlrebal.targets.actions import ActionDocument, DirectAction
 from hlrebal.targets.common import CASH, REASONING_LIMIT, STRATEGY_LIMIT, parse_policy, target_policy_model
 from hlrebal.targets.document import (
@@ -29,7 +31,6 @@ from hlrebal.targets.document import (
     parse_targets,
     read_document_text,
 )
-from hlrebal.targets.extract import extract_json
 from hlrebal.targets.schema import schema
 from hlrebal.targets.weights import (
     SUM_TOLERANCE,
@@ -40,6 +41,16 @@ from hlrebal.targets.weights import (
     suggest,
     weights_from_mapping,
 )
+
+
+def __getattr__(name: str) -> Any:
+    # The free-text extractor is imported when first asked for: a plan of a target file needs none.
+    if name == "extract_json":
+        from hlrebal.targets.extract import extract_json
+
+        return extract_json
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CASH",

@@ -14,7 +14,6 @@ from hlrebal.errors import TargetFileError
 from hlrebal.inputs import STDIN, TARGETS_LIMIT, decode_text, read_limited
 from hlrebal.targets.actions import ActionDocument, actions_from_doc
 from hlrebal.targets.common import err, json_type, load_json
-from hlrebal.targets.extract import extract_json
 from hlrebal.targets.weights import Targets, weights_from_doc
 
 #: what a target document is: weights, or direct actions
@@ -79,6 +78,8 @@ def read_document_text(path: str | Path, *, extract: bool = False) -> tuple[str,
     raw = read_limited(path, what="target file", limit=TARGETS_LIMIT, error=TargetFileError)
     text = decode_text(raw, source, TargetFileError)
     if extract:
+        from hlrebal.targets.extract import extract_json  # only for --extract-json
+
         text = extract_json(text, source)
     return text, source
 
