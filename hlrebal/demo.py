@@ -7,7 +7,6 @@ account, so demo execution signs real orders (and transfers) that the simulator 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hlrebal.config import data_dir
+from hlrebal.digest import sha256_hex
 from hlrebal.exchange import address_of
 from hlrebal.keys import SecretStr, SigningKey, read_key_file, write_key_file
 
@@ -94,7 +94,7 @@ def running_demo(*, serve: bool = True) -> Iterator[DemoAccount]:
     doc["user"] = _demo_address(folder, key)
     # A newer hlrebal may ship a different demo account (or the key was replaced): start that one
     # over rather than mixing an old state with a new seed.
-    seed = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    seed = sha256_hex(json.dumps(doc, sort_keys=True))
     marker = folder / "seed.sha256"
     state = folder / "state.json"
     if not marker.exists() or marker.read_text().strip() != seed:

@@ -98,7 +98,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "keys": (["hlrebal/keys.py"], ["tests/test_keys.py"]),
     # the value classes and the checked settings under every model: pydantic is their oracle
     "values": (
-        ["hlrebal/values.py", "hlrebal/validation.py"],
+        ["hlrebal/values.py", "hlrebal/validation.py", "hlrebal/digest.py"],
         [
             "tests/test_validation.py",
             "tests/test_config.py",

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hlrebal import validation
 from hlrebal.execution_settings import ExecutionSettings
@@ -274,3 +276,14 @@ def test_fields_are_declared_with_their_specs() -> None:
     declared = setting(D(1), ge=0, gt=-1, le=2, lt=3, description="d")
     assert declared.default is UNSET and declared.metadata["rule"] == Rule(D(1), 0, -1, 2, 3, "d")
     assert setting(0).metadata["rule"] == Rule(0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.one_of(st.text(), st.binary()))
+def test_the_digest_is_hashlibs_sha256(data: str | bytes) -> None:
+    import hashlib
+
+    from hlrebal.digest import sha256_hex
+
+    raw = data.encode() if isinstance(data, str) else data
+    assert sha256_hex(data) == hashlib.sha256(raw).hexdigest()

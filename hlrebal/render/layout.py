@@ -11,8 +11,7 @@ to the cards when the table would not fit, so an 80- or 60-column terminal shows
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -24,8 +23,7 @@ Justify = Literal["left", "right", "center"]
 Cell = str | Text
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     """One column: its header, alignment, whether its text may wrap, and how a card shows it."""
 
     name: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -12,6 +11,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
+from hlrebal.digest import sha256_hex
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan, Trade, Transfer
 from hlrebal.render.layout import Cell, Column, key_values, table
@@ -62,7 +62,7 @@ def plan_hash(doc: Mapping[str, Any]) -> str:
     weight, the policy or a warning changes it."""
     body = {k: v for k, v in doc.items() if k not in UNHASHED_KEYS}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256_hex(canonical)
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

@@ -13,10 +13,10 @@ size on the lot grid, a sell capped at the position) is checked there.
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from typing import Any, Literal
 
+from hlrebal.digest import sha256_hex
 from hlrebal.inputs import shown
 from hlrebal.targets.common import NOTE_KEYS, NonFinite, err, json_type, parse_notes, policy_block, unknown_key
 from hlrebal.values import Value, value_class
@@ -94,7 +94,7 @@ def actions_from_doc(doc: dict[str, Any], text: str, source: str) -> ActionDocum
     strategy, reasoning = parse_notes(doc, source)
     return ActionDocument(
         source=source,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        sha256=sha256_hex(text),
         actions=tuple(actions),
         policy=policy_block(doc, source),
         strategy=strategy,

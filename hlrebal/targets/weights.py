@@ -16,12 +16,12 @@ run once the snapshot and the policy are known.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
+from hlrebal.digest import sha256_hex
 from hlrebal.inputs import shown
 from hlrebal.targets.common import (
     CASH,
@@ -125,7 +125,7 @@ def weights_from_doc(doc: dict[str, Any], text: str, source: str) -> Targets:
     # constructing without a second validation is safe and spares building its validator.
     return Targets(
         source=source,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        sha256=sha256_hex(text),
         weights=weights,
         cash=cash,
         cash_given=cash_given,
