@@ -125,9 +125,12 @@ class Checked(Value):
         return given
 
     def model_copy(self, *, update: dict[str, Any] | None = None) -> Self:
-        """A copy with ``update`` applied; the values are checked, unlike pydantic's copy."""
-        values = {f.name: self.__dict__[f.name] for f in fields(self)}
-        return type(self)(**{**values, **(update or {})})
+        """A copy with ``update`` applied, not checked (as pydantic's ``model_copy``); the fields
+        given explicitly are the original's and the updated ones."""
+        copy = Value.model_copy(self, update=update)
+        if update:
+            copy.__dict__["_fields_set"] = self.model_fields_set | set(update)
+        return copy
 
 
 _FIELDS: dict[type, dict[str, tuple[Kind, Rule]]] = {}

@@ -121,11 +121,15 @@ def test_a_setting_given_is_checked_and_remembered_a_default_is_not() -> None:
         Policy(bands=1)  # type: ignore[call-arg]
 
 
-def test_a_copy_is_checked_like_a_new_value() -> None:
+def test_a_copy_keeps_what_was_given_and_is_not_checked_again() -> None:
+    # As pydantic's model_copy: the library's effective_policy reads model_fields_set as flags, so a
+    # copy must not turn every default into an explicit value (it would override the configuration).
     p = Policy(band="0.03")
-    assert p.model_copy(update={"trade_to": "edge"}).trade_to == "edge"
-    with pytest.raises(Invalid, match="trade_to: Input should be 'target' or 'edge'"):
-        p.model_copy(update={"trade_to": "middle"})
+    copied = p.model_copy(update={"trade_to": "edge"})
+    assert copied.trade_to == "edge" and copied.band == Decimal("0.03")
+    assert copied.model_fields_set == {"band", "trade_to"}
+    # an approved plan's slippage above today's max_slippage is capped by the rounds, not refused here
+    assert p.model_copy(update={"slippage": Decimal("0.03")}).slippage == Decimal("0.03")
     with pytest.raises(AttributeError, match="frozen"):
         p.band = Decimal(0)  # type: ignore[misc]
 
