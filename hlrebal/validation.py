@@ -271,7 +271,10 @@ def _bool(raw: Any) -> bool:
         if raw.lower() in _BOOL_WORDS:
             return _BOOL_WORDS[raw.lower()]
         raise _Refused("Input should be a valid boolean, unable to interpret input")
-    if isinstance(raw, int | float | Decimal):
+    if isinstance(raw, Decimal):
+        # pydantic-core judges a Decimal as a boolean through its float (a NaN is no boolean)
+        raw = float(raw) if not raw.is_nan() else float("nan")
+    if isinstance(raw, int | float):
         number = Decimal(raw)
         whole = number.is_finite() and number == number.to_integral_value()
         if whole and _fits_i64(raw):

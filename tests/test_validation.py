@@ -96,6 +96,9 @@ def same(a: Any, b: Any) -> bool:
 @example(value="٣")
 @example(value=float("nan"))
 @example(value=2**63)
+@example(value=Decimal("4503599627370496.5"))
+@example(value=Decimal("1.0000000000000000001"))
+@example(value=Decimal("sNaN"))
 @example(value=-(2.0**63))
 @example(value="9" * 4301)
 def test_each_field_takes_and_refuses_what_pydantic_did(cls: type[Checked], key: str, value: Any) -> None:

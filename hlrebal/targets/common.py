@@ -172,12 +172,14 @@ def parse_policy(raw: dict[str, Any], source: str, where: str = "policy") -> dic
         if problem:
             raise err(source, f"{where}.{key}", problem)
     checked: dict[str, Any] = {}
-    for key in sorted(raw):  # the first failure in key order is said, as for every other layer
+    # In key order, as the model of these keys did: the first failure is the one said, and the block
+    # comes back sorted (the journal records it so).
+    for key in sorted(raw):
         try:
             checked[key] = None if raw[key] is None else check_value(Policy, key, raw[key])
         except Invalid as e:
             raise err(source, f"{where}.{key}", f"{e.msg} (got {shown_value(raw[key])})") from None
-    return {key: checked[key] for key in raw}
+    return checked
 
 
 def policy_block(doc: dict[str, Any], source: str) -> dict[str, Any]:
