@@ -8,12 +8,9 @@ account, so demo execution signs real orders (and transfers) that the simulator 
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +25,10 @@ if TYPE_CHECKING:
 
 def demo_snapshot_doc() -> dict[str, Any]:
     """The bundled demo snapshot document (raw info responses)."""
-    doc: dict[str, Any] = json.loads(files("hlrebal").joinpath("data/demo_snapshot.json").read_text(encoding="utf-8"))
+    # The package's own data file, beside this module (importlib.resources costs 2 ms a run: the
+    # wheel installs hlrebal as plain files, never zipped).
+    path = Path(__file__).parent / "data" / "demo_snapshot.json"
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return doc
 
 
@@ -36,15 +36,17 @@ def demo_dir() -> Path:
     return data_dir() / "demo"
 
 
-@dataclass
 class DemoAccount:
     """A running demo: the sim, its URL (None when it is not served over HTTP), the account and the
     key that signs for it."""
 
-    sim: Simulator
-    url: str | None
-    user: str
-    key: SigningKey
+    __slots__ = ("key", "sim", "url", "user")
+
+    def __init__(self, *, sim: Simulator, url: str | None, user: str, key: SigningKey) -> None:
+        self.sim = sim
+        self.url = url
+        self.user = user
+        self.key = key
 
     def local(self, endpoint: str, body: dict[str, Any]) -> tuple[int, Any]:
         """Ask the demo's exchange in process, as an HTTP client would (for reads that sign nothing)."""
@@ -54,6 +56,8 @@ class DemoAccount:
 def _demo_key(folder: Path) -> SigningKey:
     path = folder / "agent.key"
     if not path.exists():
+        import secrets  # only the first run: it starts OpenSSL (through hashlib), about 3 ms
+
         write_key_file(path, SecretStr("0x" + secrets.token_hex(32)))
     return read_key_file(path, "demo key")
 
@@ -99,7 +103,7 @@ def running_demo(*, serve: bool = True) -> Iterator[DemoAccount]:
     state = folder / "state.json"
     if not marker.exists() or marker.read_text().strip() != seed:
         state.unlink(missing_ok=True)
-    marker.write_text(seed + "\n")
+        marker.write_text(seed + "\n")
     sim = Simulator(snapshot=doc, state=state, autosave=True)
     if not serve:
         yield DemoAccount(sim=sim, url=None, user=doc["user"], key=key)

@@ -167,7 +167,7 @@ def value_class(cls: type[T]) -> type[T]:
     inherited = {f.name: f for base in reversed(cls.__mro__[1:]) for f in getattr(base, "__value_fields__", ())}
     own: dict[str, Field] = {}
     for name, annotation in inspect.get_annotations(cls).items():
-        if str(annotation).startswith(("ClassVar", "typing.ClassVar")):
+        if str(annotation).partition("[")[0].strip() in ("ClassVar", "typing.ClassVar"):
             continue
         declared = cls.__dict__.get(name, _REQUIRED)
         spec = declared if isinstance(declared, Field) else Field(declared, None, True, None)

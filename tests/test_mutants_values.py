@@ -86,6 +86,19 @@ def test_a_value_class_inherits_its_bases_fields_and_hashes_by_class_and_values(
     assert len(hashes) == 2  # the class is part of the hash
 
 
+ClassVarLike = str
+
+
+def test_only_a_class_variable_is_left_out_never_a_type_named_like_one() -> None:
+    @value_class
+    class Named(Value):
+        label: ClassVarLike = "x"
+        shared: ClassVar[int] = 3
+
+    assert [f.name for f in fields(Named)] == ["label"]
+    assert Named(label="y").label == "y" and Named.shared == 3
+
+
 def test_copy_dump_and_construct() -> None:
     @value_class
     class Line(Value):

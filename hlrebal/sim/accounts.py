@@ -14,10 +14,10 @@ coin's dex only.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from hlrebal.sim.datarecord import field, record
 from hlrebal.sim.market import Market, PerpAsset
 from hlrebal.sim.numbers import ZERO
 
@@ -25,7 +25,7 @@ Mode = Literal["default", "standard", "unified", "portfolio"]
 POOLED_MODES = ("unified", "portfolio")
 
 
-@dataclass
+@record
 class Position:
     coin: str
     szi: Decimal
@@ -36,13 +36,13 @@ class Position:
     )
 
 
-@dataclass
+@record
 class LeverageSetting:
     value: int
     is_cross: bool
 
 
-@dataclass
+@record
 class RestingOrder:
     oid: int
     account: str
@@ -62,7 +62,7 @@ class RestingOrder:
     ahead: Decimal = ZERO
 
 
-@dataclass
+@record
 class Account:
     address: str
     perp_raw: Decimal = ZERO
@@ -125,7 +125,7 @@ def mark_of(market: Market, coin: str, fallback: Decimal) -> Decimal:
     return px if px is not None else fallback
 
 
-@dataclass
+@record
 class PositionView:
     position: Position
     asset: PerpAsset
@@ -136,7 +136,7 @@ class PositionView:
     maintenance: Decimal
 
 
-@dataclass
+@record
 class PerpSummary:
     """The numbers of clearinghouseState, plus what the margin check needs."""
 

@@ -14,16 +14,16 @@ Nothing here changes state: ``sweep`` plans, the engine commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hlrebal.sim.accounts import RestingOrder
 from hlrebal.sim.config import SimConfig
+from hlrebal.sim.datarecord import field, record
 from hlrebal.sim.market import Instrument, Level, Market
 from hlrebal.sim.numbers import ZERO
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Take:
     """Part of a taker's fill: from the synthetic ``level`` or from a resting user ``order``."""
 
@@ -33,7 +33,7 @@ class Take:
     order: RestingOrder | None = None
 
 
-@dataclass
+@record
 class Sweep:
     """What a taker would do: its takes in order, the own orders it expires, and the queue
     ahead of the user orders it passed without reaching them."""

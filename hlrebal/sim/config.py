@@ -6,16 +6,17 @@ Everything here is plain data with defaults close to Hyperliquid's base tier, so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+
+from hlrebal.sim.datarecord import field, record
 
 Refill = Literal["immediate", "per_request", "never"]
 UnknownDex = Literal["error", "null"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BookConfig:
     """Shape of one coin's synthetic book; ``None`` fields fall back to the SimConfig values.
 
@@ -39,7 +40,7 @@ class BookConfig:
             raise ValueError("levels must be at least 1")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DexConfig:
     """A builder-deployed (HIP-3) perp dex to list: ``assets`` are
     (coin without the "name:" prefix, szDecimals, maxLeverage, price) tuples; ``info`` extra
@@ -61,7 +62,7 @@ class DexConfig:
             raise ValueError("fee_multiplier must not be negative")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FlowConfig:
     """Market flow: every ``step_seconds`` each coin's mid takes a seeded random-walk step
     (``volatility``: standard deviation of the log mid per second; mark and oracle move by the
@@ -98,7 +99,7 @@ class FlowConfig:
             raise ValueError("max_catch_up_steps must be at least 1")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SimConfig:
     """Exchange-wide settings. Numbers may be given as str, int, float or Decimal."""
 

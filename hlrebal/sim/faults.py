@@ -7,15 +7,16 @@ faults were added; the first match is consumed. ``when="before"`` answers withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
+
+from hlrebal.sim.datarecord import record
 
 When = Literal["before", "after"]
 Endpoint = Literal["info", "exchange"]
 
 
-@dataclass
+@record
 class Fault:
     kind: Literal["fail", "drop"]
     remaining: int
@@ -34,21 +35,21 @@ class Fault:
         return not (self.action_type is not None and (endpoint != "exchange" or request_type != self.action_type))
 
 
-@dataclass
+@record
 class Latency:
     seconds: float
     remaining: int | None
     endpoint: str | None
 
 
-@dataclass
+@record
 class PriceMove:
     remaining: int
     coin: str
     mid: Decimal
 
 
-@dataclass
+@record
 class RestingFill:
     """Before the next ``remaining`` /exchange requests of ``action_type`` are processed, fill
     ``fraction`` of each resting order they name (or of order ``oid``) as if a taker had just

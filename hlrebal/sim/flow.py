@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hlrebal.sim import book as orderbook
 from hlrebal.sim.config import FlowConfig
+from hlrebal.sim.datarecord import record
 from hlrebal.sim.market import Instrument, PerpAsset
 from hlrebal.sim.numbers import ZERO, round_size_down
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 SIG_DIGITS = 10
 
 
-@dataclass
+@record
 class FlowState:
     config: FlowConfig
     rng: random.Random
@@ -160,7 +160,7 @@ def take(engine: Engine, inst: Instrument, is_buy: bool, size: Decimal) -> Decim
         if part.order is not None:
             traded += engine.fill_resting(part.order, part.qty, part.px, now)
         elif part.level is not None:
-            engine.market.consume(inst.coin, not is_buy, part.level.index, part.qty)
+            engine.market.consume(inst.coin, not is_buy, part.level.rank, part.qty)
             traded += part.qty
     return traded
 

@@ -4,11 +4,11 @@ malformed action is a 422, as on the exchange) and the answer in the exchange's 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from hlrebal.sim import auth, builder, ratelimit, rules, schedule, twap
 from hlrebal.sim.accounts import Account
+from hlrebal.sim.datarecord import record
 from hlrebal.sim.engine import Engine
 from hlrebal.sim.numbers import parse_wire
 
@@ -19,7 +19,7 @@ class BadRequest(Exception):
     """Malformed body: the server answers 422."""
 
 
-@dataclass
+@record
 class Outcome:
     payload: Any
     changed: bool

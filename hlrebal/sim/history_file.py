@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import calendar
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from hlrebal.sim.datarecord import field, record
 from hlrebal.sim.numbers import parse_wire
 
 # The exchange's candle intervals (info endpoint docs) and their lengths; "1M" is a calendar month.
@@ -48,7 +48,7 @@ class HistoryError(ValueError):
     """The history file cannot be used: the message names what is wrong and where."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Candle:
     t: int
     T: int
@@ -61,7 +61,7 @@ class Candle:
     raw: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FundingEntry:
     time: int
     rate: Decimal
@@ -69,7 +69,7 @@ class FundingEntry:
     raw: dict[str, Any]
 
 
-@dataclass
+@record
 class HistoryData:
     interval: str
     network: Any

@@ -8,11 +8,11 @@ is the engine's business (see SimConfig.refill).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from hlrebal.sim.config import BookConfig, SimConfig
+from hlrebal.sim.datarecord import field, record
 from hlrebal.sim.numbers import ONE, ZERO, round_price, round_size_down, tick_at
 
 SPOT_OFFSET = 10_000
@@ -22,7 +22,7 @@ DEX_BASE = 100_000
 DEX_SPAN = 10_000
 
 
-@dataclass
+@record
 class PerpAsset:
     """One perp: its universe entry, prices and other context fields."""
 
@@ -65,7 +65,7 @@ class PerpAsset:
         return self.mark if self.mark is not None else self.book_mid
 
 
-@dataclass
+@record
 class SpotToken:
     """A spot token from spotMeta.tokens."""
 
@@ -76,7 +76,7 @@ class SpotToken:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@record
 class SpotPair:
     """A spot pair from spotMeta.universe ("PURR/USDC" or "@N")."""
 
@@ -121,7 +121,7 @@ class SpotPair:
 Instrument = PerpAsset | SpotPair
 
 
-@dataclass
+@record
 class PerpDex:
     """A builder-deployed (HIP-3) perp dex: its perpDexs entry, its own universe and settings.
 
@@ -152,17 +152,18 @@ class PerpDex:
             asset.index, asset.dex, asset.offset = index, self.name, self.offset
 
 
-@dataclass(frozen=True)
-class Level:
-    """One book level: price, size still resting, index from the top of the book."""
+class Level(NamedTuple):
+    """One book level: its rank from the top of the book (0 the best), price and size still resting
+    (a tuple: reading the books makes a thousand of them)."""
 
-    index: int
+    rank: int
     px: Decimal
     sz: Decimal
 
 
-@dataclass
-class ResolvedBook:
+class ResolvedBook(NamedTuple):
+    """One coin's book shape, its overrides resolved against the exchange-wide settings."""
+
     spread: Decimal
     level_notional: Decimal
     levels: int
@@ -196,7 +197,22 @@ def build_side(
     return out
 
 
-Sides = tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]
+def _left(full: list[Level], used: dict[int, Decimal]) -> list[Level]:
+    """The levels of one full side with the depth ``used`` (by level index) taken out, empty
+    levels dropped (a copy: the full side is cached)."""
+    if not used:
+        return list(full)
+    side = []
+    for level in full:
+        taken = used.get(level.rank)
+        if taken is None:
+            side.append(level)
+        elif level.sz - taken > 0:
+            side.append(Level(level.rank, level.px, level.sz - taken))
+    return side
+
+
+Sides = tuple[list[Level], list[Level]]
 
 
 class Market:
@@ -322,17 +338,9 @@ class Market:
         if mid is None or mid <= 0:
             return [], []
         book = self.resolved_book(inst.coin, config)
+        full_bids, full_asks = self._full_sides(inst, mid, book)
         used_bids, used_asks = self.consumed.get(inst.coin, ({}, {}))
-        full = self._full_sides(inst, mid, book)
-        sides: list[list[Level]] = []
-        for full_side, used in zip(full, (used_bids, used_asks), strict=True):
-            side = []
-            for i, (px, sz) in enumerate(full_side):
-                left = sz - used.get(i, ZERO)
-                if left > 0:
-                    side.append(Level(i, px, left))
-            sides.append(side)
-        return sides[0], sides[1]
+        return _left(full_bids, used_bids), _left(full_asks, used_asks)
 
     def _full_sides(self, inst: Instrument, mid: Decimal, book: ResolvedBook) -> Sides:
         """Both unconsumed sides around ``mid``, built once per coin and price (a moving
@@ -341,12 +349,15 @@ class Market:
         cached = self._sides.get(inst.coin)
         if cached is not None and cached[0] == key:
             return cached[1]
-        sides = (
-            build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, True),
-            build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, False),
+        sides = tuple(
+            [
+                Level(i, px, sz)
+                for i, (px, sz) in enumerate(build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, is_bid))
+            ]
+            for is_bid in (True, False)
         )
-        self._sides[inst.coin] = (key, sides)
-        return sides
+        self._sides[inst.coin] = (key, (sides[0], sides[1]))
+        return sides[0], sides[1]
 
     def consume(self, coin: str, is_bid: bool, index: int, size: Decimal) -> None:
         """Take ``size`` from level ``index`` of the bid (True) or ask side."""

@@ -245,7 +245,7 @@ class Placement(EngineCore):
             if take.order is not None:
                 qty = self.fill_resting(take.order, qty, take.px, now)
             elif take.level is not None:
-                self.market.consume(inst.coin, not is_buy, take.level.index, qty)
+                self.market.consume(inst.coin, not is_buy, take.level.rank, qty)
             if qty > 0:
                 self.apply_fill(acct, inst, is_buy, qty, take.px, False, record, now, builder)
         self.refill_after_order(inst.coin)

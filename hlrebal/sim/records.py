@@ -3,16 +3,16 @@ updates. No logic beyond formatting; state.py saves and loads them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from hlrebal.sim.datarecord import field, record
 from hlrebal.sim.numbers import ZERO
 
 ZERO_HASH = "0x" + "0" * 64  # the exchange gives TWAP slice fills a zero hash
 
 
-@dataclass
+@record
 class OrderRecord:
     """One individual order as received, and what became of it.
 
@@ -75,26 +75,26 @@ class OrderRecord:
         }
 
 
-@dataclass
+@record
 class Agent:
     account: str
     name: str
     valid_until: int | None = None
 
 
-@dataclass
+@record
 class Vault:
     leader: str
     kind: str = "vault"  # "vault" or "subaccount"
 
 
-@dataclass
+@record
 class Fill:
     account: str
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@record
 class Twap:
     """A native TWAP order: ``slices`` IOC sub-orders, one every ``interval_ms``."""
 
@@ -142,7 +142,7 @@ class Twap:
         }
 
 
-@dataclass
+@record
 class LedgerUpdate:
     """One entry of userFunding (delta type "funding") or userNonFundingLedgerUpdates."""
 

@@ -7,9 +7,9 @@ anywhere the project could check; the others are the exchange's own strings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
+from hlrebal.sim.datarecord import record
 from hlrebal.sim.market import Instrument
 from hlrebal.sim.numbers import is_on_lot_grid, is_valid_price, parse_wire
 
@@ -65,7 +65,7 @@ REJECT_STATUS = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Parsed:
     """An order's size and price once they passed the grid checks."""
 

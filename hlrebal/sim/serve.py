@@ -6,22 +6,21 @@ The CLI stays thin: it turns flags into ``serve(...)`` arguments and prints the 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from hlrebal.sim.config import SimConfig
+from hlrebal.sim.datarecord import field, record, replace
 from hlrebal.sim.simulator import Simulator
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Served:
     """What a served sim offers: its URL, its accounts (address, what it holds) and, for the
     demo account, the key file that signs for it."""
@@ -128,7 +127,7 @@ def serve(
         snapshot = doc
     sim = Simulator(
         snapshot=snapshot,
-        config=dataclasses.replace(base, host=host, port=port),
+        config=replace(base, host=host, port=port),
         state=state,
         autosave=state is not None,
     )

@@ -5,15 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from hlrebal.sim.accounts import Account, LeverageSetting, Position, RestingOrder
 from hlrebal.sim.config import BookConfig, SimConfig
+from hlrebal.sim.datarecord import asdict
 from hlrebal.sim.engine import Agent, Engine, Fill, OrderRecord, Vault
 from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair, SpotToken
 from hlrebal.sim.records import LedgerUpdate, Twap
@@ -352,6 +351,8 @@ def restore_extra(engine: Engine, extra: dict[str, Any]) -> None:
 def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half:
     a temporary file in the same directory, flushed and fsynced, then os.replace."""
+    import tempfile  # here: it loads random (and its seeding), which a read-only demo run never needs
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
