@@ -19,6 +19,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from hlrebal.render.drawn import DrawnTable
+
 Justify = Literal["left", "right", "center"]
 Cell = str | Text
 
@@ -72,7 +74,14 @@ def table(
     """A table that becomes cards when the terminal is too narrow for it."""
     materialised = [list(row) for row in rows]
     return FirstThatFits(
-        lambda: _as_table(columns, materialised, title=title, show_header=show_header, box_none=box_none),
+        lambda: DrawnTable(
+            [(c.name, c.justify) for c in columns],
+            materialised,
+            title=title,
+            show_header=show_header,
+            box_none=box_none,
+            fallback=lambda: _as_table(columns, materialised, title=title, show_header=show_header, box_none=box_none),
+        ),
         lambda: _as_cards(columns, materialised, title=title, show_header=show_header),
         widest=(_table_width(columns, materialised, box_none=box_none),),
     )

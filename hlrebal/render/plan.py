@@ -14,6 +14,7 @@ from rich.text import Text
 from hlrebal.digest import sha256_hex
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan, Trade, Transfer
+from hlrebal.render.drawn import DrawnTable
 from hlrebal.render.layout import Cell, Column, key_values, table
 from hlrebal.render.numbers import ZERO, dec, pct, usd, weight
 
@@ -255,28 +256,45 @@ class DriftChart:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         coin_width = max((len(a.coin) for a in self.lines), default=4)
         room = options.max_width - coin_width - len("target") - len("-100.0%") - 6
-        yield self.table(max(4, min(self.width, room)))
+        width = max(4, min(self.width, room))
+        yield DrawnTable(
+            [("coin", "left"), ("which", "left"), ("bar", "left"), ("weight", "right")],
+            self.rows(width),
+            title=self.TITLE,
+            show_header=False,
+            box_none=True,
+            fallback=lambda: self.table(width),
+        )
 
-    def table(self, width: int) -> Table:
+    TITLE = "Drift: current vs target weight"
+
+    def rows(self, width: int) -> list[list[Cell]]:
+        """Two rows per asset (now, target): the coin, which, a bar ``width`` cells at most, the weight."""
         lines = self.lines
         top = max(
             [abs(a.current_weight) for a in lines]
             + [abs(a.target_weight) for a in lines if a.target_weight is not None]
             + [Decimal("0.0001")]
         )
-        chart = Table(title="Drift: current vs target weight", title_justify="left", show_header=False, box=None)
+        rows: list[list[Cell]] = []
+        for a in lines:
+            for label, value, style in (("now", a.current_weight, "cyan"), ("target", a.target_weight, "magenta")):
+                if value is None:
+                    rows.append([a.coin if label == "now" else "", label, Text("(kept, no target)", style="dim"), ""])
+                    continue
+                n = int((abs(value) / top * width).to_integral_value())
+                bar = Text("█" * n or ("▏" if value != 0 else ""), style=style if value >= 0 else "red")
+                rows.append([a.coin if label == "now" else "", label, bar, pct(value)])
+        return rows
+
+    def table(self, width: int) -> Table:
+        chart = Table(title=self.TITLE, title_justify="left", show_header=False, box=None)
         chart.add_column("coin", no_wrap=True)
         chart.add_column("which", no_wrap=True)
         chart.add_column("bar", no_wrap=True)
         chart.add_column("weight", justify="right", no_wrap=True)
-        for a in lines:
-            for label, value, style in (("now", a.current_weight, "cyan"), ("target", a.target_weight, "magenta")):
-                if value is None:
-                    chart.add_row(a.coin if label == "now" else "", label, Text("(kept, no target)", style="dim"), "")
-                    continue
-                n = int((abs(value) / top * width).to_integral_value())
-                bar = Text("█" * n or ("▏" if value != 0 else ""), style=style if value >= 0 else "red")
-                chart.add_row(a.coin if label == "now" else "", label, bar, pct(value))
+        for row in self.rows(width):
+            chart.add_row(*row)
         return chart
 
 
