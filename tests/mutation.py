@@ -106,6 +106,13 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_execution_settings.py",
         ],
     ),
+    # the simulator's record classes: dataclasses is their oracle
+    "sim-records": (["hlrebal/sim/datarecord.py"], ["tests/sim/test_datarecord.py", "tests/sim/test_sim_state.py"]),
+    # tables drawn as rich draws them, and the layouts that choose them: rich is their oracle
+    "render-tables": (
+        ["hlrebal/render/drawn.py", "hlrebal/render/layout.py"],
+        ["tests/test_render_drawn.py", "tests/test_render_narrow.py"],
+    ),
     "journal": (
         ["hlrebal/journal.py"],
         ["tests/test_execution_journal.py", "tests/test_run_records.py"],

@@ -1,56 +1,31 @@
-"""The simulator's records: classes of named fields, like ``dataclasses``, without its start-up cost.
+"""The simulator's records: dataclasses, without the cost of making them.
 
 ``dataclasses`` compiles every class's ``__init__``, ``__repr__``, ``__eq__`` (and, when frozen,
 ``__setattr__``, ``__delattr__``, ``__hash__``) from source as the class is made: about half a
 millisecond per class, and the simulator has thirty of them, paid by every demo plan before it reads
-anything. :func:`record` gives the same classes with methods shared by every record instead: fields
-in declaration order, positional or keyword arguments, defaults and ``field(default_factory=...)``,
-``__post_init__``, equality of the same class, ``frozen=True`` (then hashable), and :func:`asdict` /
-:func:`replace` for the state file and the CLI. The simulator keeps to the standard library (see
-tests/test_layering.py), so this is its own and not hlrebal's value classes.
+anything. :func:`record` makes the same classes with methods shared by every record instead: fields
+in declaration order, positional or keyword arguments, defaults and ``field(default_factory=...)``
+(``dataclasses.field``), ``__post_init__``, equality of the same class, ``frozen=True`` (then
+hashable). A record carries real ``dataclasses.Field`` objects, so ``dataclasses.fields``,
+``asdict``, ``replace`` and ``is_dataclass`` work on it as on any dataclass (the state file and
+``sim serve`` use them; so may a user's own tests). tests/sim/test_datarecord.py holds records to
+what ``dataclasses`` makes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import FrozenInstanceError
+from dataclasses import MISSING, Field, FrozenInstanceError, field
 from typing import Any, TypeVar, dataclass_transform, overload
 
+__all__ = ["field", "record"]
+
 T = TypeVar("T")
-_MISSING: Any = object()
-
-
-class Field:
-    """One field: its name, its default (or ``_MISSING``) and its default factory (or None)."""
-
-    __slots__ = ("default", "factory", "name")
-
-    def __init__(self, default: Any, factory: Callable[[], Any] | None) -> None:
-        self.name = ""
-        self.default = default
-        self.factory = factory
-
-    def __repr__(self) -> str:
-        return f"Field({self.name!r})"
-
-
-def field(*, default: Any = _MISSING, default_factory: Callable[[], Any] | None = None) -> Any:
-    """A field with a default factory (a fresh list or dict for every record), as ``dataclasses.field``."""
-    if default is not _MISSING and default_factory is not None:
-        raise ValueError("cannot specify both default and default_factory")
-    return Field(default, default_factory)
-
-
-def fields(item: object) -> tuple[Field, ...]:
-    """The fields of a record class or of a record, in declaration order."""
-    found: tuple[Field, ...] | None = getattr(item, "__record_fields__", None)
-    if found is None:
-        raise TypeError(f"{item!r} is not a record")
-    return found
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
-    specs: tuple[Field, ...] = self.__record_fields__
+    specs: tuple[Field[Any], ...] = self.__record_fields__
     if len(args) > len(specs):
         raise TypeError(f"{type(self).__name__}() takes {len(specs)} arguments but {len(args)} were given")
     own = self.__dict__  # written directly, so that frozen records can be made too
@@ -60,9 +35,9 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
         name = spec.name
         if name in kwargs:
             own[name] = kwargs.pop(name)
-        elif spec.factory is not None:
-            own[name] = spec.factory()
-        elif spec.default is _MISSING:
+        elif spec.default_factory is not MISSING:
+            own[name] = spec.default_factory()
+        elif spec.default is MISSING:
             raise TypeError(f"{type(self).__name__}() missing the argument {name!r}")
         else:
             own[name] = spec.default
@@ -78,7 +53,7 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
 
 def _values(self: Any) -> tuple[Any, ...]:
     own = self.__dict__
-    return tuple(own[spec.name] for spec in self.__record_fields__)
+    return tuple(own[name] for name in self.__match_args__)
 
 
 def _eq(self: Any, other: object) -> bool:
@@ -95,7 +70,7 @@ def _hash(self: Any) -> int:
 
 def _repr(self: Any) -> str:
     own = self.__dict__
-    shown = ", ".join(f"{spec.name}={own[spec.name]!r}" for spec in self.__record_fields__)
+    shown = ", ".join(f"{name}={own[name]!r}" for name in self.__match_args__)
     return f"{type(self).__qualname__}({shown})"
 
 
@@ -107,31 +82,41 @@ def _frozen_delattr(self: Any, name: str) -> None:
     raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
+def _is_class_var(annotation: object) -> bool:
+    return str(annotation).partition("[")[0].strip() in ("ClassVar", "typing.ClassVar")
+
+
 def _make(cls: type[T], frozen: bool) -> type[T]:
-    inherited = {s.name: s for base in reversed(cls.__mro__[1:]) for s in getattr(base, "__record_fields__", ())}
-    own: dict[str, Field] = {}
+    specs: dict[str, Field[Any]] = {}
+    for base in reversed(cls.__mro__[1:]):
+        specs.update(getattr(base, "__dataclass_fields__", {}))
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063 (inspect: 2 ms)
-        if str(annotation).partition("[")[0].strip() in ("ClassVar", "typing.ClassVar"):
+        if _is_class_var(annotation):
             continue
-        declared = cls.__dict__.get(name, _MISSING)
-        spec = declared if isinstance(declared, Field) else Field(declared, None)
+        declared = cls.__dict__.get(name, MISSING)
+        spec: Field[Any] = declared if isinstance(declared, Field) else field(default=declared)
         spec.name = name
-        if spec.default is _MISSING:
+        spec.type = annotation
+        # what dataclasses marks a plain field with, so that its fields(), asdict() and replace()
+        # see this one
+        spec._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+        if spec.default is MISSING:
             if name in cls.__dict__:
                 delattr(cls, name)
         else:
             setattr(cls, name, spec.default)
-        own[name] = spec
-    specs = (*{**inherited, **own}.values(),)
-    seen_default = False
-    for spec in specs:  # as a function's parameters: no required field after one with a default
-        if spec.default is not _MISSING or spec.factory is not None:
-            seen_default = True
-        elif seen_default:
+        specs[name] = spec  # a redeclared field keeps its base's place, as in dataclasses
+    ordered = (*specs.values(),)
+    with_default = False
+    for spec in ordered:  # as a function's parameters: no required field after one with a default
+        if spec.default is not MISSING or spec.default_factory is not MISSING:
+            with_default = True
+        elif with_default:
             raise TypeError(f"non-default argument {spec.name!r} follows default argument")
     methods: dict[str, Any] = {
-        "__record_fields__": specs,
-        "__match_args__": tuple(spec.name for spec in specs),
+        "__dataclass_fields__": {spec.name: spec for spec in ordered},
+        "__record_fields__": ordered,
+        "__match_args__": tuple(spec.name for spec in ordered),
         "__init__": _init,
         "__repr__": _repr,
         "__eq__": _eq,
@@ -155,30 +140,3 @@ def record(cls: type[T] | None = None, /, *, frozen: bool = False) -> type[T] | 
     if cls is None:
         return lambda c: _make(c, frozen)
     return _make(cls, frozen)
-
-
-def asdict(item: object) -> dict[str, Any]:
-    """A record as a dict, with every record in it turned into a dict and its lists, tuples and
-    dicts copied (as ``dataclasses.asdict``)."""
-    return {spec.name: _copy(item.__dict__[spec.name]) for spec in fields(item)}
-
-
-def _copy(item: Any) -> Any:
-    if hasattr(type(item), "__record_fields__"):
-        return asdict(item)
-    if isinstance(item, list):
-        return [_copy(v) for v in item]
-    if isinstance(item, tuple):
-        return type(item)(*(_copy(v) for v in item)) if hasattr(item, "_fields") else tuple(_copy(v) for v in item)
-    if isinstance(item, dict):
-        return {_copy(k): _copy(v) for k, v in item.items()}
-    return item
-
-
-def replace(item: T, /, **changes: Any) -> T:
-    """A new record like ``item`` with ``changes``, made (and checked) again by its ``__init__``."""
-    values = {spec.name: item.__dict__[spec.name] for spec in fields(item)}
-    unknown = set(changes) - set(values)
-    if unknown:
-        raise TypeError(f"{type(item).__name__} has no field {sorted(unknown)[0]!r}")
-    return type(item)(**{**values, **changes})

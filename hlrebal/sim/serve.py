@@ -6,6 +6,7 @@ The CLI stays thin: it turns flags into ``serve(...)`` arguments and prints the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hlrebal.sim.config import SimConfig
-from hlrebal.sim.datarecord import field, record, replace
+from hlrebal.sim.datarecord import field, record
 from hlrebal.sim.simulator import Simulator
 
 
@@ -127,7 +128,7 @@ def serve(
         snapshot = doc
     sim = Simulator(
         snapshot=snapshot,
-        config=replace(base, host=host, port=port),
+        config=dataclasses.replace(base, host=host, port=port),
         state=state,
         autosave=state is not None,
     )

@@ -6,13 +6,13 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from hlrebal.sim.accounts import Account, LeverageSetting, Position, RestingOrder
 from hlrebal.sim.config import BookConfig, SimConfig
-from hlrebal.sim.datarecord import asdict
 from hlrebal.sim.engine import Agent, Engine, Fill, OrderRecord, Vault
 from hlrebal.sim.market import Market, PerpAsset, PerpDex, SpotPair, SpotToken
 from hlrebal.sim.records import LedgerUpdate, Twap
