@@ -44,6 +44,9 @@ class SecretStr:
     def __format__(self, spec: str) -> str:
         return "**********"
 
+    def __len__(self) -> int:
+        return len(self._value)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SecretStr) and other._value == self._value
 

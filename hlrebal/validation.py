@@ -56,6 +56,10 @@ class Invalid(ValueError):
         self.key = key
         self.msg = msg
 
+    def __reduce__(self) -> tuple[type[Invalid], tuple[str | None, str]]:
+        # made again from its key and message (ValueError's own would pass only the joined text)
+        return (Invalid, (self.key, self.msg))
+
 
 class Rule(NamedTuple):
     """A field's bounds and description (what :func:`setting` records)."""

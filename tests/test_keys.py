@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hlrebal.errors import ExitCode, KeyError_
-from hlrebal.keys import SigningKey, check_private, find_key, normalize_key, read_key_file, write_key_file
+from hlrebal.keys import SecretStr, SigningKey, check_private, find_key, normalize_key, read_key_file, write_key_file
 
 HEX = "ab" * 16 + "CD" * 16  # 64 hex digits, mixed case
 KEY = "0x" + HEX.lower()
@@ -75,6 +75,18 @@ def test_the_key_never_shows_in_its_repr() -> None:
     key = SigningKey(normalize_key(HEX, "test"), "environment X")
     assert repr(key) == "SigningKey(source='environment X', secret=**********)"
     assert HEX.lower() not in repr(key) and HEX.lower() not in str(key)
+
+
+def test_a_secret_shows_only_stars_but_has_its_length_as_pydantics() -> None:
+    secret = SecretStr("0x" + HEX)
+    assert (repr(secret), str(secret), f"{secret}", f"{secret:>20}") == (
+        "SecretStr('**********')",
+        "**********",
+        "**********",
+        "**********",
+    )
+    assert len(secret) == 2 + len(HEX) and secret.get_secret_value() == "0x" + HEX
+    assert secret == SecretStr("0x" + HEX) and secret != SecretStr("0x") and secret != "0x" + HEX
 
 
 # --------------------------------------------------------------------------- permissions

@@ -4,6 +4,7 @@ dump of nested values, the JSON Schema's bounds, and the boundaries of the conve
 
 from __future__ import annotations
 
+import pickle
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -186,6 +187,9 @@ def test_invalid_carries_the_key_the_message_and_the_value() -> None:
         "band: Input should be less than 1",
     )
     assert str(Invalid(None, "a rule")) == "a rule" and Invalid(None, "a rule").key is None
+    for original in (error, Invalid(None, "a rule")):
+        again = pickle.loads(pickle.dumps(original))  # as a worker process hands an error back
+        assert (type(again), again.key, again.msg, str(again)) == (Invalid, original.key, original.msg, str(original))
 
 
 @pytest.mark.parametrize(
