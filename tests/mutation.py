@@ -111,7 +111,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     # tables drawn as rich draws them, and the layouts that choose them: rich is their oracle
     "render-tables": (
         ["hlrebal/render/drawn.py", "hlrebal/render/layout.py"],
-        ["tests/test_render_drawn.py", "tests/test_render_narrow.py"],
+        ["tests/test_render_drawn.py", "tests/test_render_narrow.py", "tests/test_mutants_layout.py"],
     ),
     "journal": (
         ["hlrebal/journal.py"],

@@ -58,7 +58,11 @@ def tables(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "columns": columns,
         "rows": rows,
-        "title": draw(st.one_of(st.none(), st.sampled_from(["Plan", "Drift: current vs target weight", "界" * 30]))),
+        "title": draw(
+            st.one_of(
+                st.none(), st.sampled_from(["Plan", "Drift: current vs target weight", "界" * 30, "a\nb", "a\tb"])
+            )
+        ),
         "show_header": draw(st.booleans()),
         "box_none": draw(st.booleans()),
     }
@@ -87,10 +91,11 @@ def drawn(spec: dict[str, Any], fallback: Any = None) -> DrawnTable:
     )
 
 
-def screen(console: Console, renderable: Any) -> list[list[tuple[str, Style | None]]]:
-    """The lines a user sees: each character with its style."""
+def screen(console: Console, renderable: Any, markup: bool | None = None) -> list[list[tuple[str, Style | None]]]:
+    """The lines a user sees: each character with its style (``markup``: as ``console.print(...,
+    markup=)`` renders it)."""
     lines: list[list[tuple[str, Style | None]]] = [[]]
-    for segment in console.render(renderable, console.options):
+    for segment in console.render(renderable, console.options.update(markup=markup)):
         if segment.control:
             continue
         for char in segment.text:
@@ -101,15 +106,18 @@ def screen(console: Console, renderable: Any) -> list[list[tuple[str, Style | No
     return lines
 
 
-def console_for(width: int, colour: str | None, ascii_only: bool) -> Console:
+def console_for(
+    width: int, colour: str | None, ascii_only: bool, *, highlight: bool = False, legacy_windows: bool = False
+) -> Console:
     file = AsciiFile() if ascii_only else io.StringIO()
     return Console(
         file=file,
         width=width,
         force_terminal=colour is not None,
-        color_system=colour,
-        highlight=False,
-        emoji=False,  # type: ignore[arg-type]
+        color_system=colour,  # type: ignore[arg-type]
+        highlight=highlight,  # a cell is never highlighted, whatever the console's default
+        legacy_windows=legacy_windows,  # rich substitutes the box an old Windows console cannot draw
+        emoji=False,
     )
 
 
@@ -123,12 +131,33 @@ def normalised(lines: list[list[tuple[str, Style | None]]]) -> list[list[tuple[s
     width=st.integers(8, 200),
     colour=st.sampled_from([None, "standard", "truecolor"]),
     ascii_only=st.booleans(),
+    highlight=st.booleans(),
+    legacy_windows=st.booleans(),
+    markup=st.sampled_from([None, True, False]),
 )
 def test_a_drawn_table_shows_what_richs_table_shows(
-    spec: dict[str, Any], width: int, colour: str | None, ascii_only: bool
+    spec: dict[str, Any],
+    width: int,
+    colour: str | None,
+    ascii_only: bool,
+    highlight: bool,
+    legacy_windows: bool,
+    markup: bool | None,
 ) -> None:
-    console = console_for(width, colour, ascii_only)
-    assert normalised(screen(console, drawn(spec))) == normalised(screen(console, rich_table(spec)))
+    console = console_for(width, colour, ascii_only, highlight=highlight, legacy_windows=legacy_windows)
+    seen = normalised(screen(console, drawn(spec), markup))
+    assert seen == normalised(screen(console, rich_table(spec), markup))
+
+
+@pytest.mark.parametrize(("box_none", "fits"), [(False, True), (True, False)])  # 10 wide with its box, 8 without
+def test_a_title_as_wide_as_the_table_is_drawn_and_a_wider_one_left_to_rich(box_none: bool, fits: bool) -> None:
+    spec = {"columns": [("c", "left")], "rows": [["abcdef"]], "title": "abcdefghij", "show_header": False}
+    spec["box_none"] = box_none
+    called: list[int] = []
+    console = console_for(40, None, False)
+    table = drawn(spec, fallback=lambda: called.append(1) or rich_table(spec))
+    assert normalised(screen(console, table)) == normalised(screen(console, rich_table(spec)))
+    assert called == ([] if fits else [1])
 
 
 @settings(max_examples=100, deadline=None)

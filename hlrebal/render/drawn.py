@@ -93,21 +93,18 @@ class DrawnTable:
         widths: list[int],
         padded: list[int],
     ) -> Iterable[Segment]:
-        get_style = console.get_style
-        border = get_style("none") + get_style("")
-        header_style = get_style("bold") + get_style("")
-        body_style = get_style("") + Style.null()
+        # Table's own style and border style are none; its header style is the "bold" hlrebal gives
+        header_style = console.get_style("bold")
         new_line = Segment.line()
         drawn_box = None if self.box_none else box.HEAVY_HEAD.substitute(options, safe=console.safe_box)
         if drawn_box is not None and not self.show_header:
             drawn_box = drawn_box.get_plain_headed_box()
         if drawn_box is not None:
-            yield Segment(drawn_box.get_top(padded), border)
+            yield Segment(drawn_box.get_top(padded))
             yield new_line
-        last_index = len(texts) - 1
         for index, row in enumerate(texts):
             header_row = index == 0 and self.show_header
-            style = header_style if header_row else body_style
+            style = header_style if header_row else Style.null()
             cells = [
                 _cell(console, text, width, justify, style)
                 for text, width, (_, justify) in zip(row, widths, self.columns, strict=True)
@@ -117,24 +114,23 @@ class DrawnTable:
                     yield from cell
                 yield new_line
                 continue
+            # rich draws the last row with the box's foot edges: in this box they are the middle's
             if index == 0:
                 left, right, divider = drawn_box.head_left, drawn_box.head_right, drawn_box.head_vertical
-            elif index == last_index:
-                left, right, divider = drawn_box.foot_left, drawn_box.foot_right, drawn_box.foot_vertical
             else:
                 left, right, divider = drawn_box.mid_left, drawn_box.mid_right, drawn_box.mid_vertical
-            yield Segment(left, border)
+            yield Segment(left)
             for i, cell in enumerate(cells):
                 if i:
-                    yield Segment(divider, border)
+                    yield Segment(divider)
                 yield from cell
-            yield Segment(right, border)
+            yield Segment(right)
             yield new_line
             if header_row:
-                yield Segment(drawn_box.get_row(padded, "head", edge=True), border)
+                yield Segment(drawn_box.get_row(padded, "head"))
                 yield new_line
         if drawn_box is not None:
-            yield Segment(drawn_box.get_bottom(padded), border)
+            yield Segment(drawn_box.get_bottom(padded))
             yield new_line
 
 
@@ -152,7 +148,7 @@ def _cell(console: Console, text: Text, width: int, justify: Justify, style: Sty
         text.rstrip()
     space = width - cell_len(text.plain)
     before = space if justify == "right" else space // 2 if justify == "center" else 0
-    line = Text(" " * before + text.plain + " " * (space - before), end="")
-    own = [Span(0, len(line.plain), text.style)] if text.style else []
-    line.spans = own + [Span(span.start + before, span.end + before, span.style) for span in text.spans]
-    return [Segment(" ", style), *Segment.apply_style(line.render(console, end=""), style), Segment(" ", style)]
+    line = Text(" " * before + text.plain + " " * (space - before))
+    line.spans = [Span(0, len(line.plain), text.style)]
+    line.spans.extend(Span(span.start + before, span.end + before, span.style) for span in text.spans)
+    return [Segment(" ", style), *Segment.apply_style(line.render(console), style), Segment(" ", style)]
