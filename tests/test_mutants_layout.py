@@ -130,8 +130,67 @@ def test_the_first_layout_that_fits_is_chosen_bounded_without_measuring_or_measu
     assert shown(chooser, 20) == "y" * 16 + "\n" and built == ["wide", "bounded"]
     assert Counted.measured == 1  # the wide one; the bounded one is taken on its bound
     built.clear()
+    Counted.measured = 0
+    assert shown(chooser, 16) == "y" * 16 + "\n" and Counted.measured == 1  # a bound as wide as the terminal
+    built.clear()
     assert shown(chooser, 14) == "z" * 12 + "\n" and built == ["wide", "bounded", "measured"]
     built.clear()
     assert shown(chooser, 12) == "z" * 12 + "\n"  # as wide as the terminal: it fits
     built.clear()
     assert shown(chooser, 8) == "w" * 8 + "\n" and built == ["wide", "bounded", "measured", "last"]
+
+
+SUMMARY = [("equity", "$100,000.00"), ("turnover", "70.00% ($70,000.10)")]
+
+
+def test_key_values_are_labels_and_right_aligned_values_in_a_box_or_without_one() -> None:
+    assert shown(key_values("Summary", SUMMARY), 80) == (
+        "Summary                           \n"
+        "┌──────────┬─────────────────────┐\n"
+        "│ equity   │         $100,000.00 │\n"
+        "│ turnover │ 70.00% ($70,000.10) │\n"
+        "└──────────┴─────────────────────┘\n"
+    )
+    assert shown(key_values(None, SUMMARY, box_none=True), 80) == (
+        " equity            $100,000.00 \n turnover  70.00% ($70,000.10) \n"
+    )
+
+
+def test_a_card_breaks_between_pairs_never_between_a_label_and_its_value() -> None:
+    three = [Column("coin"), Column("side"), Column("size", "right")]
+    assert shown(table(three, [["XX", "buy", "1"]]), 12) == "• XX\nside buy\nsize 1\n"
+    assert shown(table(three, [["XX", "buy", "1"]]), 20) == "• XX   side buy\nsize 1\n"
+    assert shown(table(three, [["XX", "buy", "1"]]), 5) == "• XX\nside \nbuy\nsize \n1\n"  # a pair too wide
+
+
+def test_a_wrapped_table_keeps_its_bold_header_or_none_and_never_squeezes_a_number() -> None:
+    columns = [Column("coin"), Column("size", "right"), Column("why", wrap=True)]
+    rows: list[list[str | Text]] = [["BTC", "0.5", "a reason that wraps"]]
+    coloured = shown(table(columns, rows), 24, colour=True)
+    assert "\x1b[1mcoin\x1b[0m" in coloured and "│ BTC  │  0.5 │ a      │" in coloured
+    assert shown(table(columns, rows, show_header=False), 24) == (  # a hidden header takes no room
+        "┌─────┬─────┬──────────┐\n"
+        "│ BTC │ 0.5 │ a reason │\n"
+        "│     │     │ that     │\n"
+        "│     │     │ wraps    │\n"
+        "└─────┴─────┴──────────┘\n"
+    )
+    assert shown(table([Column("coin"), Column("size", "right")], [["BTC", "123456789"]]), 12) == (
+        "BTC\nsize \n123456789\n"
+    )  # a number is never squeezed into a column too narrow: the cards take it
+
+
+def test_a_table_that_fits_is_drawn_without_building_richs_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hlrebal.render import layout
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("drawn tables need no rich Table")
+
+    monkeypatch.setattr(layout, "_as_table", never)
+    assert shown(table(COLUMNS, ROWS, title="Trades"), 43).startswith("Trades")  # exactly as wide
+    assert shown(table(COLUMNS, ROWS, box_none=True), 38) == (
+        " coin  size  why                  tag \n"
+        " BTC    0.5  a reason that wraps  x   \n"
+        " ETH      -                       y   \n"
+    )
+    assert shown(key_values("Summary", SUMMARY), 40).startswith("Summary")

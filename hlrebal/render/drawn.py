@@ -29,13 +29,15 @@ Justify = Literal["left", "right", "center"]
 class DrawnTable:
     """``columns`` (header, justification) and ``rows`` of str or Text cells, drawn as rich's
     ``Table(title=..., title_justify="left", header_style="bold", show_header=..., box=...)`` with
-    one-line cells; ``fallback`` builds that Table for the cases drawn otherwise (and an empty one)."""
+    one-line cells, each column at least its ``min_widths`` wide (None: no minimum); ``fallback``
+    builds that Table for the cases drawn otherwise (and an empty one)."""
 
     def __init__(
         self,
         columns: Sequence[tuple[str, Justify]],
         rows: Sequence[Sequence[str | Text]],
         *,
+        min_widths: Sequence[int | None] = (),
         title: str | None,
         show_header: bool,
         box_none: bool,
@@ -43,6 +45,7 @@ class DrawnTable:
     ) -> None:
         self.columns = columns
         self.rows = rows
+        self.min_widths = min_widths
         self.title = title
         self.show_header = show_header
         self.box_none = box_none
@@ -57,14 +60,16 @@ class DrawnTable:
             yield self.fallback()
             return
         widths = [max(cell_len(row[i].plain) for row in texts) for i in range(len(self.columns))]
+        for i, least in enumerate(self.min_widths):  # the Table's columns' min_width
+            widths[i] = max(widths[i], least or 0)
         padded = [w + 2 for w in widths]  # one space of padding each side
         table_width = sum(padded) + (0 if self.box_none else len(padded) + 1)
-        title = console.render_str(self.title, style="table.title", highlight=False) if self.title else None
-        if table_width > options.max_width or (title is not None and not _one_line_within(title, table_width)):
+        if table_width > options.max_width:
             yield self.fallback()
             return
-        if title is not None:
-            yield from console.render(title, options.update(width=table_width, justify="left", highlight=False))
+        if self.title:  # as rich renders a table's title: wrapped to the table's width if it must be
+            title = console.render_str(self.title, style="table.title", highlight=False)
+            yield from console.render(title, options.update(width=table_width, justify="left"))
         yield from self._lines(console, options, texts, widths, padded)
 
     def _texts(self, console: Console, options: ConsoleOptions) -> list[list[Text]] | None:
@@ -132,11 +137,6 @@ class DrawnTable:
         if drawn_box is not None:
             yield Segment(drawn_box.get_bottom(padded))
             yield new_line
-
-
-def _one_line_within(text: Text, width: int) -> bool:
-    plain = text.plain
-    return "\n" not in plain and "\t" not in plain and text.justify is None and cell_len(plain) <= width
 
 
 def _cell(console: Console, text: Text, width: int, justify: Justify, style: Style) -> list[Segment]:

@@ -77,6 +77,7 @@ def table(
         lambda: DrawnTable(
             [(c.name, c.justify) for c in columns],
             materialised,
+            min_widths=_min_widths(columns, materialised, show_header=show_header),
             title=title,
             show_header=show_header,
             box_none=box_none,
@@ -99,14 +100,21 @@ def _as_table(
 ) -> Table:
     kwargs: dict[str, object] = {"box": None} if box_none else {}
     t = Table(title=title, title_justify="left", header_style="bold", show_header=show_header, **kwargs)  # type: ignore[arg-type]
-    for i, c in enumerate(columns):
-        # A column that may not wrap is at least as wide as its widest cell, so that the table's
-        # measured minimum is the width it really needs.
-        widest = max([_width(c.name)] + [_width(row[i]) for row in rows]) if not c.wrap else None
+    for c, widest in zip(columns, _min_widths(columns, rows, show_header=show_header), strict=True):
         t.add_column(c.name, justify=c.justify, no_wrap=not c.wrap, overflow="fold", min_width=widest)
     for row in rows:
         t.add_row(*row)
     return t
+
+
+def _min_widths(columns: Sequence[Column], rows: list[list[Cell]], *, show_header: bool) -> list[int | None]:
+    """A column that may not wrap is at least as wide as its widest cell (its header when shown),
+    so that the table's measured minimum is the width it really needs; prose has no minimum."""
+    widths: list[int | None] = []
+    for i, c in enumerate(columns):
+        shown = [c.name] if show_header else []  # a hidden header takes no room
+        widths.append(None if c.wrap else max([_width(h) for h in shown] + [_width(row[i]) for row in rows], default=0))
+    return widths
 
 
 def _width(cell: Cell) -> int:
@@ -121,7 +129,7 @@ def _as_cards(columns: Sequence[Column], rows: list[list[Cell]], *, title: str |
     if title:
         parts.append(Text(title, style="italic"))
     for row in rows:
-        line = Text("• " if len(columns) > 2 else "")
+        pairs: list[Text] = []
         prose: list[Text] = []
         for i, (column, cell) in enumerate(zip(columns, row, strict=True)):
             value = cell if isinstance(cell, Text) else Text(cell)
@@ -131,14 +139,40 @@ def _as_cards(columns: Sequence[Column], rows: list[list[Cell]], *, title: str |
             if column.wrap:
                 prose.append(Text("  ").append(f"{label} " if label else "", style="dim").append_text(value))
                 continue
-            if line.plain.strip("• "):
-                line.append("   ")
-            if label and i > 0:
-                line.append(f"{label} ", style="dim")
-            line.append_text(value)
-        parts.append(line)
+            pair = Text().append(f"{label} ", style="dim") if label and i > 0 else Text()
+            pairs.append(pair.append_text(value))
+        parts.append(_Pairs("• " if len(columns) > 2 else "", pairs))
         parts.extend(prose)
     return Group(*parts)
+
+
+class _Pairs:
+    """A card's short cells, ``label value`` pairs three spaces apart, on as few lines as the width
+    allows, broken between pairs only (a pair wider than the terminal alone breaks inside)."""
+
+    GAP = "   "
+
+    def __init__(self, bullet: str, pairs: list[Text]) -> None:
+        self.bullet = bullet
+        self.pairs = pairs
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = Text(self.bullet)
+        started = False
+        for pair in self.pairs:
+            if started and cell_len(line.plain) + len(self.GAP) + cell_len(pair.plain) > options.max_width:
+                yield line
+                line, started = Text(), False
+            if started:
+                line.append(self.GAP)
+            line.append_text(pair)
+            started = True
+        yield line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widths = [cell_len(pair.plain) for pair in self.pairs]
+        whole = cell_len(self.bullet) + sum(widths) + len(self.GAP) * max(0, len(widths) - 1)
+        return Measurement(max([cell_len(self.bullet) + w for w in widths[:1]] + widths + [0]), whole)
 
 
 def key_values(title: str | None, rows: Sequence[tuple[str, Cell]], *, box_none: bool = False) -> RenderableType:

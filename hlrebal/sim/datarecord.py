@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import MISSING, Field, FrozenInstanceError, field
+from types import SimpleNamespace
 from typing import Any, TypeVar, dataclass_transform, overload
 
 __all__ = ["field", "record"]
@@ -86,6 +87,57 @@ def _is_class_var(annotation: object) -> bool:
     return str(annotation).partition("[")[0].strip() in ("ClassVar", "typing.ClassVar")
 
 
+def _supported(name: str, spec: Field[Any]) -> None:
+    """Refuse what a record would silently ignore: field options beyond a default (or factory),
+    and a mutable default shared by every record (dataclasses refuses it too)."""
+    if not (spec.init and spec.repr and spec.compare and spec.hash is None and spec.kw_only is MISSING):
+        raise TypeError(f"field {name!r}: a record takes a default or a default_factory, no other option")
+    if spec.default is not MISSING and type(spec.default).__hash__ is None:
+        raise ValueError(f"mutable default {type(spec.default)} for field {name} is not allowed: use default_factory")
+
+
+class _Factory:
+    def __repr__(self) -> str:
+        return "<factory>"  # as dataclasses shows a default made by a factory
+
+
+_FACTORY = _Factory()
+
+
+class _Signature:
+    """``inspect.signature(Record)``: the fields as keyword parameters with their defaults, made
+    when first asked for (``inspect`` and the Signature cost more than the class itself)."""
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        import inspect
+
+        made = owner.__dict__.get("__record_signature__")
+        if made is None:
+            parameters = [
+                inspect.Parameter(
+                    spec.name,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=_FACTORY
+                    if spec.default_factory is not MISSING
+                    else inspect.Parameter.empty
+                    if spec.default is MISSING
+                    else spec.default,
+                    annotation=spec.type,
+                )
+                for spec in owner.__record_fields__  # type: ignore[attr-defined]
+            ]
+            made = inspect.Signature(parameters, return_annotation=None)
+            type.__setattr__(owner, "__record_signature__", made)
+        return made
+
+
+class _Doc:
+    """The docstring dataclasses gives a class without one: its name and signature."""
+
+    def __get__(self, instance: object, owner: type) -> str:
+        return owner.__name__ + str(owner.__signature__).replace(" -> None", "")  # type: ignore[attr-defined]
+
+
 def _make(cls: type[T], frozen: bool) -> type[T]:
     specs: dict[str, Field[Any]] = {}
     for base in reversed(cls.__mro__[1:]):
@@ -95,6 +147,7 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
             continue
         declared = cls.__dict__.get(name, MISSING)
         spec: Field[Any] = declared if isinstance(declared, Field) else field(default=declared)
+        _supported(name, spec)
         spec.name = name
         spec.type = annotation
         # what dataclasses marks a plain field with, so that its fields(), asdict() and replace()
@@ -115,6 +168,11 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
             raise TypeError(f"non-default argument {spec.name!r} follows default argument")
     methods: dict[str, Any] = {
         "__dataclass_fields__": {spec.name: spec for spec in ordered},
+        # what a dataclass made from a record as its base reads (whether the base is frozen)
+        "__dataclass_params__": SimpleNamespace(
+            init=True, repr=True, eq=True, order=False, unsafe_hash=False, frozen=frozen, match_args=True
+        ),
+        "__signature__": _Signature(),
         "__record_fields__": ordered,
         "__match_args__": tuple(spec.name for spec in ordered),
         "__init__": _init,
@@ -125,6 +183,8 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     }
     if frozen:
         methods |= {"__setattr__": _frozen_setattr, "__delattr__": _frozen_delattr}
+    if not cls.__dict__.get("__doc__"):
+        methods["__doc__"] = _Doc()
     for name, method in methods.items():
         setattr(cls, name, method)
     return cls

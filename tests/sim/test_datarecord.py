@@ -9,6 +9,7 @@ equality, hashing, repr, frozen assignment, ``asdict`` and ``replace``.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import typing
 from dataclasses import asdict, fields, is_dataclass, replace
 from decimal import Decimal
@@ -80,10 +81,12 @@ def test_a_record_is_made_refused_compared_and_printed_as_the_dataclass(
     assert repr(mine) == repr(theirs)
     assert is_dataclass(mine) and is_dataclass(ours)
     assert asdict(mine) == asdict(theirs)
-    assert [(f.name, f.default, f.default_factory) for f in fields(mine)] == [
-        (f.name, f.default, f.default_factory) for f in fields(theirs)
+    assert [(f.name, f.type, f.default, f.default_factory) for f in fields(mine)] == [
+        (f.name, f.type, f.default, f.default_factory) for f in fields(theirs)
     ]
     assert replace(mine) == mine and replace(mine) is not mine
+    assert str(inspect.signature(ours)) == str(inspect.signature(oracle))  # what help() and IDEs show
+    assert ours.__doc__ == oracle.__doc__
     twin = ours(*args, **kwargs)
     assert mine == twin
     assert not (mine != twin)  # noqa: SIM202
@@ -236,3 +239,55 @@ def test_asdict_copies_containers_turns_nested_records_into_dicts_and_keeps_name
     assert type(dumped["pairs"][0]) is Pair
     dumped["inner"]["values"].append(9)
     assert inner.values == [1, 2]  # a copy, never the record's own list
+
+
+def test_a_dataclass_may_build_on_a_record_as_on_a_dataclass() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Wider(BookConfig):
+        extra: int = 1
+
+    wider = Wider(levels=3, extra=2)
+    assert (wider.levels, wider.extra, wider.spread) == (3, 2, None)
+    assert wider == Wider(levels=3, extra=2) and hash(wider) == hash(Wider(levels=3, extra=2))
+    with pytest.raises(ValueError, match="levels must be at least 1"):
+        Wider(levels=0)  # the record's own check runs
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        wider.extra = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="cannot inherit non-frozen dataclass from a frozen one"):
+
+        @dataclasses.dataclass
+        class Loose(BookConfig):
+            extra: int = 1
+
+
+@pytest.mark.parametrize(
+    "option",
+    [{"repr": False}, {"compare": False}, {"init": False}, {"hash": True}, {"kw_only": True}],
+)
+def test_a_field_option_a_record_would_ignore_is_refused(option: dict[str, Any]) -> None:
+    with pytest.raises(TypeError, match="a record takes a default or a default_factory, no other option"):
+
+        @record
+        class Secretive:
+            key: str = field(default="x", **option)
+
+
+def test_a_mutable_default_is_refused_as_by_dataclasses() -> None:
+    with pytest.raises(ValueError, match="mutable default <class 'list'> for field items is not allowed"):
+
+        @record
+        class Shared:
+            items: list[int] = []  # noqa: RUF012
+
+    @record(frozen=True)
+    class Fine:
+        items: tuple[int, ...] = ()
+
+    assert Fine().items == ()
+
+
+def test_the_signature_shows_factories_and_is_made_once() -> None:
+    assert "books: 'dict[str, BookConfig]' = <factory>" in str(inspect.signature(SimConfig))
+    assert inspect.signature(SimConfig) is inspect.signature(SimConfig)
+    assert inspect.signature(BookConfig) is not inspect.signature(SimConfig)
+    assert BookConfig.__doc__ and BookConfig.__doc__.startswith("Shape of one coin's synthetic book")
