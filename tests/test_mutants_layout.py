@@ -194,3 +194,22 @@ def test_a_table_that_fits_is_drawn_without_building_richs_table(monkeypatch: py
         " ETH      -                       y   \n"
     )
     assert shown(key_values("Summary", SUMMARY), 40).startswith("Summary")
+
+
+def test_a_drawn_table_keeps_the_column_minimums_of_the_table_it_stands_for() -> None:
+    from hlrebal.render.layout import _as_table
+
+    columns = [Column("a"), Column("b")]
+    rows: list[list[str | Text]] = [["[bold]B[/bold]", "x"]]  # markup: rich's minimum counts its text
+    assert shown(table(columns, rows), 40) == shown(
+        _as_table(columns, rows, title=None, show_header=True, box_none=False), 40
+    )
+    assert (
+        shown(table(columns, [["x", ""]], show_header=False), 40) == "┌───┬──┐\n│ x │  │\n└───┴──┘\n"
+    )  # an empty column
+
+
+def test_a_table_without_a_box_stays_without_one_when_its_prose_wraps() -> None:
+    assert shown(key_values(None, [("turnover", "70.00% ($70,000.10)")], box_none=True), 24) == (
+        " turnover        70.00% \n           ($70,000.10) \n"
+    )

@@ -169,11 +169,6 @@ class _Pairs:
             started = True
         yield line
 
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        widths = [cell_len(pair.plain) for pair in self.pairs]
-        whole = cell_len(self.bullet) + sum(widths) + len(self.GAP) * max(0, len(widths) - 1)
-        return Measurement(max([cell_len(self.bullet) + w for w in widths[:1]] + widths + [0]), whole)
-
 
 def key_values(title: str | None, rows: Sequence[tuple[str, Cell]], *, box_none: bool = False) -> RenderableType:
     """A two-column table of labels and values (values right-aligned); cards when narrow."""

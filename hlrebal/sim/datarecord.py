@@ -109,6 +109,8 @@ class _Signature:
     when first asked for (``inspect`` and the Signature cost more than the class itself)."""
 
     def __get__(self, instance: object, owner: type) -> Any:
+        if "__record_fields__" not in owner.__dict__:
+            return None  # a subclass made otherwise (a dataclass): inspect reads its own __init__
         import inspect
 
         made = owner.__dict__.get("__record_signature__")
@@ -153,6 +155,7 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
         # what dataclasses marks a plain field with, so that its fields(), asdict() and replace()
         # see this one
         spec._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+        spec.kw_only = False  # as dataclasses settles it: positional too
         if spec.default is MISSING:
             if name in cls.__dict__:
                 delattr(cls, name)

@@ -81,8 +81,8 @@ def test_a_record_is_made_refused_compared_and_printed_as_the_dataclass(
     assert repr(mine) == repr(theirs)
     assert is_dataclass(mine) and is_dataclass(ours)
     assert asdict(mine) == asdict(theirs)
-    assert [(f.name, f.type, f.default, f.default_factory) for f in fields(mine)] == [
-        (f.name, f.type, f.default, f.default_factory) for f in fields(theirs)
+    assert [(f.name, f.type, f.default, f.default_factory, f.kw_only) for f in fields(mine)] == [
+        (f.name, f.type, f.default, f.default_factory, f.kw_only) for f in fields(theirs)
     ]
     assert replace(mine) == mine and replace(mine) is not mine
     assert str(inspect.signature(ours)) == str(inspect.signature(oracle))  # what help() and IDEs show
@@ -242,12 +242,21 @@ def test_asdict_copies_containers_turns_nested_records_into_dicts_and_keeps_name
 
 
 def test_a_dataclass_may_build_on_a_record_as_on_a_dataclass() -> None:
+    # Records made here, not the simulator's: those were made when the package was imported.
+    @record(frozen=True)
+    class Base:
+        levels: int = 1
+
+        def __post_init__(self) -> None:
+            if self.levels < 1:
+                raise ValueError("levels must be at least 1")
+
     @dataclasses.dataclass(frozen=True)
-    class Wider(BookConfig):
+    class Wider(Base):
         extra: int = 1
 
     wider = Wider(levels=3, extra=2)
-    assert (wider.levels, wider.extra, wider.spread) == (3, 2, None)
+    assert (wider.levels, wider.extra) == (3, 2)
     assert wider == Wider(levels=3, extra=2) and hash(wider) == hash(Wider(levels=3, extra=2))
     with pytest.raises(ValueError, match="levels must be at least 1"):
         Wider(levels=0)  # the record's own check runs
@@ -256,8 +265,35 @@ def test_a_dataclass_may_build_on_a_record_as_on_a_dataclass() -> None:
     with pytest.raises(TypeError, match="cannot inherit non-frozen dataclass from a frozen one"):
 
         @dataclasses.dataclass
-        class Loose(BookConfig):
+        class Loose(Base):
             extra: int = 1
+
+    @record
+    class Open:
+        a: int = 0
+
+    @dataclasses.dataclass
+    class Child(Open):
+        b: int = 1
+
+    assert Child(a=2).a == 2 and Child() == Child(0, 1)
+    with pytest.raises(TypeError, match="cannot inherit frozen dataclass from a non-frozen one"):
+
+        @dataclasses.dataclass(frozen=True)
+        class Stiff(Open):
+            b: int = 1
+
+    params = Base.__dataclass_params__  # type: ignore[attr-defined]
+    assert (params.init, params.repr, params.eq, params.order, params.unsafe_hash, params.frozen) == (
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+    )
+    assert Open.__dataclass_params__.frozen is False  # type: ignore[attr-defined]
+    assert params.match_args is True
 
 
 @pytest.mark.parametrize(
@@ -286,8 +322,21 @@ def test_a_mutable_default_is_refused_as_by_dataclasses() -> None:
     assert Fine().items == ()
 
 
-def test_the_signature_shows_factories_and_is_made_once() -> None:
+def test_the_signature_shows_factories_is_made_once_and_a_docstring_is_kept() -> None:
+    @record
+    class Spec:
+        """Its own words."""
+
+        name: str
+        items: list[int] = field(default_factory=list)
+
+    @record
+    class Other:
+        a: int = 0
+
+    assert str(inspect.signature(Spec)) == "(name: 'str', items: 'list[int]' = <factory>) -> None"
+    assert inspect.signature(Spec) is inspect.signature(Spec)
+    assert "__record_signature__" in Spec.__dict__ and inspect.signature(Other) is not inspect.signature(Spec)
+    assert Spec.__doc__ == "Its own words." and Other.__doc__ == "Other(a: 'int' = 0)"
     assert "books: 'dict[str, BookConfig]' = <factory>" in str(inspect.signature(SimConfig))
-    assert inspect.signature(SimConfig) is inspect.signature(SimConfig)
-    assert inspect.signature(BookConfig) is not inspect.signature(SimConfig)
     assert BookConfig.__doc__ and BookConfig.__doc__.startswith("Shape of one coin's synthetic book")
