@@ -88,6 +88,7 @@ def test_a_secret_shows_only_stars_but_has_its_length_as_pydantics() -> None:
     assert len(secret) == 2 + len(HEX) and secret.get_secret_value() == "0x" + HEX
     assert secret == SecretStr("0x" + HEX) and secret != SecretStr("0x") and secret != "0x" + HEX
     assert hash(secret) == hash(SecretStr("0x" + HEX)) and len({secret, SecretStr("0x" + HEX), SecretStr("0x")}) == 2
+    assert hash(secret) == hash("0x" + HEX)  # as pydantic's SecretStr hashes
 
 
 # --------------------------------------------------------------------------- permissions
