@@ -160,3 +160,52 @@ def test_actions_on_an_account_without_equity_are_refused() -> None:
     assert info.value.exit_code == ExitCode.BAD_INPUT
     assert info.value.message == f"account 0x{'1' * 40} has no equity (0 USDC) on testnet"
     assert info.value.hint == "an API wallet's address holds nothing: use the account's own address (--address)"
+
+
+# ---- Plan.empty_reason: why a plan without trades has none (the run's last words say it)
+
+
+def _empty_plan(statuses: list[tuple[str, str]], skips: list[str], document: str = "targets") -> Plan:
+    from hlrebal.planner.models import AssetLine, Skip
+    from hlrebal.snapshot import load_snapshot
+    from hlrebal.targets import parse_targets
+
+    base = plan(
+        load_snapshot("hlrebal/data/demo_snapshot.json"),
+        parse_targets('{"BTC": 0.4, "ETH": 0.3, "USDC": 0.3}', "t"),
+        Policy(min_trade_value=D("12.5")),
+    )
+    assets = tuple(
+        AssetLine(coin=coin, kind="cash" if status == "cash" else "perp", current_weight=D(0), target_weight=D(0),
+                  projected_weight=D(0), status=status)  # type: ignore[arg-type]
+        for coin, status in statuses
+    )  # fmt: skip
+    skipped = tuple(Skip(coin=f"C{i}", code=code, reason="r") for i, code in enumerate(skips))
+    return base.model_copy(update={"assets": assets, "skipped": skipped, "document": document, "trades": ()})
+
+
+@pytest.mark.parametrize(
+    ("statuses", "skips", "document", "code", "phrase"),
+    [
+        ([("USDC", "cash"), ("BTC", "flat"), ("ETH", "kept")], [], "targets", "at_targets",
+         "the account is at its targets"),
+        ([("USDC", "cash")], ["untargeted_kept"], "actions", "no_action", "the document asks for no action"),
+        ([("BTC", "flat")], [], "actions", "no_action", "the document asks for no action"),
+        ([("BTC", "skipped")], ["untargeted_kept", "below_lot"], "actions", "untradable",
+         "none of the actions can be traded as asked"),
+        ([("BTC", "within_band"), ("ETH", "within_band"), ("USDC", "cash")], [], "targets", "within_bands",
+         "every asset is within its band"),
+        ([("BTC", "within_band"), ("ETH", "skipped")], ["below_minimum"], "targets", "below_minimum",
+         "what is left to trade is below the minimum trade value ($12.50)"),
+        ([("ETH", "skipped")], ["scaled_below_minimum"], "targets", "below_minimum",
+         "what is left to trade is below the minimum trade value ($12.50)"),
+        ([("ETH", "skipped")], ["below_lot"], "targets", "below_lot", "what is left to trade is smaller than one lot"),
+        ([("ETH", "skipped")], ["below_lot", "below_minimum"], "targets", "below_minimum",
+         "what is left to trade is below the minimum trade value ($12.50)"),
+        ([("ETH", "skipped")], ["unpriced"], "targets", "untradable", "no asset that is off its target can be traded"),
+    ],
+)  # fmt: skip
+def test_an_empty_plan_says_why_it_is_empty(
+    statuses: list[tuple[str, str]], skips: list[str], document: str, code: str, phrase: str
+) -> None:
+    assert _empty_plan(statuses, skips, document).empty_reason() == (code, phrase)
