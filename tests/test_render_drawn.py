@@ -24,7 +24,21 @@ from rich.text import Text
 from hlrebal.render.drawn import DrawnTable
 from hlrebal.render.layout import Column, _as_table, _min_widths
 
-WORDS = ["BTC", "ETH", "$39,800.02", "80.0% → 40.0%", "界面", "é", "x y", "", " ", "-0.5", "[bold]B[/bold]", "█" * 5]
+WORDS = [
+    "x\u00a0",
+    "BTC",
+    "ETH",
+    "$39,800.02",
+    "80.0% → 40.0%",
+    "界面",
+    "é",
+    "x y",
+    "",
+    " ",
+    "-0.5",
+    "[bold]B[/bold]",
+    "█" * 5,
+]
 STYLES = ["", "bold", "cyan", "red on white", "dim", "magenta italic"]
 
 
@@ -218,3 +232,6 @@ def test_segments_are_plain_segments() -> None:
     spec = {"columns": [("c", "right", False)], "rows": [["x "]], "title": None, "show_header": False, "box_none": True}
     console = console_for(40, None, False)
     assert all(isinstance(s, Segment) for s in console.render(drawn(spec, fallback=never), console.options))
+    assert normalised(screen(console, drawn(spec, fallback=never))) == normalised(screen(console, rich_table(spec)))
+    nbsp = {**spec, "rows": [["x\u00a0"]]}  # rich strips any trailing whitespace before right-aligning
+    assert normalised(screen(console, drawn(nbsp, fallback=never))) == normalised(screen(console, rich_table(nbsp)))

@@ -143,7 +143,7 @@ def _cell(console: Console, text: Text, width: int, justify: Justify, style: Sty
     """One padded cell, ``width`` wide between its two padding spaces, in the cell's ``style``, as
     rich's text rendering makes it: the trailing spaces of a text it right-aligns or centres are
     stripped, and the text's own style covers its justified line, under its spans."""
-    if justify != "left" and text.plain.endswith(" "):
+    if justify != "left" and text.plain[-1:].isspace():  # rich's rstrip: any trailing whitespace
         text = text.copy()
         text.rstrip()
     space = width - cell_len(text.plain)

@@ -14,7 +14,7 @@ from rich.text import Text
 from hlrebal.digest import sha256_hex
 from hlrebal.market import fmt_decimal
 from hlrebal.planner import Plan, Trade, Transfer
-from hlrebal.render.drawn import DrawnTable
+from hlrebal.render.drawn import DrawnTable, Justify
 from hlrebal.render.layout import Cell, Column, key_values, table
 from hlrebal.render.numbers import ZERO, dec, pct, usd, weight
 
@@ -258,7 +258,7 @@ class DriftChart:
         room = options.max_width - coin_width - len("target") - len("-100.0%") - 6
         width = max(4, min(self.width, room))
         yield DrawnTable(
-            [("coin", "left"), ("which", "left"), ("bar", "left"), ("weight", "right")],
+            self.COLUMNS,
             self.rows(width),
             title=self.TITLE,
             show_header=False,
@@ -267,6 +267,12 @@ class DriftChart:
         )
 
     TITLE = "Drift: current vs target weight"
+    COLUMNS: tuple[tuple[str, Justify], ...] = (
+        ("coin", "left"),
+        ("which", "left"),
+        ("bar", "left"),
+        ("weight", "right"),
+    )
 
     def rows(self, width: int) -> list[list[Cell]]:
         """Two rows per asset (now, target): the coin, which, a bar ``width`` cells at most, the weight."""
@@ -289,10 +295,8 @@ class DriftChart:
 
     def table(self, width: int) -> Table:
         chart = Table(title=self.TITLE, title_justify="left", show_header=False, box=None)
-        chart.add_column("coin", no_wrap=True)
-        chart.add_column("which", no_wrap=True)
-        chart.add_column("bar", no_wrap=True)
-        chart.add_column("weight", justify="right", no_wrap=True)
+        for name, justify in self.COLUMNS:
+            chart.add_column(name, justify=justify, no_wrap=True)
         for row in self.rows(width):
             chart.add_row(*row)
         return chart

@@ -105,7 +105,7 @@ _FACTORY = _Factory()
 
 
 class _Signature:
-    """``inspect.signature(Record)``: the fields as keyword parameters with their defaults, made
+    """``inspect.signature(Record)``: the fields as parameters with their defaults, made
     when first asked for (``inspect`` and the Signature cost more than the class itself)."""
 
     def __get__(self, instance: object, owner: type) -> Any:

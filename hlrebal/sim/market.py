@@ -198,7 +198,7 @@ def build_side(
 
 
 def _left(full: list[Level], used: dict[int, Decimal]) -> list[Level]:
-    """The levels of one full side with the depth ``used`` (by level index) taken out, empty
+    """The levels of one full side with the depth ``used`` (by rank) taken out, empty
     levels dropped (a copy: the full side is cached)."""
     if not used:
         return list(full)
@@ -349,15 +349,15 @@ class Market:
         cached = self._sides.get(inst.coin)
         if cached is not None and cached[0] == key:
             return cached[1]
-        sides = tuple(
+        bids, asks = (
             [
                 Level(i, px, sz)
                 for i, (px, sz) in enumerate(build_side(mid, book, inst.sz_decimals, inst.max_price_decimals, is_bid))
             ]
             for is_bid in (True, False)
         )
-        self._sides[inst.coin] = (key, (sides[0], sides[1]))
-        return sides[0], sides[1]
+        self._sides[inst.coin] = (key, (bids, asks))
+        return bids, asks
 
     def consume(self, coin: str, is_bid: bool, index: int, size: Decimal) -> None:
         """Take ``size`` from level ``index`` of the bid (True) or ask side."""
